@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+/** The `infoprune` command: each subcommand lives in its own file beside this one. */
+import { Command } from 'commander';
+import { registerScoreCommand } from './score.js';
+import { registerPruneCommand } from './prune.js';
+import { registerMergeCommand } from './merge.js';
+import { registerMakeModelCommand } from './make-model.js';
+import { packageVersion } from '../version.js';
+
+const program = new Command()
+  .name('infoprune')
+  .description(
+    'Rank and prune LLM training corpora by information content: the description length a GGUF language model\n' +
+      'assigns to each document (Kim & Baek, arXiv 2406.14124).',
+  )
+  .version(packageVersion)
+  .showHelpAfterError();
+
+registerScoreCommand(program);
+registerPruneCommand(program);
+registerMergeCommand(program);
+registerMakeModelCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`infoprune: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
