@@ -1,0 +1,245 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+#include "ggml-backend.h"
+#include "log_softmax.hpp"
+
+namespace infoprune {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process-wide llama.cpp set-up
+// ---------------------------------------------------------------------------------------------------------------
+
+namespace {
+std::atomic<bool> g_llama_log_verbose{false};
+
+void forward_llama_log(ggml_log_level /*level*/, const char* text, void* /*user_data*/) {
+  if (g_llama_log_verbose.load(std::memory_order_relaxed)) std::fputs(text, stderr);
+}
+}  // namespace
+
+void set_llama_logging(bool verbose) {
+  g_llama_log_verbose.store(verbose);
+  llama_log_set(forward_llama_log, nullptr);
+}
+
+void load_backends_once(const std::string& directory) {
+  static std::once_flag once;
+  std::call_once(once, [&directory] {
+#ifdef INFOPRUNE_BACKEND_DL
+    ggml_backend_load_all_from_path(directory.c_str());
+#else
+    (void)directory;
+#endif
+    llama_backend_init();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model
+// ---------------------------------------------------------------------------------------------------------------
+
+namespace {
+std::string model_meta_string(const llama_model* model, const char* key) {
+  char buffer[256];
+  const int32_t length = llama_model_meta_val_str(model, key, buffer, sizeof buffer);
+  return length < 0 ? std::string() : std::string(buffer, std::min<size_t>(length, sizeof buffer - 1));
+}
+}  // namespace
+
+Model::Model(const std::string& path, const ModelOptions& options) {
+  llama_model_params params = llama_model_default_params();
+  params.n_gpu_layers = options.gpu_layers;
+  params.vocab_only = options.vocab_only;
+  model_.reset(llama_model_load_from_file(path.c_str(), params));
+  if (!model_) {
+    throw std::runtime_error("llama.cpp could not load the model from " + path +
+                             " (unsupported architecture or tensor layout; run with verbose: true for llama.cpp's log)");
+  }
+  const llama_vocab* v = vocab();
+  info_.architecture = model_meta_string(model_.get(), "general.architecture");
+  char description[256];
+  const int32_t length = llama_model_desc(model_.get(), description, sizeof description);
+  info_.description = length < 0 ? std::string() : std::string(description, std::min<size_t>(length, 255));
+  info_.vocabulary_size = llama_vocab_n_tokens(v);
+  info_.training_context_size = llama_model_n_ctx_train(model_.get());
+  info_.adds_bos = llama_vocab_get_add_bos(v);
+  info_.bos_token = llama_vocab_bos(v);
+  info_.parameter_count = llama_model_n_params(model_.get());
+  info_.size_bytes = llama_model_size(model_.get());
+  if (info_.adds_bos && (info_.bos_token < 0 || info_.bos_token >= info_.vocabulary_size)) {
+    throw std::runtime_error("the model's vocabulary asks for a BOS token but defines none: " + path);
+  }
+}
+
+std::vector<llama_token> Model::tokenize(const std::string& text) const {
+  // A token covers at least one byte for every tokenizer llama.cpp ships, plus one for SentencePiece's space prefix.
+  std::vector<llama_token> tokens(text.size() + 2);
+  int32_t count = llama_tokenize(vocab(), text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                                 static_cast<int32_t>(tokens.size()), /*add_special=*/false, /*parse_special=*/false);
+  if (count < 0) {
+    tokens.resize(static_cast<size_t>(-count));
+    count = llama_tokenize(vocab(), text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                           static_cast<int32_t>(tokens.size()), false, false);
+    if (count < 0) throw std::runtime_error("llama_tokenize failed");
+  }
+  tokens.resize(static_cast<size_t>(count));
+  return tokens;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scoring context
+// ---------------------------------------------------------------------------------------------------------------
+
+// A contiguous slice [start, start + length) of a document's evaluated sequence ([BOS] + tokens, or tokens) that
+// is evaluated as its own llama.cpp sequence. Targets (sequence positions) from first_target to the slice's end are
+// scored here; earlier ones were scored by the previous window of the same document.
+struct ScoringContext::Window {
+  uint32_t document;
+  int32_t start;
+  int32_t length;
+  int32_t first_target;
+};
+
+// One output row of a decode: the logits at sequence position p predict the token at p + 1 (the target).
+struct ScoringContext::Row {
+  uint32_t document;
+  llama_token target;
+  uint32_t logprob_index;  // which of the document's scored tokens this is
+};
+
+namespace {
+bool abort_callback(void* data) { return static_cast<std::atomic<bool>*>(data)->load(std::memory_order_relaxed); }
+}  // namespace
+
+ScoringContext::ScoringContext(std::shared_ptr<Model> model, const ContextOptions& options)
+    : model_(std::move(model)), options_(options) {
+  llama_context_params params = llama_context_default_params();
+  // One unified KV cache holds a whole decode batch; every document (window) in it is its own sequence, so
+  // attention never crosses documents, and the cache is cleared after each decode.
+  params.n_ctx = static_cast<uint32_t>(options_.batch_size);
+  params.n_batch = static_cast<uint32_t>(options_.batch_size);
+  params.n_ubatch = static_cast<uint32_t>(options_.micro_batch_size);
+  params.n_seq_max = static_cast<uint32_t>(options_.max_sequences);
+  params.n_threads = options_.threads;
+  params.n_threads_batch = options_.threads;
+  params.kv_unified = true;
+  params.no_perf = true;
+  params.abort_callback = abort_callback;
+  params.abort_callback_data = &abort_requested_;
+  ctx_.reset(llama_init_from_model(model_->get(), params));
+  if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (out of memory for batchSize?)");
+  batch_ = llama_batch_init(options_.batch_size, 0, 1);
+}
+
+ScoringContext::~ScoringContext() { llama_batch_free(batch_); }
+
+std::vector<DocumentScore> ScoringContext::score(const std::vector<std::vector<llama_token>>& documents,
+                                                 bool want_logprobs) {
+  std::lock_guard<std::mutex> lock(busy_);
+  abort_requested_.store(false);
+  const bool adds_bos = model_->info().adds_bos;
+  const int32_t context = options_.context_size;
+
+  // Plan windows: a document that fits is one window (a full-context evaluation); a longer one slides by `stride`,
+  // scoring each target once with at least (context - stride) tokens of context after the first window.
+  std::vector<Window> windows;
+  std::vector<DocumentScore> results(documents.size());
+  for (uint32_t d = 0; d < documents.size(); d++) {
+    const int32_t length = static_cast<int32_t>(documents[d].size()) + (adds_bos ? 1 : 0);
+    if (length < 2) continue;  // nothing has context: no token is scored
+    if (want_logprobs) results[d].logprobs.resize(static_cast<size_t>(length - 1));
+    int32_t next_target = 1;
+    for (int32_t start = 0;; start += options_.stride) {
+      const int32_t end = std::min(start + context, length);
+      windows.push_back({d, start, end - start, next_target});
+      next_target = end;
+      if (end == length) break;
+    }
+  }
+
+  // Pack consecutive windows into decodes of at most batch_size tokens and max_sequences sequences.
+  size_t first = 0;
+  int32_t tokens_in_batch = 0;
+  for (size_t i = 0; i < windows.size(); i++) {
+    if (i > first && (tokens_in_batch + windows[i].length > options_.batch_size ||
+                      static_cast<int32_t>(i - first) >= options_.max_sequences)) {
+      decode_and_gather(documents, windows, first, i, results, want_logprobs);
+      first = i;
+      tokens_in_batch = 0;
+    }
+    tokens_in_batch += windows[i].length;
+  }
+  if (first < windows.size()) decode_and_gather(documents, windows, first, windows.size(), results, want_logprobs);
+  return results;
+}
+
+void ScoringContext::decode_and_gather(const std::vector<std::vector<llama_token>>& documents,
+                                       const std::vector<Window>& windows, size_t first, size_t last,
+                                       std::vector<DocumentScore>& results, bool want_logprobs) {
+  if (abort_requested_.load()) throw AbortedError();
+  const bool adds_bos = model_->info().adds_bos;
+  const llama_token bos = model_->info().bos_token;
+
+  batch_.n_tokens = 0;
+  rows_.clear();
+  for (size_t w = first; w < last; w++) {
+    const Window& window = windows[w];
+    const std::vector<llama_token>& text = documents[window.document];
+    auto token_at = [&](int32_t position) { return adds_bos ? (position == 0 ? bos : text[position - 1]) : text[position]; };
+    const llama_seq_id sequence = static_cast<llama_seq_id>(w - first);
+    const int32_t end = window.start + window.length;
+    for (int32_t p = window.start; p < end; p++) {
+      const int32_t i = batch_.n_tokens++;
+      batch_.token[i] = token_at(p);
+      batch_.pos[i] = p - window.start;
+      batch_.n_seq_id[i] = 1;
+      batch_.seq_id[i][0] = sequence;
+      const bool predicts_target = p + 1 >= window.first_target && p + 1 < end;
+      batch_.logits[i] = predicts_target;
+      if (predicts_target) rows_.push_back({window.document, token_at(p + 1), static_cast<uint32_t>(p)});
+    }
+  }
+
+  const int32_t status = llama_decode(ctx_.get(), batch_);
+  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  if (status == 2 || abort_requested_.load()) throw AbortedError();
+  if (status != 0) throw std::runtime_error("llama_decode failed with status " + std::to_string(status));
+
+  // Log-softmax and gather, rows split across threads; sums below run in row order so a document's nll does not
+  // depend on the thread count or on which documents share its batch.
+  const float* logits = llama_get_logits(ctx_.get());
+  const int32_t vocab_size = model_->info().vocabulary_size;
+  const size_t row_count = rows_.size();
+  row_logprobs_.resize(row_count);
+  auto gather_rows = [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      row_logprobs_[r] = log_softmax_at(logits + r * static_cast<size_t>(vocab_size), vocab_size, rows_[r].target);
+    }
+  };
+  const size_t worker_count = std::min<size_t>(std::max(options_.threads, 1), std::max<size_t>(row_count / 8, 1));
+  if (worker_count <= 1) {
+    gather_rows(0, row_count);
+  } else {
+    std::vector<std::thread> workers;
+    const size_t chunk = (row_count + worker_count - 1) / worker_count;
+    for (size_t t = 1; t < worker_count; t++) {
+      const size_t begin = std::min(row_count, t * chunk);
+      workers.emplace_back(gather_rows, begin, std::min(row_count, begin + chunk));
+    }
+    gather_rows(0, std::min(row_count, chunk));
+    for (std::thread& worker : workers) worker.join();
+  }
+
+  for (size_t r = 0; r < row_count; r++) {
+    DocumentScore& result = results[rows_[r].document];
+    result.nll -= row_logprobs_[r];
+    result.tokens_scored++;
+    if (want_logprobs) result.logprobs[rows_[r].logprob_index] = static_cast<float>(row_logprobs_[r]);
+  }
+}
+
+}  // namespace infoprune

@@ -1,0 +1,101 @@
+/**
+ * Loads the native addon (build/Release/infoprune.node) once per thread and initialises llama.cpp's backends from
+ * the addon's folder. The addon's surface is internal: src/engine/scorer.ts and tokenizer.ts validate every
+ * argument before calling it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeModelInfo {
+  architecture: string;
+  description: string;
+  vocabularySize: number;
+  trainingContextSize: number;
+  addsBos: boolean;
+  bosToken: number;
+  parameterCount: number;
+  sizeBytes: number;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  tokenize(text: string): Int32Array;
+  dispose(): void;
+}
+
+export interface NativeScoreOutput {
+  tokens: Uint32Array;
+  nll: Float64Array;
+  /** scoreTexts only: UTF-8 bytes of each text. */
+  bytes?: Float64Array;
+  logprobs?: Float32Array[];
+}
+
+export interface NativeContextOptions {
+  contextSize: number;
+  stride: number;
+  batchSize: number;
+  microBatchSize: number;
+  maxSequences: number;
+  threads: number;
+}
+
+export interface NativeContext {
+  scoreTokens(documents: Int32Array[], wantLogprobs: boolean): Promise<NativeScoreOutput>;
+  scoreTexts(texts: string[], wantLogprobs: boolean): Promise<NativeScoreOutput>;
+  abort(): void;
+  dispose(): void;
+}
+
+export interface NativeBinding {
+  initialize(backendDirectory: string, verbose: boolean): void;
+  setVerbose(verbose: boolean): void;
+  loadModel(path: string, options: { gpuLayers: number; vocabOnly: boolean }): Promise<NativeModel>;
+  loadModelSync(path: string, options: { gpuLayers: number; vocabOnly: boolean }): NativeModel;
+  systemInfo(): string;
+  NativeContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
+}
+
+/** The package's root folder (works from src/ under vitest and from dist/src/ once compiled). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'infoprune') {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('Cannot find the infoprune package root from ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+/** Where the built addon and the llama.cpp libraries beside it live. */
+export function nativeBuildDirectory(): string {
+  return join(packageRoot(), 'build', 'Release');
+}
+
+let binding: NativeBinding | undefined;
+
+export function nativeBinding(): NativeBinding {
+  if (binding) return binding;
+  const directory = nativeBuildDirectory();
+  const addonPath = join(directory, 'infoprune.node');
+  if (!existsSync(addonPath)) {
+    throw new Error(
+      `The infoprune native addon is not built (${addonPath} is missing): run \`npm run build:native\` in ${packageRoot()}`,
+    );
+  }
+  const loaded = createRequire(import.meta.url)(addonPath) as NativeBinding;
+  loaded.initialize(directory, false);
+  binding = loaded;
+  return loaded;
+}
+
+/** Information about the build: which llama.cpp, which route (prebuilt or source), which backend. */
+export function nativeBuildInfo(): { mode: string; gpu: string; llamaCppTag: string; platform: string } | null {
+  const path = join(nativeBuildDirectory(), 'build-info.json');
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+}
