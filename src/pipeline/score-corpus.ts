@@ -1,0 +1,78 @@
+/**
+ * The programmatic API for Node services: `scoreCorpus({ inputs, model })` streams one ScoreRecord per document,
+ * in input order, with progress events and cancellation. Nothing is written to disk; `runScoreJob` (job.ts) is the
+ * file-writing, resumable form behind `infoprune score`.
+ */
+import { availableParallelism } from 'node:os';
+import type { ScoreRecord } from '../records.js';
+import { WordFrequencyTable } from '../text/word-frequency.js';
+import { expectInteger, invalidParameterError } from '../validate.js';
+import { countWordBuckets } from './prepare.js';
+import { resolveScoreOptions, type ScoreCorpusOptions } from './options.js';
+import { ScoreSession, zeroCounts, type RunCounts, type ScoreProgress, type SkippedRecord } from './session.js';
+
+export interface ScoreCorpusCallbacks {
+  /** Called about every `progressIntervalMs` while records flow, and once at the end. */
+  onProgress?: (progress: ScoreProgress) => void;
+  /** Default 1000. */
+  progressIntervalMs?: number;
+  /** Called for each position that is not scored (it yields no record). */
+  onSkip?: (skipped: SkippedRecord) => void;
+}
+
+export interface ScoreCorpusRun extends AsyncIterable<ScoreRecord> {
+  /** The word frequencies of the records yielded so far (the paper's f), complete once iteration ends. */
+  readonly wordFrequency: WordFrequencyTable;
+  /** Counts so far. */
+  readonly counts: RunCounts;
+}
+
+/**
+ * Scores every document of the inputs. Iterate the result once; the model is opened when iteration starts and
+ * closed when it ends (unless `scorer` was given). Aborting `signal` makes the iteration throw an AbortError.
+ * Options are validated at once: a bad option throws here, before anything is opened.
+ */
+export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks): ScoreCorpusRun {
+  validateOptions(options);
+  const wordFrequency = new WordFrequencyTable(options.wordBuckets ?? WordFrequencyTable.DEFAULT_BUCKETS);
+  let session: ScoreSession | undefined;
+  let started = false;
+  const interval = options.progressIntervalMs ?? 1000;
+  const run: ScoreCorpusRun = {
+    wordFrequency,
+    get counts(): RunCounts {
+      return session ? { ...session.counts } : zeroCounts();
+    },
+    async *[Symbol.asyncIterator](): AsyncGenerator<ScoreRecord> {
+      if (started) throw new Error('A scoreCorpus run can be iterated only once');
+      started = true;
+      session = await ScoreSession.open(options);
+      let lastProgress = performance.now();
+      try {
+        for await (const outcome of session.outcomes()) {
+          if (outcome.kind === 'scored') {
+            countWordBuckets(wordFrequency, outcome.wordBuckets);
+            yield outcome.record;
+          } else options.onSkip?.(outcome.skipped);
+          if (options.onProgress && performance.now() - lastProgress >= interval) {
+            lastProgress = performance.now();
+            options.onProgress(session.progress());
+          }
+        }
+        options.onProgress?.(session.progress());
+      } finally {
+        await session.close();
+      }
+    },
+  };
+  return run;
+}
+
+/** The same checks the session runs when it opens, plus the callbacks': synchronous, so bad options throw at once. */
+function validateOptions(options: ScoreCorpusOptions & ScoreCorpusCallbacks): void {
+  resolveScoreOptions(options, availableParallelism());
+  if (options.progressIntervalMs !== undefined) expectInteger('progressIntervalMs', options.progressIntervalMs, 0);
+  for (const name of ['onProgress', 'onSkip'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidParameterError(name, 'function', options[name]);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * A scoring session: the listed inputs, the open scorer, and the composed pipeline
+ * (read units → prepare in workers → pack and score → outcomes in input order), with the run's counts.
+ * The programmatic API (`scoreCorpus`) and the file-writing job (`runScoreJob`, behind `infoprune score`) are both
+ * thin consumers of `outcomes()`.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { openScorer } from '../engine/index.js';
+import type { Scorer } from '../engine/types.js';
+import type { ScoreRecord } from '../records.js';
+import { listInputs, type InputFile } from './inputs.js';
+import { resolveScoreOptions, type ResolvedScoreOptions, type ScoreCorpusOptions } from './options.js';
+import { prefetch } from './ordered.js';
+import { packingFor, scoreDocuments, type PackingOptions } from './pack.js';
+import { DocumentPreparer } from './preparer.js';
+import { toScoreRecord } from './score-files.js';
+import { readUnits, START_POSITION, type ReadPosition } from './units.js';
+
+/** A position that was not scored, as written to `<out>.errors.jsonl`. */
+export interface SkippedRecord {
+  source: string;
+  line: number;
+  reason: string;
+  /** Whether it was a document (counted in `read` and `skipped`) or a fault of the file (truncated, unreadable). */
+  document: boolean;
+}
+
+/** One per position, in input order. */
+export type Outcome =
+  | { kind: 'scored'; record: ScoreRecord; wordBuckets: Uint32Array; next: ReadPosition; windowEnd: boolean }
+  | { kind: 'skipped'; skipped: SkippedRecord; next: ReadPosition; windowEnd: boolean };
+
+export interface RunCounts {
+  /** Documents read (scored + skipped). */
+  read: number;
+  scored: number;
+  /** Documents that could not be scored (malformed, empty, too large, ...). */
+  skipped: number;
+  /** Faults of files rather than of documents: unreadable, truncated, corrupt. */
+  fileErrors: number;
+  /** Scored tokens and UTF-8 bytes of the scored documents, and their words. */
+  tokens: number;
+  bytes: number;
+  words: number;
+}
+
+export function zeroCounts(): RunCounts {
+  return { read: 0, scored: 0, skipped: 0, fileErrors: 0, tokens: 0, bytes: 0, words: 0 };
+}
+
+export interface ScoreProgress {
+  counts: RunCounts;
+  /** Input bytes read (compressed bytes for compressed files) and their total: the ETA's measure. */
+  inputBytesRead: number;
+  inputBytesTotal: number;
+  elapsedSeconds: number;
+  documentsPerSecond: number;
+  tokensPerSecond: number;
+  /** Seconds left, from input bytes; undefined until there is a rate. */
+  etaSeconds: number | undefined;
+}
+
+export interface SessionOptions {
+  /** Files to leave out of folder and glob listings (the run's own outputs). */
+  exclude?: (absolutePath: string) => boolean;
+  /** Override the packing (tests, benchmarks). */
+  packing?: Partial<PackingOptions>;
+}
+
+export class ScoreSession {
+  readonly counts: RunCounts = zeroCounts();
+  inputBytesRead = 0;
+  readonly inputBytesTotal: number;
+  private readonly startedAt = performance.now();
+  /** Counts and bytes before this session (a resumed run's earlier part), so rates cover this session only. */
+  private baseline = { tokens: 0, read: 0, inputBytes: 0 };
+
+  private constructor(
+    readonly options: ResolvedScoreOptions,
+    readonly inputs: InputFile[],
+    readonly scorer: Scorer,
+    private readonly ownsScorer: boolean,
+    private readonly packing: PackingOptions,
+  ) {
+    this.inputBytesTotal = inputs.reduce((sum, input) => sum + input.sizeBytes, 0);
+  }
+
+  /** Validates the options, lists the inputs, then opens the scorer (the slow part) unless one was given. */
+  static async open(options: ScoreCorpusOptions, sessionOptions: SessionOptions = {}): Promise<ScoreSession> {
+    const resolved = resolveScoreOptions(options, availableParallelism());
+    let inputs = listInputs(resolved.inputs, { format: resolved.reading.format });
+    if (sessionOptions.exclude) {
+      inputs = inputs.filter((input) => !sessionOptions.exclude!(resolve(input.source)));
+      if (inputs.length === 0) throw new Error(`No input left in ${resolved.inputs.join(', ')} once the run's own outputs are left out`);
+    }
+    resolved.signal?.throwIfAborted();
+    const scorer = resolved.scorer ?? (await openScorer({ model: resolved.model, ...resolved.engine }));
+    const packing = { ...packingFor(scorer), ...sessionOptions.packing };
+    return new ScoreSession(resolved, inputs, scorer, resolved.scorer === undefined, packing);
+  }
+
+  /** Starts counting from an earlier run's counts (resume at `from`). */
+  restoreCounts(counts: RunCounts, from: ReadPosition): void {
+    Object.assign(this.counts, counts);
+    // Input bytes already behind `from`: whole inputs before it, and the offset an uncompressed file reopens at
+    // (compressed files and Parquet report their bytes again from their start as they are re-read).
+    let inputBytesRead = 0;
+    for (let i = 0; i < Math.min(from.input, this.inputs.length); i++) inputBytesRead += this.inputs[i].sizeBytes;
+    const current = this.inputs[from.input];
+    if (current && current.compression === 'none' && current.format !== 'parquet') inputBytesRead += from.offset;
+    this.inputBytesRead = inputBytesRead;
+    this.baseline = { tokens: counts.tokens, read: counts.read, inputBytes: inputBytesRead };
+  }
+
+  /**
+   * The outcomes from `from` on, in input order, counted as they are yielded. Stops early (cleanly) when the
+   * consumer stops; throws an AbortError when `signal` aborts.
+   */
+  async *outcomes(from: ReadPosition = START_POSITION, signal = this.options.signal): AsyncGenerator<Outcome> {
+    const { reading } = this.options;
+    const preparer = new DocumentPreparer({
+      inputs: this.inputs,
+      parse: reading,
+      wordBuckets: this.options.wordBuckets,
+      workers: this.options.workers,
+      tokenizerModule: this.options.tokenizerModule,
+      model: this.options.model,
+      tokenize: (text) => this.scorer.tokenize(text),
+      signal,
+    });
+    const units = readUnits(this.inputs, {
+      textMode: reading.textMode,
+      textField: reading.textField,
+      idField: reading.idField,
+      maxDocumentBytes: reading.maxDocumentBytes,
+      shard: this.options.shard,
+      from,
+      signal,
+      onInputBytes: (bytes) => (this.inputBytesRead += bytes),
+    });
+    // The next window's documents are prepared while the engine scores this one's.
+    const prepared = prefetch(preparer.prepare(units), this.packing.windowDocuments);
+    const scored = scoreDocuments(prepared, this.scorer, this.packing, signal);
+    try {
+      for await (const document of scored) {
+        if (document.failure || !document.result) {
+          const skipped: SkippedRecord = { source: document.source, line: document.line, reason: document.failure?.reason ?? 'not scored', document: document.failure?.document ?? true };
+          if (skipped.document) {
+            this.counts.read++;
+            this.counts.skipped++;
+          } else this.counts.fileErrors++;
+          yield { kind: 'skipped', skipped, next: document.next, windowEnd: document.windowEnd };
+        } else {
+          const record = toScoreRecord(document, document.result);
+          this.counts.read++;
+          this.counts.scored++;
+          this.counts.tokens += record.tokens;
+          this.counts.bytes += record.bytes;
+          this.counts.words += record.words;
+          yield { kind: 'scored', record, wordBuckets: document.wordBuckets, next: document.next, windowEnd: document.windowEnd };
+        }
+      }
+    } finally {
+      await scored.return(undefined);
+      await preparer.close();
+    }
+  }
+
+  progress(): ScoreProgress {
+    const elapsedSeconds = (performance.now() - this.startedAt) / 1000;
+    const seconds = Math.max(elapsedSeconds, 1e-9);
+    const bytesRate = (this.inputBytesRead - this.baseline.inputBytes) / seconds;
+    const left = Math.max(0, this.inputBytesTotal - this.inputBytesRead);
+    return {
+      counts: { ...this.counts },
+      inputBytesRead: this.inputBytesRead,
+      inputBytesTotal: this.inputBytesTotal,
+      elapsedSeconds,
+      documentsPerSecond: (this.counts.read - this.baseline.read) / seconds,
+      tokensPerSecond: (this.counts.tokens - this.baseline.tokens) / seconds,
+      etaSeconds: bytesRate > 0 ? left / bytesRate : undefined,
+    };
+  }
+
+  /** Closes the scorer if this session opened it. */
+  async close(): Promise<void> {
+    if (this.ownsScorer) await this.scorer.close();
+  }
+}
