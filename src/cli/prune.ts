@@ -1,8 +1,115 @@
+/** `infoprune prune`: the command-line face of `pruneCorpus` (src/select/prune.ts). */
 import type { Command } from 'commander';
+import { METRICS, METRIC_NAMES } from '../select/metrics.js';
+import { pruneCorpus, type PruneOptions } from '../select/prune.js';
+import { STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from '../select/strategies.js';
 
-// Placeholder until the owning issue lands; replaced wholesale by its implementation.
+/** A numeric option's text as a number when it is one, else unchanged (so the validator names the bad value). */
+function numeric(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  return trimmed !== '' && Number.isFinite(Number(trimmed)) ? Number(trimmed) : text;
+}
+
+interface PruneFlags {
+  scores?: string;
+  input: string[];
+  out: string;
+  pruneRatio?: string;
+  keepRatio?: string;
+  keepTokens?: string;
+  metric: string;
+  strategy: string;
+  seed?: string;
+  min?: string;
+  max?: string;
+  words?: string;
+  textField?: string;
+  idField?: string;
+  textMode?: string;
+  format?: string;
+  dryRun?: boolean;
+  quiet?: boolean;
+}
+
+function helpText(): string {
+  const metrics = METRIC_NAMES.map((name) => {
+    const m = METRICS[name];
+    return `  ${name.padEnd(15)} ${m.formula}\n  ${''.padEnd(15)} unit: ${m.unit}; ${m.moreInformative} is more informative${m.needsScores ? '' : '; needs no scores'}`;
+  }).join('\n');
+  const strategies = STRATEGY_NAMES.map((name) => `  ${name.padEnd(15)} ${STRATEGY_DESCRIPTIONS[name]}`).join('\n');
+  return `
+Metrics:
+${metrics}
+
+Strategies:
+${strategies}
+
+Budgets: kept = ⌊n·keepRatio + ½⌋ documents (round half up); --prune-ratio r is --keep-ratio 1 − r; --keep-tokens N
+takes documents in order until N tokens are kept, the crossing document included. Ties: source, then line.
+
+Outputs in --out (written to <out>.tmp-<pid>, renamed when complete; an existing --out is refused):
+  kept/...        the kept records, byte-identical, in input order, one file per input file
+  pruned.jsonl    {"id","source","line","value"} per pruned document
+  selection.json  configuration, counts, tokens and bytes before and after, cut values
+  report.html     histogram with cut lines, kept shares, the ten least and most informative documents
+
+Example:
+  infoprune prune --scores scores.jsonl --input data/ --out pruned/ --prune-ratio 0.3
+`;
+}
+
 export function registerPruneCommand(program: Command): void {
-  program.command('prune').description('(not implemented yet)').action(() => {
-    throw new Error('infoprune prune is not implemented yet');
-  });
+  program
+    .command('prune')
+    .description('Rank documents by information content and keep the most informative (or another selection)')
+    .requiredOption('--input <paths...>', 'corpus files, folders or globs (the inputs given to infoprune score)')
+    .requiredOption('--out <dir>', 'output folder (must not exist)')
+    .option('--scores <file>', 'score file from infoprune score (JSONL or Parquet)')
+    .option('--prune-ratio <r>', 'fraction of documents to prune, in (0, 1)')
+    .option('--keep-ratio <r>', 'fraction of documents to keep, in (0, 1)')
+    .option('--keep-tokens <n>', 'tokens to keep (needs --scores)')
+    .option('--metric <name>', `information measure: ${METRIC_NAMES.join(', ')}`, 'bits-per-token')
+    .option('--strategy <name>', `selection strategy: ${STRATEGY_NAMES.join(', ')}`, 'lowest-first')
+    .option('--seed <n>', 'seed of the random strategy (unsigned 32-bit integer)')
+    .option('--min <x>', 'threshold: keep documents with value ≥ x')
+    .option('--max <x>', 'threshold: keep documents with value ≤ x')
+    .option('--words <file>', 'word-frequency table (default <scores>.words.bin)')
+    .option('--text-field <name>', 'field holding the text (JSONL, Parquet); default text')
+    .option('--id-field <name>', 'field holding the id; default id when present, else <source>:<line>')
+    .option('--text-mode <mode>', 'plain-text files: one document per file or per line (file, line)')
+    .option('--format <format>', 'force the input format: jsonl, parquet, text (default: from file names)')
+    .option('--dry-run', 'write only selection.json and report.html')
+    .option('--quiet', 'no progress lines on stderr')
+    .addHelpText('after', helpText())
+    .action(async (flags: PruneFlags) => {
+      const options = {
+        inputs: flags.input,
+        out: flags.out,
+        scores: flags.scores,
+        wordFrequencies: flags.words,
+        metric: flags.metric,
+        strategy: flags.strategy,
+        keepRatio: numeric(flags.keepRatio),
+        pruneRatio: numeric(flags.pruneRatio),
+        keepTokens: numeric(flags.keepTokens),
+        seed: numeric(flags.seed),
+        min: numeric(flags.min),
+        max: numeric(flags.max),
+        textField: flags.textField,
+        idField: flags.idField,
+        textMode: flags.textMode,
+        format: flags.format,
+        dryRun: flags.dryRun ?? false,
+        log: flags.quiet ? undefined : (message: string) => process.stderr.write(`infoprune prune: ${message}\n`),
+      } as unknown as PruneOptions; // values are checked by pruneCorpus, which names any bad one
+      const { out, summary } = await pruneCorpus(options);
+      const share = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
+      const lines = [
+        `kept ${summary.counts.kept} of ${summary.counts.documents} documents (${share(summary.counts.kept, summary.counts.documents)})`,
+        summary.tokens === null ? null : `kept ${summary.tokens.after} of ${summary.tokens.before} tokens (${share(summary.tokens.after, summary.tokens.before)})`,
+        `${summary.configuration.dryRun ? 'report' : 'output'}: ${out}`,
+      ].filter((line): line is string => line !== null);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
 }

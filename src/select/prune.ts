@@ -1,0 +1,565 @@
+/**
+ * `infoprune prune` as a function: join the scores to the corpus, measure, select, write the kept corpus, the
+ * pruned list, the selection summary and the report, atomically.
+ *
+ * Passes, each sequential and in bounded memory:
+ * 1. join: the corpus (via `readCorpus`, the same reader `infoprune score` uses) walked together with the score
+ *    file. When the scores are in corpus order (what `infoprune score` writes for the same inputs) they are matched
+ *    one by one, checking that the ids agree; at the first disagreement the join starts over by id, holding every
+ *    score record's id and numbers in memory (about 150 bytes a record: fine for tens of millions, not for 10⁸;
+ *    produce the scores in corpus order for larger corpora). Each document's metric terms, tokens, bytes and
+ *    position go to a spill file (src/select/spill.ts); ids go to the duplicate finder.
+ *    Every bad-input error (unmatched ids, duplicates, NaN or negative scores) is raised here, before any output.
+ * 2. cut search: 2–9 scans of the spill file (src/select/cuts.ts) find the exact boundary documents.
+ * 3. output: the corpus again with the spill file, writing kept records, `pruned.jsonl`, the histogram and the
+ *    extremes; then `selection.json` and `report.html`.
+ * Everything is written into `<out>.tmp-<pid>` and renamed to `<out>` only when complete; on any error the
+ * temporary folder is removed, so `<out>` either does not exist or is whole. An existing `<out>` is refused.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readCorpus, type CorpusRecord, type ReadCorpusExtraOptions, type ReadCorpusOptions, type RecordError } from '../pipeline/corpus.js';
+import type { InputFormat } from '../pipeline/inputs.js';
+import { WordFrequencyTable } from '../text/word-frequency.js';
+import { expectBoolean, expectOneOf, expectString, invalidParameterError } from '../validate.js';
+import { KEY_WORDS, rankSources, writeKey } from './keys.js';
+import { METRICS, TermAccumulator, informationOrder, type MetricDefinition, type MetricScores, type TermStatistics } from './metrics.js';
+import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
+import { KeepRule, randomKeyFor, type CutPoint } from './plan.js';
+import { renderReport } from './report.js';
+import { readScoreFile, wordFrequencyPathFor, type LocatedScoreRecord } from './scores-file.js';
+import { CHUNK_RECORDS, DuplicateIdFinder, SPILL_WIDTH, SpillFile, SpillReader } from './spill.js';
+import { STRATEGY_DESCRIPTIONS, resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
+import { ExtremesTracker, HistogramAccumulator, snippetOf, type SelectionSummary } from './summary.js';
+
+/** Reads corpus records: `readCorpus` from src/pipeline/corpus.ts unless a caller supplies its own (tests, services). */
+export type CorpusReader = (inputs: readonly string[], options: ReadCorpusOptions & ReadCorpusExtraOptions) => AsyncIterable<CorpusRecord>;
+
+export interface PruneOptions extends SelectionOptions {
+  /** Corpus files, folders or globs, as given to `infoprune score`. */
+  inputs: readonly string[];
+  /** Output folder; must not exist. */
+  out: string;
+  /** Score file (JSONL or Parquet) from `infoprune score`; needed by every metric but `zlib-ratio` and `word-entropy`. */
+  scores?: string;
+  /** Word-frequency table; default `<scores>.words.bin`. */
+  wordFrequencies?: string;
+  textField?: string;
+  idField?: string;
+  textMode?: 'file' | 'line';
+  /** Force the input format instead of telling it from file names (as `infoprune score --format`). Default `auto`. */
+  format?: InputFormat | 'auto';
+  /** Write only `selection.json` and `report.html`. */
+  dryRun?: boolean;
+  readCorpus?: CorpusReader;
+  /** Progress and notes, one line each. */
+  log?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface PruneResult {
+  out: string;
+  summary: SelectionSummary;
+}
+
+const EXAMPLES = 5;
+
+/**
+ * infoprune's version for selection.json. Imported lazily and guarded: src/version.ts finds package.json relative to
+ * the compiled file (dist/src), so under a TypeScript test runner it cannot, and a summary field must not fail a run.
+ */
+async function infopruneVersion(): Promise<string> {
+  try {
+    return (await import('../version.js')).packageVersion;
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface JoinContext {
+  spec: SelectionSpec;
+  metric: MetricDefinition;
+  wordFrequencies?: WordFrequencyTable;
+  scoresPath: string | null;
+  reader: CorpusReader;
+  inputs: string[];
+  readOptions: ReadCorpusOptions & ReadCorpusExtraOptions;
+  spill: SpillFile;
+  duplicates: DuplicateIdFinder;
+  log: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+interface JoinResult {
+  mode: 'in-order' | 'by-id' | 'none';
+  documents: number;
+  tokens: number | null;
+  bytes: number;
+  /** Sources in the order first seen. */
+  sources: string[];
+  sourceIndex: Map<string, number>;
+  termStatistics: TermStatistics[];
+  unreadable: number;
+  unreadableExamples: RecordError[];
+}
+
+class OrderMismatch extends Error {
+  constructor(readonly position: number, readonly corpusId: string, readonly scoreId: string) {
+    super('scores are not in corpus order');
+  }
+}
+
+/** Every score record in memory, by id: the join for scores not in corpus order. */
+class ScoreIndex {
+  readonly byId = new Map<string, number>();
+  readonly ids: string[] = [];
+  private columns = { tokens: new Float64Array(1024), nll: new Float64Array(1024), bytes: new Float64Array(1024), bpt: new Float64Array(1024), bpb: new Float64Array(1024) };
+  used = new Uint8Array(1024);
+
+  static async load(path: string, signal?: AbortSignal): Promise<ScoreIndex> {
+    const index = new ScoreIndex();
+    for await (const located of readScoreFile(path, signal)) index.add(located);
+    index.used = new Uint8Array(index.ids.length);
+    return index;
+  }
+
+  private add({ record, where }: LocatedScoreRecord): void {
+    const first = this.byId.get(record.id);
+    if (first !== undefined) {
+      throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the scores: score records ${first + 1} and ${this.ids.length + 1} (${where})`);
+    }
+    const i = this.ids.length;
+    if (i === this.columns.tokens.length) {
+      for (const name of Object.keys(this.columns) as (keyof typeof this.columns)[]) {
+        const grown = new Float64Array(i * 2);
+        grown.set(this.columns[name]);
+        this.columns[name] = grown;
+      }
+    }
+    this.byId.set(record.id, i);
+    this.ids.push(record.id);
+    this.columns.tokens[i] = record.tokens;
+    this.columns.nll[i] = record.nll;
+    this.columns.bytes[i] = record.bytes;
+    this.columns.bpt[i] = record.bits_per_token;
+    this.columns.bpb[i] = record.bits_per_byte;
+  }
+
+  scoresAt(i: number): MetricScores {
+    const c = this.columns;
+    return { tokens: c.tokens[i], nll: c.nll[i], bytes: c.bytes[i], bits_per_token: c.bpt[i], bits_per_byte: c.bpb[i] };
+  }
+}
+
+function describeIds(ids: readonly string[], total: number): string {
+  const shown = ids.map((id) => JSON.stringify(id)).join(', ');
+  return total > ids.length ? `${shown}, …` : shown;
+}
+
+function mismatchError(missingInScores: number, missingExamples: string[], missingInCorpus: number, extraExamples: string[]): Error {
+  const parts: string[] = [];
+  if (missingInScores > 0) {
+    parts.push(`${missingInScores} corpus record${missingInScores === 1 ? ' has' : 's have'} no score (${describeIds(missingExamples, missingInScores)})`);
+  }
+  if (missingInCorpus > 0) {
+    parts.push(`${missingInCorpus} score record${missingInCorpus === 1 ? ' has an id' : 's have ids'} not in the corpus (${describeIds(extraExamples, missingInCorpus)})`);
+  }
+  return new Error(
+    `The scores do not match the corpus: ${parts.join('; ')}. Pass the scores of these inputs, scored with the same --id-field and --text-field.`,
+  );
+}
+
+async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<JoinResult> {
+  const { metric, spill, duplicates } = context;
+  spill.reset();
+  const sourceIndex = new Map<string, number>();
+  const sources: string[] = [];
+  const accumulators = metric.termNames.map(() => new TermAccumulator());
+  let tokens = 0;
+  let bytes = 0;
+  let unreadable = 0;
+  const unreadableExamples: RecordError[] = [];
+  const readOptions: ReadCorpusOptions & ReadCorpusExtraOptions = {
+    ...context.readOptions,
+    signal: context.signal,
+    onError: (error) => {
+      unreadable++;
+      if (unreadableExamples.length < 20) unreadableExamples.push(error);
+    },
+  };
+  const index = mode === 'by-id' ? await ScoreIndex.load(context.scoresPath!, context.signal) : null;
+  const scoreStream = mode === 'in-order' ? readScoreFile(context.scoresPath!, context.signal)[Symbol.asyncIterator]() : null;
+  let missingInScores = 0;
+  const missingExamples: string[] = [];
+  let position = 0;
+  const terms = [0, 0];
+  const metricContext = { wordFrequencies: context.wordFrequencies };
+
+  try {
+    for await (const record of context.reader(context.inputs, readOptions)) {
+      position++;
+      let scores: MetricScores | undefined;
+      if (scoreStream !== null) {
+        const next = await scoreStream.next();
+        if (next.done) {
+          missingInScores++;
+          if (missingExamples.length < EXAMPLES) missingExamples.push(record.id);
+          continue;
+        }
+        if (next.value.record.id !== record.id) throw new OrderMismatch(position, record.id, next.value.record.id);
+        scores = next.value.record;
+      } else if (index !== null) {
+        const at = index.byId.get(record.id);
+        if (at === undefined) {
+          missingInScores++;
+          if (missingExamples.length < EXAMPLES) missingExamples.push(record.id);
+          continue;
+        }
+        if (index.used[at]) throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the corpus (again at ${record.source}:${record.line})`);
+        index.used[at] = 1;
+        scores = index.scoresAt(at);
+      }
+      if (missingInScores > 0) continue;
+
+      let source = sourceIndex.get(record.source);
+      if (source === undefined) {
+        source = sources.length;
+        sourceIndex.set(record.source, source);
+        sources.push(record.source);
+      }
+      const raw = metric.terms({ scores, text: record.text }, metricContext);
+      for (let t = 0; t < raw.length; t++) {
+        if (!Number.isFinite(raw[t])) {
+          throw invalidParameterError(`${metric.termNames[t]} of ${record.source}:${record.line} (id ${JSON.stringify(record.id)})`, 'finite number', raw[t]);
+        }
+        terms[t] = raw[t];
+        accumulators[t].add(raw[t]);
+      }
+      const documentTokens = scores?.tokens ?? 0;
+      const documentBytes = scores?.bytes ?? Buffer.byteLength(record.text, 'utf8');
+      tokens += documentTokens;
+      bytes += documentBytes;
+      spill.append(terms[0], raw.length > 1 ? terms[1] : 0, documentTokens, documentBytes, source, record.line, randomKeyFor(context.spec, record.id));
+      if (mode !== 'by-id') duplicates.add(record.id);
+    }
+
+    // What is left on either side did not match.
+    let missingInCorpus = 0;
+    const extraExamples: string[] = [];
+    if (scoreStream !== null) {
+      for (let next = await scoreStream.next(); !next.done; next = await scoreStream.next()) {
+        missingInCorpus++;
+        if (extraExamples.length < EXAMPLES) extraExamples.push(next.value.record.id);
+      }
+    } else if (index !== null) {
+      for (let i = 0; i < index.ids.length; i++) {
+        if (index.used[i]) continue;
+        missingInCorpus++;
+        if (extraExamples.length < EXAMPLES) extraExamples.push(index.ids[i]);
+      }
+    }
+    if (missingInScores > 0 || missingInCorpus > 0) throw mismatchError(missingInScores, missingExamples, missingInCorpus, extraExamples);
+  } finally {
+    await scoreStream?.return?.(undefined);
+  }
+
+  return {
+    mode,
+    documents: spill.count,
+    tokens: mode === 'none' ? null : tokens,
+    bytes,
+    sources,
+    sourceIndex,
+    termStatistics: accumulators.map((accumulator) => accumulator.statistics()),
+    unreadable,
+    unreadableExamples,
+  };
+}
+
+/** Confirms duplicate-id candidates against the real ids (one more corpus read, only when there are candidates). */
+async function confirmDuplicates(context: JoinContext, candidates: Set<bigint>): Promise<void> {
+  if (candidates.size === 0) return;
+  const seen = new Map<string, string>();
+  for await (const record of context.reader(context.inputs, { ...context.readOptions, signal: context.signal, onError: () => {} })) {
+    if (!candidates.has(DuplicateIdFinder.hashOf(record.id))) continue;
+    const first = seen.get(record.id);
+    const here = `${record.source}:${record.line}`;
+    if (first !== undefined) {
+      throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the corpus${context.scoresPath === null ? '' : ' and the scores'}: ${first} and ${here}`);
+    }
+    seen.set(record.id, here);
+  }
+}
+
+function ruleText(spec: SelectionSpec, documents: number, tokens: number | null, rule: KeepRule): string {
+  const budget = spec.budget;
+  const order = spec.strategy === 'random' ? `seeded random order (seed ${spec.seed})` : 'rank order';
+  const strategy = STRATEGY_DESCRIPTIONS[spec.strategy];
+  switch (budget.kind) {
+    case 'keep-ratio': {
+      const kept = Math.floor(documents * budget.keepRatio + 0.5);
+      return `${strategy} Kept documents = ⌊n·keepRatio + ½⌋ = ⌊${documents} × ${budget.keepRatio} + ½⌋ = ${kept} (round half up), taken in ${order}; ties in value broken by source, then line.`;
+    }
+    case 'prune-ratio': {
+      const pruned = Math.ceil(documents * budget.pruneRatio - 0.5);
+      return `${strategy} Pruned documents = ⌈n·pruneRatio − ½⌉ = ⌈${documents} × ${budget.pruneRatio} − ½⌉ = ${pruned}, kept = ${documents - pruned} (the same as keepRatio ${1 - budget.pruneRatio}, round half up), taken in ${order}; ties in value broken by source, then line.`;
+    }
+    case 'keep-tokens':
+      return `${strategy} Documents are taken in ${order} until the kept tokens reach ${budget.keepTokens} of ${tokens}; the document that crosses the budget is kept (so kept tokens ≥ the budget, by less than one document${spec.strategy === 'middle' ? ' at each end' : ''}).${rule.band?.lower === null && rule.band?.upper === null ? ' The budget covers the whole corpus: everything is kept.' : ''}`;
+    case 'threshold':
+      return `${strategy} Kept iff ${budget.min === null ? '' : `${budget.min} ≤ `}value${budget.max === null ? '' : ` ≤ ${budget.max}`} (${rule.metric.unit}).`;
+  }
+}
+
+function checkOptions(options: PruneOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalidParameterError('options', 'object', options);
+  if (!Array.isArray(options.inputs) || options.inputs.length === 0) {
+    throw invalidParameterError('inputs', 'non-empty array of paths', options.inputs);
+  }
+  options.inputs.forEach((input, i) => expectString(`inputs[${i}]`, input, { nonEmpty: true }));
+  expectString('out', options.out, { nonEmpty: true });
+  if (options.scores !== undefined) expectString('scores', options.scores, { nonEmpty: true });
+  if (options.wordFrequencies !== undefined) expectString('wordFrequencies', options.wordFrequencies, { nonEmpty: true });
+  if (options.textField !== undefined) expectString('textField', options.textField, { nonEmpty: true });
+  if (options.idField !== undefined) expectString('idField', options.idField, { nonEmpty: true });
+  if (options.textMode !== undefined) expectOneOf('textMode', options.textMode, ['file', 'line'] as const);
+  if (options.format !== undefined) expectOneOf('format', options.format, ['auto', 'jsonl', 'parquet', 'text'] as const);
+  if (options.dryRun !== undefined) expectBoolean('dryRun', options.dryRun);
+  if (options.readCorpus !== undefined && typeof options.readCorpus !== 'function') {
+    throw invalidParameterError('readCorpus', 'function', options.readCorpus);
+  }
+}
+
+/** Runs a whole prune (see the module comment). Resolves with the output folder and the summary. */
+export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
+  const started = performance.now();
+  checkOptions(options);
+  const spec = resolveSelectionSpec(options);
+  const metric = METRICS[spec.metric];
+  const log = options.log ?? (() => {});
+  const out = resolve(options.out);
+  if (existsSync(out)) throw new Error(`Output folder already exists: ${options.out} (remove it or choose another --out)`);
+
+  const needsScores = metric.needsScores || spec.budget.kind === 'keep-tokens';
+  const scoresPath = options.scores ?? null;
+  if (needsScores && scoresPath === null) {
+    throw new Error(
+      spec.budget.kind === 'keep-tokens' && !metric.needsScores
+        ? 'keepTokens needs token counts: pass the scores file (--scores)'
+        : `Metric "${spec.metric}" needs the scores file (--scores)`,
+    );
+  }
+  if (scoresPath !== null && !existsSync(scoresPath)) throw new Error(`Scores file not found: ${scoresPath}`);
+  let wordFrequencies: WordFrequencyTable | undefined;
+  let wordFrequencyPath: string | null = null;
+  if (metric.needsWordFrequencies) {
+    wordFrequencyPath = options.wordFrequencies ?? (scoresPath === null ? null : wordFrequencyPathFor(scoresPath));
+    if (wordFrequencyPath === null) {
+      throw new Error(`Metric "${spec.metric}" needs the word-frequency table: pass --words, or --scores with <scores>.words.bin beside it`);
+    }
+    if (!existsSync(wordFrequencyPath)) {
+      throw new Error(`Word-frequency table not found: ${wordFrequencyPath} (written by infoprune score beside the scores; or pass --words)`);
+    }
+    wordFrequencies = WordFrequencyTable.load(wordFrequencyPath);
+  }
+  const reader = options.readCorpus ?? readCorpus;
+  const textMode = options.textMode ?? 'file';
+  const format = options.format ?? 'auto';
+  const readOptions: ReadCorpusOptions & ReadCorpusExtraOptions = { textField: options.textField, idField: options.idField, textMode, format };
+  const dryRun = options.dryRun ?? false;
+  const inputs = [...options.inputs];
+
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const spill = new SpillFile(join(tmp, '.spill.bin'));
+  const duplicates = new DuplicateIdFinder(tmp);
+  try {
+    const context: JoinContext = {
+      spec, metric, wordFrequencies, scoresPath, reader, inputs, readOptions, spill, duplicates, log, signal: options.signal,
+    };
+    let joined: JoinResult;
+    // A scores file, when given, is always joined (and checked): even zlib-ratio then reports token shares.
+    const firstMode = scoresPath === null ? 'none' : 'in-order';
+    try {
+      joined = await runJoin(context, firstMode);
+    } catch (error) {
+      if (!(error instanceof OrderMismatch)) throw error;
+      log(
+        `Scores are not in corpus order (record ${error.position}: corpus id ${JSON.stringify(error.corpusId)}, score id ${JSON.stringify(error.scoreId)}); joining by id in memory`,
+      );
+      joined = await runJoin(context, 'by-id');
+    }
+    if (joined.mode !== 'by-id') await confirmDuplicates(context, duplicates.candidates());
+    duplicates.close();
+    if (joined.documents === 0) throw new Error(`No readable documents in ${inputs.join(', ')}`);
+    log(`Joined ${joined.documents} documents (${joined.mode})`);
+
+    // Ranks of the sources for tie-breaking, by the index they were first seen at.
+    const ranks = rankSources(joined.sources);
+    const sortedSources = [...ranks.keys()];
+    const rankOfIndex = Uint32Array.from(joined.sources, (source) => ranks.get(source)!);
+    const statistics = joined.termStatistics;
+    const termCount = metric.termNames.length;
+    const scratchTerms = termCount === 1 ? [0] : [0, 0];
+    const valueAt = (records: Float64Array, at: number): number => {
+      scratchTerms[0] = records[at];
+      if (termCount > 1) scratchTerms[1] = records[at + 1];
+      return metric.value(scratchTerms, statistics);
+    };
+
+    const rule = new KeepRule(spec, joined.documents, joined.tokens);
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    spill.scan((records, count) => {
+      for (let i = 0; i < count; i++) {
+        const value = valueAt(records, i * SPILL_WIDTH);
+        if (value < min) min = value;
+        if (value > max) max = value;
+        sum += value;
+      }
+    });
+    const keys = new Uint32Array(CHUNK_RECORDS * KEY_WORDS);
+    const weights = new Float64Array(CHUNK_RECORDS);
+    let totalWeight = 0;
+    spill.scan((records, count) => {
+      for (let i = 0; i < count; i++) totalWeight += rule.weightOf(records[i * SPILL_WIDTH + 2]);
+    });
+    rule.resolve(totalWeight, (visit) =>
+      spill.scan((records, count) => {
+        for (let i = 0; i < count; i++) {
+          const at = i * SPILL_WIDTH;
+          rule.writeKey(keys, i, valueAt(records, at), records[at + 6], rankOfIndex[records[at + 4]], records[at + 5]);
+          weights[i] = rule.weightOf(records[at + 2]);
+        }
+        visit(keys, weights, count);
+      }),
+    );
+    const cuts = rule.cuts(sortedSources);
+    log(`Cut search: ${rule.scans} scan(s) of the spill file`);
+
+    // Output pass.
+    const keptWriter = dryRun ? null : new KeptCorpusWriter(tmp, joined.sources, textMode, format === 'auto' ? undefined : format);
+    const prunedWriter = dryRun ? null : new BufferedFileWriter(join(tmp, 'pruned.jsonl'));
+    const histogram = new HistogramAccumulator(min, max);
+    const extremes = new ExtremesTracker(10);
+    const key = new Uint32Array(KEY_WORDS);
+    const informationKey = new Uint32Array(KEY_WORDS);
+    const spillReader = new SpillReader(spill);
+    let chunk = 0;
+    let inChunk = 0;
+    let kept = 0;
+    let tokensAfter = 0;
+    let bytesAfter = 0;
+    const cutPoints = [cuts.lower, cuts.upper].filter((point): point is CutPoint => point?.source !== undefined);
+    for await (const record of reader(inputs, { ...readOptions, signal: options.signal, onError: () => {} })) {
+      if (inChunk === chunk) {
+        chunk = spillReader.next();
+        inChunk = 0;
+      }
+      const at = inChunk++ * SPILL_WIDTH;
+      const records = spillReader.records;
+      if (chunk === 0 || records[at + 4] !== joined.sourceIndex.get(record.source) || records[at + 5] !== record.line) {
+        throw new Error(`The corpus changed while prune was reading it (at ${record.source}:${record.line})`);
+      }
+      const value = valueAt(records, at);
+      const sourceRank = rankOfIndex[records[at + 4]];
+      rule.writeKey(key, 0, value, records[at + 6], sourceRank, record.line);
+      const isKept = rule.keeps(key, 0, value);
+      const documentTokens = records[at + 2];
+      if (isKept) {
+        kept++;
+        tokensAfter += documentTokens;
+        bytesAfter += records[at + 3];
+        await keptWriter?.add(record);
+      } else {
+        prunedWriter?.write(`${JSON.stringify({ id: record.id, source: record.source, line: record.line, value })}\n`);
+      }
+      histogram.add(value, isKept);
+      writeKey(informationKey, 0, informationOrder(metric, value), sourceRank, record.line);
+      extremes.offer(informationKey, 0, () => ({
+        id: record.id,
+        source: record.source,
+        line: record.line,
+        value,
+        tokens: joined.tokens === null ? null : documentTokens,
+        kept: isKept,
+        snippet: snippetOf(record.text),
+      }));
+      for (const point of cutPoints) if (point.source === record.source && point.line === record.line) point.id = record.id;
+    }
+    if (inChunk !== chunk || spillReader.next() !== 0) throw new Error('The corpus changed while prune was reading it (fewer records)');
+    await keptWriter?.close();
+    prunedWriter?.close();
+    spill.close();
+
+    const warnings: string[] = [];
+    if (kept === 0) warnings.push('Nothing was kept: the budget rounds to zero documents, or no value passes the threshold.');
+    if (kept === joined.documents) warnings.push('Everything was kept: the budget covers the whole corpus.');
+    if (joined.unreadable > 0) {
+      warnings.push(`${joined.unreadable} corpus record(s) could not be read and were skipped: neither kept nor pruned (see unreadableExamples).`);
+    }
+    const summary: SelectionSummary = {
+      format: 'infoprune-selection',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      infopruneVersion: await infopruneVersion(),
+      configuration: {
+        metric: spec.metric,
+        strategy: spec.strategy,
+        budget: spec.budget,
+        seed: spec.strategy === 'random' ? spec.seed : null,
+        scores: scoresPath,
+        wordFrequencies: wordFrequencyPath,
+        inputs,
+        textField: options.textField ?? null,
+        idField: options.idField ?? null,
+        textMode,
+        dryRun,
+      },
+      metric: { name: metric.name, unit: metric.unit, formula: metric.formula, description: metric.description, moreInformative: metric.moreInformative },
+      rule: ruleText(spec, joined.documents, joined.tokens, rule),
+      counts: { documents: joined.documents, kept, pruned: joined.documents - kept, unreadable: joined.unreadable },
+      tokens: joined.tokens === null ? null : { before: joined.tokens, after: tokensAfter },
+      bytes: { before: joined.bytes, after: bytesAfter },
+      cuts,
+      values: { min, max, mean: sum / joined.documents },
+      termStatistics: metric.termNames.map((term, i) => ({ term, ...statistics[i] })),
+      join: joined.mode,
+      warnings,
+      unreadableExamples: joined.unreadableExamples.map(({ source, line, reason }) => ({ source, line, reason })),
+      outputs: {
+        kept: keptWriter?.files ?? [],
+        pruned: dryRun ? null : 'pruned.jsonl',
+        selection: 'selection.json',
+        report: 'report.html',
+      },
+      timing: { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), scans: rule.scans },
+    };
+    writeFileSync(join(tmp, 'selection.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    writeFileSync(
+      join(tmp, 'report.html'),
+      renderReport({
+        summary,
+        histogram: { min, max, bins: histogram.bins },
+        leastInformative: extremes.leastInformative(),
+        mostInformative: extremes.mostInformative(),
+      }),
+    );
+    if (existsSync(out)) throw new Error(`Output folder already exists: ${options.out} (it appeared while prune was running)`);
+    renameSync(tmp, out);
+    log(`Kept ${kept} of ${joined.documents} documents; wrote ${options.out}`);
+    return { out, summary };
+  } catch (error) {
+    try {
+      spill.close();
+    } catch {
+      // already closed
+    }
+    duplicates.close();
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}

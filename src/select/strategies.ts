@@ -1,0 +1,180 @@
+/**
+ * Selection strategies and budgets: which documents of the ranked corpus are kept.
+ *
+ * Every strategy but `threshold` keeps one contiguous band of an order: the rank order (ascending information, ties
+ * by source then line; src/select/keys.ts) or, for `random`, the order of a seeded hash of the id. The band is
+ * measured either in documents (`keepRatio`, `pruneRatio`) or in tokens (`keepTokens`):
+ *
+ * - document budgets: K = ⌊n·keepRatio + ½⌋ documents are kept (round half up); `pruneRatio` r means keepRatio 1 − r
+ *   exactly, computed as K = n − ⌈n·r − ½⌉ so that no floating-point error in 1 − r can move a half.
+ * - token budgets: documents are taken in band order until the kept token total reaches N. The document that crosses
+ *   N is kept, so kept tokens ≥ N and exceed N by less than that one document's tokens (for `middle`, by less than
+ *   one document at each end). When the corpus holds N tokens or fewer, everything is kept.
+ *
+ * In the band's coordinates a document at position c (the weight of all documents before it in the order) with
+ * weight w (1, or its tokens) occupies [c, c + w); band [A, B) keeps the documents from the first with c + w > A to
+ * the last with c < B. Documents of zero tokens are kept when they fall inside that range.
+ */
+import { expectInteger, expectNumberInRange, expectOneOf, invalidParameterError } from '../validate.js';
+import { METRIC_NAMES, type MetricName } from './metrics.js';
+
+export const STRATEGY_NAMES = ['lowest-first', 'highest-first', 'middle', 'random', 'threshold'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+export const STRATEGY_DESCRIPTIONS: Readonly<Record<StrategyName, string>> = {
+  'lowest-first': 'Prune the least informative documents first and keep the most informative (the paper).',
+  'highest-first': 'Prune the most informative documents first and keep the least informative (the ablation).',
+  middle:
+    'Keep a central band of the ranking: prune ⌊P/2⌋ documents (or half the pruned tokens) from the least informative end and the rest from the most informative end.',
+  random: 'Keep a seeded random sample: documents ordered by a hash of (seed, id), the first ones kept (baseline).',
+  threshold: 'Keep every document whose metric value v satisfies min ≤ v ≤ max (either bound may be left open).',
+};
+
+/** How much to keep: one of the budgets for a ranking strategy, or bounds for `threshold`. */
+export type Budget =
+  | { kind: 'keep-ratio'; keepRatio: number }
+  | { kind: 'prune-ratio'; pruneRatio: number }
+  | { kind: 'keep-tokens'; keepTokens: number }
+  | { kind: 'threshold'; min: number | null; max: number | null };
+
+/** The options every selection takes, from the API or the command line. */
+export interface SelectionOptions {
+  /** Default `bits-per-token`. */
+  metric?: MetricName;
+  /** Default `lowest-first`. */
+  strategy?: StrategyName;
+  /** Fraction of documents to keep, in (0, 1). */
+  keepRatio?: number;
+  /** Fraction of documents to prune, in (0, 1); the same as keepRatio 1 − pruneRatio. */
+  pruneRatio?: number;
+  /** Tokens to keep (needs scores). */
+  keepTokens?: number;
+  /** `threshold`: keep documents whose value is at least this. */
+  min?: number;
+  /** `threshold`: keep documents whose value is at most this. */
+  max?: number;
+  /** `random`: the seed (unsigned 32-bit integer), default 0. */
+  seed?: number;
+}
+
+/** Validated, normalised selection options. */
+export interface SelectionSpec {
+  metric: MetricName;
+  strategy: StrategyName;
+  budget: Budget;
+  seed: number;
+}
+
+/** Validates selection options (the one place both the API and the CLI check them). */
+export function resolveSelectionSpec(options: SelectionOptions): SelectionSpec {
+  if (typeof options !== 'object' || options === null) throw invalidParameterError('options', 'object', options);
+  const metric = expectOneOf('metric', options.metric ?? 'bits-per-token', METRIC_NAMES);
+  const strategy = expectOneOf('strategy', options.strategy ?? 'lowest-first', STRATEGY_NAMES);
+  const seed = options.seed === undefined ? 0 : expectInteger('seed', options.seed, 0, 0xffffffff);
+  if (options.seed !== undefined && strategy !== 'random') {
+    throw new TypeError(`seed applies only to strategy "random", not "${strategy}"`);
+  }
+  const given = (['keepRatio', 'pruneRatio', 'keepTokens'] as const).filter((name) => options[name] !== undefined);
+  let budget: Budget;
+  if (strategy === 'threshold') {
+    if (given.length > 0) {
+      throw new TypeError(`Strategy "threshold" takes min and/or max, not ${given.join(' or ')}`);
+    }
+    const min = options.min === undefined ? null : expectFinite('min', options.min);
+    const max = options.max === undefined ? null : expectFinite('max', options.max);
+    if (min === null && max === null) throw new TypeError('Strategy "threshold" needs min, max or both');
+    if (min !== null && max !== null && min > max) {
+      throw invalidParameterError('max', `number >= min (${min})`, max);
+    }
+    budget = { kind: 'threshold', min, max };
+  } else {
+    if (options.min !== undefined || options.max !== undefined) {
+      throw new TypeError(`min and max apply only to strategy "threshold", not "${strategy}"`);
+    }
+    if (given.length !== 1) {
+      throw new TypeError(
+        given.length === 0
+          ? `Strategy "${strategy}" needs one of keepRatio, pruneRatio or keepTokens`
+          : `Expected one of keepRatio, pruneRatio or keepTokens but received ${given.join(' and ')}`,
+      );
+    }
+    if (options.keepRatio !== undefined) {
+      budget = {
+        kind: 'keep-ratio',
+        keepRatio: expectNumberInRange('keepRatio', options.keepRatio, 0, 1, { minExclusive: true, maxExclusive: true }),
+      };
+    } else if (options.pruneRatio !== undefined) {
+      budget = {
+        kind: 'prune-ratio',
+        pruneRatio: expectNumberInRange('pruneRatio', options.pruneRatio, 0, 1, {
+          minExclusive: true,
+          maxExclusive: true,
+        }),
+      };
+    } else {
+      budget = { kind: 'keep-tokens', keepTokens: expectInteger('keepTokens', options.keepTokens, 1) };
+    }
+  }
+  return { metric, strategy, budget, seed };
+}
+
+function expectFinite(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidParameterError(name, 'finite number', value);
+  return value;
+}
+
+/** Documents kept out of n under a ratio budget (the count rule in the module comment). */
+export function keptDocuments(n: number, budget: Budget): number {
+  if (budget.kind === 'keep-ratio') return Math.floor(n * budget.keepRatio + 0.5);
+  if (budget.kind === 'prune-ratio') return n - Math.ceil(n * budget.pruneRatio - 0.5);
+  throw new Error(`keptDocuments takes a ratio budget, not ${budget.kind}`);
+}
+
+/** A band [lower, upper) in document or token coordinates; null bounds are open. */
+export interface Band {
+  weighting: 'documents' | 'tokens';
+  lower: number | null;
+  upper: number | null;
+  /** Order the band is taken in. */
+  order: 'information' | 'random';
+}
+
+/**
+ * The band a strategy keeps, given the corpus totals. `tokens` is null when no scores are known (then a token
+ * budget is an error the caller reports earlier).
+ */
+export function bandFor(strategy: Exclude<StrategyName, 'threshold'>, budget: Budget, documents: number, tokens: number | null): Band {
+  let weighting: Band['weighting'];
+  let total: number;
+  let keep: number;
+  if (budget.kind === 'keep-tokens') {
+    if (tokens === null) throw new Error('keepTokens needs token counts (a scores file)');
+    weighting = 'tokens';
+    total = tokens;
+    keep = Math.min(budget.keepTokens, tokens);
+  } else {
+    weighting = 'documents';
+    total = documents;
+    keep = keptDocuments(documents, budget);
+  }
+  const prune = total - keep;
+  const order = strategy === 'random' ? 'random' : 'information';
+  const open = (lower: number, upper: number): Band => ({
+    weighting,
+    order,
+    lower: lower <= 0 ? null : lower,
+    upper: upper >= total ? null : upper,
+  });
+  if (keep >= total) return { weighting, order, lower: null, upper: null };
+  switch (strategy) {
+    case 'lowest-first':
+      return open(prune, total);
+    case 'highest-first':
+    case 'random':
+      return open(0, keep);
+    case 'middle': {
+      const below = weighting === 'documents' ? Math.floor(prune / 2) : prune / 2;
+      return open(below, below + keep);
+    }
+  }
+}

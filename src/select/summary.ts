@@ -1,0 +1,141 @@
+/**
+ * What a selection tells a person: the summary written to `selection.json` and the data `report.html` draws
+ * (histogram, extremes), gathered in one streaming pass with constant memory.
+ */
+import { KEY_WORDS, compareKeys } from './keys.js';
+import type { Cuts } from './plan.js';
+import type { MetricName } from './metrics.js';
+import type { Budget, StrategyName } from './strategies.js';
+
+export interface SelectionSummary {
+  format: 'infoprune-selection';
+  version: 1;
+  createdAt: string;
+  infopruneVersion: string;
+  configuration: {
+    metric: MetricName;
+    strategy: StrategyName;
+    budget: Budget;
+    seed: number | null;
+    scores: string | null;
+    wordFrequencies: string | null;
+    inputs: string[];
+    textField: string | null;
+    idField: string | null;
+    textMode: 'file' | 'line';
+    dryRun: boolean;
+  };
+  metric: { name: MetricName; unit: string; formula: string; description: string; moreInformative: 'higher' | 'lower' };
+  /** The rule, in words: how the kept count or token total follows from the budget. */
+  rule: string;
+  counts: { documents: number; kept: number; pruned: number; unreadable: number };
+  tokens: { before: number; after: number } | null;
+  bytes: { before: number; after: number };
+  cuts: Cuts;
+  values: { min: number; max: number; mean: number } | null;
+  /** Mean and sd of each raw term (what `combined-z` standardises with). */
+  termStatistics: { term: string; mean: number; sd: number }[];
+  /** How the scores were joined to the corpus: streaming in the same order, or by id in memory. */
+  join: 'in-order' | 'by-id' | 'none';
+  warnings: string[];
+  /** Examples of corpus records that could not be read (at most 20). */
+  unreadableExamples: { source: string; line: number; reason: string }[];
+  outputs: { kept: string[]; pruned: string | null; selection: string; report: string };
+  timing: { seconds: number; scans: number };
+}
+
+export interface HistogramBin {
+  from: number;
+  to: number;
+  kept: number;
+  pruned: number;
+}
+
+/** Equal-width bins over [min, max] of the metric values, each split into kept and pruned documents. */
+export class HistogramAccumulator {
+  readonly bins: HistogramBin[];
+  private readonly width: number;
+
+  constructor(
+    readonly min: number,
+    readonly max: number,
+    binCount = 48,
+  ) {
+    const span = max - min;
+    const count = span > 0 ? binCount : 1;
+    const from = span > 0 ? min : min - 0.5;
+    this.width = span > 0 ? span / count : 1;
+    this.bins = Array.from({ length: count }, (_, i) => ({
+      from: from + i * this.width,
+      to: i === count - 1 ? (span > 0 ? max : max + 0.5) : from + (i + 1) * this.width,
+      kept: 0,
+      pruned: 0,
+    }));
+  }
+
+  add(value: number, kept: boolean): void {
+    let bin = this.bins.length === 1 ? 0 : Math.floor((value - this.min) / this.width);
+    if (bin >= this.bins.length) bin = this.bins.length - 1;
+    if (bin < 0) bin = 0;
+    if (kept) this.bins[bin].kept++;
+    else this.bins[bin].pruned++;
+  }
+}
+
+export interface Sample {
+  /** Position in the rank order is unknown while streaming; the information order key orders samples. */
+  id: string;
+  source: string;
+  line: number;
+  value: number;
+  tokens: number | null;
+  kept: boolean;
+  /** The start of the text, whitespace collapsed, at most SNIPPET_CHARACTERS characters. */
+  snippet: string;
+}
+
+export const SNIPPET_CHARACTERS = 280;
+
+export function snippetOf(text: string | undefined): string {
+  if (text === undefined) return '';
+  const collapsed = text.slice(0, SNIPPET_CHARACTERS * 4).replace(/\s+/g, ' ').trim();
+  return collapsed.length > SNIPPET_CHARACTERS ? `${collapsed.slice(0, SNIPPET_CHARACTERS - 1)}…` : collapsed;
+}
+
+/**
+ * Keeps the `limit` least and most informative documents seen (by their information order key). The snippet is
+ * made only for documents that enter a list, so a stream of millions costs one key comparison each.
+ */
+export class ExtremesTracker {
+  private readonly least: { key: Uint32Array; sample: Sample }[] = [];
+  private readonly most: { key: Uint32Array; sample: Sample }[] = [];
+
+  constructor(private readonly limit = 10) {}
+
+  /** Offers the document whose key is `keys[i]`; `sample` is called only if it enters a list. */
+  offer(keys: Uint32Array, i: number, sample: () => Sample): void {
+    const entersLeast = this.least.length < this.limit || compareKeys(keys, i, this.least[this.least.length - 1].key, 0) < 0;
+    const entersMost = this.most.length < this.limit || compareKeys(keys, i, this.most[this.most.length - 1].key, 0) > 0;
+    if (!entersLeast && !entersMost) return;
+    const entry = { key: keys.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS), sample: sample() };
+    if (entersLeast) insertSorted(this.least, entry, this.limit, (a, b) => compareKeys(a, 0, b, 0));
+    if (entersMost) insertSorted(this.most, entry, this.limit, (a, b) => compareKeys(b, 0, a, 0));
+  }
+
+  /** Least informative first. */
+  leastInformative(): Sample[] {
+    return this.least.map((entry) => entry.sample);
+  }
+
+  /** Most informative first. */
+  mostInformative(): Sample[] {
+    return this.most.map((entry) => entry.sample);
+  }
+}
+
+function insertSorted<T extends { key: Uint32Array }>(list: T[], entry: T, limit: number, compare: (a: Uint32Array, b: Uint32Array) => number): void {
+  let at = list.length;
+  while (at > 0 && compare(entry.key, list[at - 1].key) < 0) at--;
+  list.splice(at, 0, entry);
+  if (list.length > limit) list.pop();
+}
