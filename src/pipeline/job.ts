@@ -382,11 +382,16 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
   }
 }
 
-/** Word snapshots a crash left behind (written but never referenced by a checkpoint, or superseded). */
+/**
+ * What a crash can leave beside the output: word snapshots never referenced by a checkpoint (or superseded), and
+ * temporary files of atomic writes that never got renamed.
+ */
 function removeStaleWordSnapshots(out: string, keep: string | undefined): void {
-  const prefix = `${basename(out)}.checkpoint.words-`;
+  const snapshot = `${basename(out)}.checkpoint.words-`;
+  const own = `${basename(out)}.`;
   for (const name of readdirSync(dirname(resolve(out)))) {
-    if (name.startsWith(prefix) && name !== keep) removeIfPresent(resolve(dirname(out), name));
+    const stale = (name.startsWith(snapshot) && name !== keep) || (name.startsWith(own) && /\.tmp-\d+$/.test(name));
+    if (stale) removeIfPresent(resolve(dirname(out), name));
   }
 }
 

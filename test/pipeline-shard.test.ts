@@ -1,0 +1,108 @@
+/**
+ * Sharding: `shard 0/3, 1/3, 2/3` cover every document exactly once, and `merge` rebuilds the unsharded run's
+ * output (records, errors, word table); a missing shard, a shard given twice, or shards of different runs are refused.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScoreJob } from '../src/pipeline/job.js';
+import { mergeShards } from '../src/pipeline/merge.js';
+import { parseShard, shardOf } from '../src/pipeline/shard.js';
+import { readScoreRecords } from '../src/pipeline/score-files.js';
+import { FAKE_MODEL_PATH, createFakeScorer } from './helpers/fake-engine.js';
+import { brownDocuments, writeJsonlGz, writeParquet } from './fixtures/pipeline/corpus.js';
+
+let folder: string;
+let data: string;
+
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), 'infoprune-shard-'));
+  data = join(folder, 'data');
+  mkdirSync(data);
+  const documents = brownDocuments(20);
+  const lines = documents.slice(0, 200).map((document) => JSON.stringify(document));
+  lines.splice(50, 0, 'not json', '{"text":""}');
+  writeFileSync(join(data, 'a.jsonl'), lines.join('\n') + '\n');
+  writeJsonlGz(join(data, 'b.jsonl.gz'), documents.slice(200, 400));
+  await writeParquet(join(data, 'c.parquet'), documents.slice(400), 64);
+});
+
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const common = () => ({ inputs: [data], model: FAKE_MODEL_PATH, workers: 0, wordBuckets: 2048 });
+
+function files(out: string): Record<string, Buffer> {
+  return { scores: readFileSync(out), errors: readFileSync(`${out}.errors.jsonl`), words: readFileSync(`${out}.words.bin`) };
+}
+
+describe('sharding and merge', () => {
+  it('shards partition the documents; merge equals the unsharded run', async () => {
+    const whole = join(folder, 'whole.jsonl');
+    await runScoreJob({ ...common(), scorer: createFakeScorer(), out: whole });
+    const shards = [0, 1, 2].map((i) => join(folder, `shard-${i}.jsonl`));
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const summary = await runScoreJob({ ...common(), scorer: createFakeScorer(), out: shards[i], shard: `${i}/3` });
+      counts.push(summary.counts.read);
+      expect(JSON.parse(readFileSync(`${shards[i]}.manifest.json`, 'utf8')).shard).toEqual({ index: i, count: 3 });
+    }
+    const wholeManifest = JSON.parse(readFileSync(`${whole}.manifest.json`, 'utf8'));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(wholeManifest.counts.read);
+    for (const count of counts) expect(count).toBeGreaterThan(wholeManifest.counts.read / 6); // roughly balanced
+
+    const merged = join(folder, 'merged.jsonl');
+    // Given in any order.
+    const summary = await mergeShards({ shards: [shards[2], shards[0], shards[1]], out: merged });
+    expect(summary.counts).toEqual(wholeManifest.counts);
+    expect(files(merged)).toEqual(files(whole));
+    const manifest = JSON.parse(readFileSync(`${merged}.manifest.json`, 'utf8'));
+    expect(manifest.shard).toBeNull();
+    expect(manifest.mergedFrom).toEqual(shards);
+
+    // Parquet shards merge to Parquet with the same records.
+    const parquetMerged = join(folder, 'merged.parquet');
+    await mergeShards({ shards, out: parquetMerged });
+    const records = [];
+    for await (const record of readScoreRecords(parquetMerged)) records.push(record);
+    expect(records).toEqual(readFileSync(whole, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line)));
+  });
+
+  it('refuses a missing shard, a shard given twice, and shards of different runs', async () => {
+    const shards = [0, 1, 2].map((i) => join(folder, `shard-${i}.jsonl`));
+    const out = join(folder, 'refused.jsonl');
+    await expect(mergeShards({ shards: [shards[0], shards[2]], out })).rejects.toThrow('Missing shard 1/3: got 0/3, 2/3');
+    // The same shard twice (a copy under another name): two shards overlap.
+    const copy = join(folder, 'copy-of-1.jsonl');
+    for (const suffix of ['', '.manifest.json', '.errors.jsonl', '.words.bin']) copyFileSync(shards[1] + suffix, copy + suffix);
+    await expect(mergeShards({ shards: [shards[0], shards[1], copy, shards[2]], out })).rejects.toThrow(
+      /Shards overlap: .*shard-1\.jsonl and .*copy-of-1\.jsonl are both shard 1\/3/,
+    );
+    // A shard of a run with other options.
+    const other = join(folder, 'other-1.jsonl');
+    await runScoreJob({ ...common(), scorer: createFakeScorer(), out: other, shard: '1/3', maxDocumentBytes: 1000 });
+    await expect(mergeShards({ shards: [shards[0], other, shards[2]], out })).rejects.toThrow(/cannot be merged: .* used a different maxDocumentBytes/);
+    // A shard whose records were tampered with to overlap another's is caught while merging.
+    const forged = join(folder, 'forged-2.jsonl');
+    for (const suffix of ['.manifest.json', '.errors.jsonl', '.words.bin']) copyFileSync(shards[2] + suffix, forged + suffix);
+    const sources: string[] = JSON.parse(readFileSync(`${shards[2]}.manifest.json`, 'utf8')).inputs.map((input: { source: string }) => input.source);
+    const lines = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const position = (record: { source: string; line: number }) => sources.indexOf(record.source) * 1e9 + record.line;
+    const inOrder = [...lines(shards[2]), lines(shards[1])[5]].sort((a, b) => position(a) - position(b));
+    writeFileSync(forged, inOrder.map((record) => JSON.stringify(record)).join('\n') + '\n');
+    await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(/Shards overlap: .* both hold the record at/);
+    // Out of input order (edited or corrupt): refused too.
+    writeFileSync(forged, readFileSync(shards[2], 'utf8') + readFileSync(shards[1], 'utf8').split('\n')[0] + '\n');
+    await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(/forged-2\.jsonl is not in input order at /);
+    await expect(mergeShards({ shards: [join(folder, 'nope.jsonl')], out })).rejects.toThrow(/has no manifest/);
+  });
+
+  it('assigns shards by position, stably', () => {
+    expect(parseShard('2/3')).toEqual({ index: 2, count: 3 });
+    expect(() => parseShard('1/0')).toThrow(/for shard/);
+    const counts = [0, 0, 0, 0];
+    for (let line = 1; line <= 4000; line++) counts[shardOf('data/a.jsonl', line, 4)]++;
+    for (const count of counts) expect(Math.abs(count - 1000)).toBeLessThan(120);
+    expect(shardOf('data/a.jsonl', 17, 4)).toBe(shardOf('data/a.jsonl', 17, 4));
+  });
+});
