@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deflateSync } from 'node:zlib';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import {
   METRICS,
@@ -15,6 +18,7 @@ import {
 } from '../src/select/index.js';
 import { BoundarySearch, findKeyRange, runSearches } from '../src/select/cuts.js';
 import { KEY_WORDS, compareKeys, keyValue, writeKey } from '../src/select/keys.js';
+import { DuplicateIdFinder } from '../src/select/spill.js';
 import { CRAFTED, label, scoreRecordOf } from './fixtures/select/helpers.js';
 
 const documents: SelectableDocument[] = CRAFTED.map((d) => ({ ...scoreRecordOf(`/corpus/${d.file}`, d), text: d.text }));
@@ -364,6 +368,30 @@ describe('select: bad input', () => {
         const options: SelectOptions = strategy === 'threshold' ? { metric, strategy, min: 0 } : { metric, strategy, keepRatio: 0.5 };
         expect(select(documents, { ...options, wordFrequencies: table }).counts.documents).toBe(10);
       }
+    }
+  });
+});
+
+describe('duplicate ids in bounded memory', () => {
+  it('finds duplicates among ids spilled to partition files', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'infoprune-dups-'));
+    try {
+      const finder = new DuplicateIdFinder(folder, 100);
+      for (let i = 0; i < 5000; i++) finder.add(`doc-${i}`);
+      finder.add('doc-17');
+      finder.add('doc-4321');
+      expect(finder.spilled).toBe(true);
+      expect(readdirSync(folder).length).toBe(64);
+      const candidates = finder.candidates();
+      expect(candidates).toEqual(new Set([DuplicateIdFinder.hashOf('doc-17'), DuplicateIdFinder.hashOf('doc-4321')]));
+      finder.close();
+      expect(readdirSync(folder)).toEqual([]);
+      const small = new DuplicateIdFinder(folder);
+      ['a', 'b', 'c'].forEach((id) => small.add(id));
+      expect(small.candidates().size).toBe(0);
+      small.close();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });

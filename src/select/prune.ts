@@ -165,7 +165,7 @@ function mismatchError(missingInScores: number, missingExamples: string[], missi
     parts.push(`${missingInCorpus} score record${missingInCorpus === 1 ? ' has an id' : 's have ids'} not in the corpus (${describeIds(extraExamples, missingInCorpus)})`);
   }
   return new Error(
-    `The scores do not match the corpus: ${parts.join('; ')}. Pass the scores of these inputs, scored with the same --id-field and --text-field.`,
+    `The scores do not match the corpus: ${parts.join('; ')}. Pass the scores of these inputs, scored with the same --id-field and --text-field (ids default to <source>:<line>, so give the inputs as they were given to infoprune score).`,
   );
 }
 
@@ -302,7 +302,7 @@ function ruleText(spec: SelectionSpec, documents: number, tokens: number | null,
     }
     case 'prune-ratio': {
       const pruned = Math.ceil(documents * budget.pruneRatio - 0.5);
-      return `${strategy} Pruned documents = ⌈n·pruneRatio − ½⌉ = ⌈${documents} × ${budget.pruneRatio} − ½⌉ = ${pruned}, kept = ${documents - pruned} (the same as keepRatio ${1 - budget.pruneRatio}, round half up), taken in ${order}; ties in value broken by source, then line.`;
+      return `${strategy} Pruned documents = ⌈n·pruneRatio − ½⌉ = ⌈${documents} × ${budget.pruneRatio} − ½⌉ = ${pruned}, kept = ${documents - pruned} (the same as keepRatio ${Number((1 - budget.pruneRatio).toPrecision(12))}, round half up), taken in ${order}; ties in value broken by source, then line.`;
     }
     case 'keep-tokens':
       return `${strategy} Documents are taken in ${order} until the kept tokens reach ${budget.keepTokens} of ${tokens}; the document that crosses the budget is kept (so kept tokens ≥ the budget, by less than one document${spec.strategy === 'middle' ? ' at each end' : ''}).${rule.band?.lower === null && rule.band?.upper === null ? ' The budget covers the whole corpus: everything is kept.' : ''}`;
@@ -517,6 +517,7 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
         textField: options.textField ?? null,
         idField: options.idField ?? null,
         textMode,
+        format,
         dryRun,
       },
       metric: { name: metric.name, unit: metric.unit, formula: metric.formula, description: metric.description, moreInformative: metric.moreInformative },

@@ -69,15 +69,15 @@ function budgetPhrase(summary: SelectionSummary): string {
 function shareBar(label: string, kept: number, total: number, unit: string): string {
   const keptShare = total > 0 ? (100 * kept) / total : 0;
   return `<div class="share">
-  <div class="share-head"><span class="share-label">${escapeHtml(label)}</span><span class="share-numbers"><b>${percent(kept, total)}</b> kept · ${formatCount(kept)} of ${formatCount(total)} ${escapeHtml(unit)}</span></div>
-  <div class="share-track" role="img" aria-label="${escapeHtml(`${label}: ${percent(kept, total)} kept`)}"><div class="share-kept" style="width:${keptShare.toFixed(3)}%"></div></div>
+  <div class="share-head"><span class="share-label">${escapeHtml(label)}</span><span class="share-numbers"><b>${percent(kept, total)}</b> · ${formatCount(kept)} of ${formatCount(total)}</span></div>
+  <div class="share-track" role="img" aria-label="${escapeHtml(`${label}: ${percent(kept, total)} of ${formatCount(total)} ${unit} kept`)}"><div class="share-kept" style="width:${keptShare.toFixed(3)}%"></div></div>
   <div class="share-foot"><span class="dot kept"></span>kept ${formatCount(kept)} <span class="dot pruned"></span>pruned ${formatCount(total - kept)} (${percent(total - kept, total)})</div>
 </div>`;
 }
 
 const W = 960;
 const H = 340;
-const M = { left: 64, right: 24, top: 30, bottom: 56 };
+const M = { left: 64, right: 24, top: 36, bottom: 56 };
 
 function histogramSvg(data: ReportData): string {
   const histogram = data.histogram;
@@ -132,7 +132,7 @@ function histogramSvg(data: ReportData): string {
       const x = sx(point.value).toFixed(1);
       const anchor = sx(point.value) > M.left + plotW * 0.8 ? 'end' : 'start';
       const dx = anchor === 'end' ? -6 : 6;
-      parts.push(`<line class="cut" x1="${x}" x2="${x}" y1="${M.top - 6}" y2="${sy(0)}"/><text class="cut-label" x="${Number(x) + dx}" y="${M.top + 6}" text-anchor="${anchor}">${escapeHtml(`${name} ${formatValue(point.value)}`)}</text>`);
+      parts.push(`<line class="cut" x1="${x}" x2="${x}" y1="${M.top - 8}" y2="${sy(0)}"/><text class="cut-label" x="${Number(x) + dx}" y="${M.top - 12}" text-anchor="${anchor}">${escapeHtml(`${name} ${formatValue(point.value)}`)}</text>`);
     }
   }
   parts.push('</svg>');
@@ -144,12 +144,14 @@ function samplesTable(title: string, note: string, samples: Sample[], unit: stri
   const rows = samples
     .map((s, i) => {
       const where = `${basename(s.source)}:${s.line}`;
+      // Positional ids (`<source>:<line>`) repeat the location: show an id only when it says something else.
+      const id = s.id === `${s.source}:${s.line}` ? '' : `<br><span class="id">${escapeHtml(s.id)}</span>`;
       return `<tr>
   <td class="num">${i + 1}</td>
   <td class="num value">${escapeHtml(formatValue(s.value))}</td>
   <td><span class="badge ${s.kept ? 'kept' : 'pruned'}">${s.kept ? 'kept' : 'pruned'}</span></td>
   <td class="num">${s.tokens === null ? '–' : formatCount(s.tokens)}</td>
-  <td class="where" title="${escapeHtml(`${s.source}:${s.line} · id ${s.id}`)}">${escapeHtml(where)}<br><span class="id">${escapeHtml(s.id)}</span></td>
+  <td class="where" title="${escapeHtml(`${s.source}:${s.line} · id ${s.id}`)}">${escapeHtml(where)}${id}</td>
   <td class="snippet">${s.snippet === '' ? '<span class="muted">(empty)</span>' : escapeHtml(s.snippet)}</td>
 </tr>`;
     })
@@ -225,7 +227,7 @@ export function renderReport(data: ReportData): string {
     const describe = (label: string, point: SelectionSummary['cuts']['lower']): string | null =>
       point === null
         ? null
-        : `${label} ${formatValue(point.value)} ${unit}${point.source === undefined ? '' : ` (${basename(point.source)}:${point.line}${point.id === undefined ? '' : `, id ${point.id}`})`}`;
+        : `${label} ${formatValue(point.value)} ${unit}${point.source === undefined ? '' : ` (${basename(point.source)}:${point.line}${point.id === undefined || point.id === `${point.source}:${point.line}` ? '' : `, id ${point.id}`})`}`;
     const parts = [describe('lower cut', s.cuts.lower), describe('upper cut', s.cuts.upper)].filter((p): p is string => p !== null);
     return parts.length > 0 ? parts.join(' · ') : 'no cut (everything kept or nothing kept)';
   })();

@@ -51,21 +51,13 @@ export function checkScoreFields(
   }
 }
 
-/** Parquet INT64 columns arrive as bigint; the score columns are all small enough for a double. */
-function normalizeNumbers(record: Record<string, unknown>): Record<string, unknown> {
-  for (const key of Object.keys(record)) {
-    const value = record[key];
-    if (typeof value === 'bigint') record[key] = Number(value);
-  }
-  return record;
-}
-
 /** A score record read from a file, checked. `where` names it in errors: `score record 4 (scores.jsonl:4)`. */
 export function parseScoreRecord(raw: unknown, where: string): ScoreRecord {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw invalidParameterError(where, 'object', raw);
   }
-  const record = normalizeNumbers(raw as Record<string, unknown>);
+  // Parquet INT64 columns are converted to numbers by the pipeline's reader (src/pipeline/score-files.ts).
+  const record = raw as Record<string, unknown>;
   const identity = checkIdentity(record, where);
   // `words` is informational (no metric reads it): checked when present, not required.
   checkScoreFields(record, `${where} (id ${JSON.stringify(identity.id)})`, { requireWords: false });

@@ -121,11 +121,22 @@ const PARTITION_BUFFER = 1 << 12;
 const ID_HASH_SEED = 0x9e3779b9;
 
 export class DuplicateIdFinder {
-  private memory: Uint32Array | null = new Uint32Array(IN_MEMORY_IDS * 2);
+  private memory: Uint32Array | null;
   private inMemory = 0;
   private partitions: { fd: number; buffer: Uint32Array; used: number; path: string }[] | null = null;
 
-  constructor(private readonly folder: string) {}
+  constructor(
+    private readonly folder: string,
+    /** Hashes held in memory before spilling to partition files (tests lower it). */
+    private readonly memoryLimit = IN_MEMORY_IDS,
+  ) {
+    this.memory = new Uint32Array(memoryLimit * 2);
+  }
+
+  /** Whether the hashes went to partition files. */
+  get spilled(): boolean {
+    return this.partitions !== null;
+  }
 
   /** The id's 64-bit hash as a bigint (for confirming candidates). */
   static hashOf(id: string): bigint {
@@ -137,7 +148,7 @@ export class DuplicateIdFinder {
     const high = hash64(id, ID_HASH_SEED);
     const low = hashLow();
     if (this.memory !== null) {
-      if (this.inMemory < IN_MEMORY_IDS) {
+      if (this.inMemory < this.memoryLimit) {
         // Little-endian (checked in keys.ts): low word first reads back as (high << 32 | low) in a BigUint64Array.
         this.memory[this.inMemory * 2] = low;
         this.memory[this.inMemory * 2 + 1] = high;

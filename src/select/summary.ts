@@ -23,6 +23,7 @@ export interface SelectionSummary {
     textField: string | null;
     idField: string | null;
     textMode: 'file' | 'line';
+    format: 'auto' | 'jsonl' | 'parquet' | 'text';
     dryRun: boolean;
   };
   metric: { name: MetricName; unit: string; formula: string; description: string; moreInformative: 'higher' | 'lower' };
