@@ -98,13 +98,16 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 // One scoring call, run off the JS thread. Inputs are copied on the JS thread (JS may reuse its buffers meanwhile).
 class ScoreWorker : public Napi::AsyncWorker {
  public:
-  ScoreWorker(Napi::Env env, std::shared_ptr<ScoringContext> context, bool want_logprobs)
+  ScoreWorker(Napi::Env env, std::shared_ptr<ScoringContext> context, std::shared_ptr<std::atomic<bool>> cancel,
+              bool want_logprobs)
       : Napi::AsyncWorker(env, "infoprune:score"),
         deferred_(Napi::Promise::Deferred::New(env)),
         context_(std::move(context)),
+        cancel_(std::move(cancel)),
         want_logprobs_(want_logprobs) {}
 
   std::vector<std::vector<llama_token>> documents;
+  bool decode_only = false;        // benchmark ceiling: decode with every position's logits, no log-softmax
   std::vector<std::string> texts;  // when non-empty, tokenized in Execute() into `documents`
   std::vector<double> text_bytes;
 
@@ -115,9 +118,16 @@ class ScoreWorker : public Napi::AsyncWorker {
     try {
       if (!texts.empty()) {
         documents.reserve(texts.size());
-        for (const std::string& text : texts) documents.push_back(context_->model().tokenize(text));
+        for (const std::string& text : texts) {
+          if (cancel_->load()) throw AbortedError();
+          documents.push_back(context_->model().tokenize(text));
+        }
       }
-      results_ = context_->score(documents, want_logprobs_);
+      if (decode_only) {
+        evaluated_ = context_->decode_only(documents, *cancel_);
+      } else {
+        results_ = context_->score(documents, want_logprobs_, *cancel_);
+      }
     } catch (const AbortedError&) {
       aborted_ = true;
       SetError("aborted");
@@ -128,6 +138,10 @@ class ScoreWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
+    if (decode_only) {
+      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(evaluated_)));
+      return;
+    }
     const size_t count = results_.size();
     Napi::Object out = Napi::Object::New(env);
     Napi::Uint32Array tokens = Napi::Uint32Array::New(env, count);
@@ -167,9 +181,11 @@ class ScoreWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<ScoringContext> context_;  // keeps the context alive even if JS disposes it meanwhile
+  std::shared_ptr<std::atomic<bool>> cancel_;
   bool want_logprobs_;
   bool aborted_ = false;
   std::vector<DocumentScore> results_;
+  uint64_t evaluated_ = 0;
 };
 
 class NativeContext : public Napi::ObjectWrap<NativeContext> {
@@ -178,6 +194,7 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
     return DefineClass(env, "NativeContext",
                        {InstanceMethod<&NativeContext::ScoreTokens>("scoreTokens"),
                         InstanceMethod<&NativeContext::ScoreTexts>("scoreTexts"),
+                        InstanceMethod<&NativeContext::DecodeOnly>("decodeOnly"),
                         InstanceMethod<&NativeContext::Abort>("abort"),
                         InstanceMethod<&NativeContext::Dispose>("dispose")});
   }
@@ -191,9 +208,9 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
     context_options.context_size = int_option(options, "contextSize", context_options.context_size);
     context_options.stride = int_option(options, "stride", context_options.stride);
     context_options.batch_size = int_option(options, "batchSize", context_options.batch_size);
-    context_options.micro_batch_size = int_option(options, "microBatchSize", context_options.micro_batch_size);
     context_options.max_sequences = int_option(options, "maxSequences", context_options.max_sequences);
     context_options.threads = int_option(options, "threads", context_options.threads);
+    context_options.flash_attention = bool_option(options, "flashAttention", context_options.flash_attention);
     try {
       context_ = std::make_shared<ScoringContext>(model->model(env), context_options);
     } catch (const std::exception& error) {
@@ -207,11 +224,9 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
     return context_;
   }
 
-  // scoreTokens(documents: Int32Array[], wantLogprobs: boolean): Promise<{ tokens, nll, logprobs? }>
-  Napi::Value ScoreTokens(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const Napi::Array documents = info[0].As<Napi::Array>();
-    auto* worker = new ScoreWorker(env, context(env), info[1].ToBoolean().Value());
+  // Copies documents (Int32Array[]) into the worker. Out-of-range ids make llama.cpp abort the process, so they
+  // are checked here, on the JS thread, before any decode.
+  void copy_documents(Napi::Env env, const Napi::Array& documents, ScoreWorker* worker) {
     const int32_t vocabulary_size = context_->model().info().vocabulary_size;
     const uint32_t count = documents.Length();
     worker->documents.resize(count);
@@ -219,10 +234,8 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
       const Napi::Int32Array tokens = documents.Get(d).As<Napi::Int32Array>();
       const int32_t* data = tokens.Data();
       const size_t length = tokens.ElementLength();
-      // Out-of-range ids make llama.cpp abort the process: check while copying, before any decode.
       for (size_t i = 0; i < length; i++) {
         if (data[i] < 0 || data[i] >= vocabulary_size) {
-          delete worker;
           throw Napi::RangeError::New(env, "Expected token ids in [0, " + std::to_string(vocabulary_size) +
                                                ") for documents[" + std::to_string(d) + "].tokens but received " +
                                                std::to_string(data[i]) + " at index " + std::to_string(i));
@@ -230,15 +243,34 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
       }
       worker->documents[d].assign(data, data + length);
     }
-    worker->Queue();
-    return worker->promise();
+  }
+
+  // scoreTokens(documents: Int32Array[], wantLogprobs: boolean): Promise<{ tokens, nll, logprobs? }>
+  Napi::Value ScoreTokens(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto worker = std::make_unique<ScoreWorker>(env, context(env), new_call_cancel_flag(), info[1].ToBoolean().Value());
+    copy_documents(env, info[0].As<Napi::Array>(), worker.get());
+    const Napi::Promise promise = worker->promise();
+    worker.release()->Queue();  // AsyncWorker deletes itself when done
+    return promise;
+  }
+
+  // decodeOnly(documents: Int32Array[]): Promise<number> (tokens evaluated; the benchmark's ceiling)
+  Napi::Value DecodeOnly(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto worker = std::make_unique<ScoreWorker>(env, context(env), new_call_cancel_flag(), false);
+    worker->decode_only = true;
+    copy_documents(env, info[0].As<Napi::Array>(), worker.get());
+    const Napi::Promise promise = worker->promise();
+    worker.release()->Queue();
+    return promise;
   }
 
   // scoreTexts(texts: string[], wantLogprobs: boolean): Promise<{ tokens, nll, bytes, textTokens, logprobs? }>
   Napi::Value ScoreTexts(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Napi::Array texts = info[0].As<Napi::Array>();
-    auto* worker = new ScoreWorker(env, context(env), info[1].ToBoolean().Value());
+    auto worker = std::make_unique<ScoreWorker>(env, context(env), new_call_cancel_flag(), info[1].ToBoolean().Value());
     const uint32_t count = texts.Length();
     worker->texts.reserve(count);
     worker->text_bytes.reserve(count);
@@ -246,14 +278,21 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
       worker->texts.push_back(texts.Get(i).As<Napi::String>().Utf8Value());
       worker->text_bytes.push_back(static_cast<double>(worker->texts.back().size()));
     }
-    if (count == 0) worker->documents.clear();
-    worker->Queue();
-    return worker->promise();
+    const Napi::Promise promise = worker->promise();
+    worker.release()->Queue();
+    return promise;
   }
 
+  // Cancels the call made last (the JS layer runs one call at a time per context, so that is the one in flight).
   Napi::Value Abort(const Napi::CallbackInfo& info) {
-    if (context_) context_->request_abort();
+    if (last_call_cancel_) last_call_cancel_->store(true);
     return info.Env().Undefined();
+  }
+
+  // Each call gets its own flag, so an abort meant for one call can never cancel the next.
+  std::shared_ptr<std::atomic<bool>> new_call_cancel_flag() {
+    last_call_cancel_ = std::make_shared<std::atomic<bool>>(false);
+    return last_call_cancel_;
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -262,6 +301,7 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
   }
 
   std::shared_ptr<ScoringContext> context_;
+  std::shared_ptr<std::atomic<bool>> last_call_cancel_;
 };
 
 // ---------------------------------------------------------------------------------------------------------------

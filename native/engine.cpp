@@ -112,7 +112,22 @@ struct ScoringContext::Row {
 };
 
 namespace {
-bool abort_callback(void* data) { return static_cast<std::atomic<bool>*>(data)->load(std::memory_order_relaxed); }
+bool abort_callback(void* data) {
+  const std::atomic<bool>* cancel = static_cast<std::atomic<const std::atomic<bool>*>*>(data)->load();
+  return cancel != nullptr && cancel->load(std::memory_order_relaxed);
+}
+
+// Publishes a call's cancel flag to the abort callback for the duration of the call.
+class ActiveCancel {
+ public:
+  ActiveCancel(std::atomic<const std::atomic<bool>*>& slot, const std::atomic<bool>& cancel) : slot_(slot) {
+    slot_.store(&cancel);
+  }
+  ~ActiveCancel() { slot_.store(nullptr); }
+
+ private:
+  std::atomic<const std::atomic<bool>*>& slot_;
+};
 }  // namespace
 
 ScoringContext::ScoringContext(std::shared_ptr<Model> model, const ContextOptions& options)
@@ -122,14 +137,23 @@ ScoringContext::ScoringContext(std::shared_ptr<Model> model, const ContextOption
   // attention never crosses documents, and the cache is cleared after each decode.
   params.n_ctx = static_cast<uint32_t>(options_.batch_size);
   params.n_batch = static_cast<uint32_t>(options_.batch_size);
-  params.n_ubatch = static_cast<uint32_t>(options_.micro_batch_size);
+  // One decode is one physical micro-batch: a document split across micro-batches would be computed by different
+  // kernels for its two parts (llama.cpp's numerics depend on the micro-batch shape), and its score would then
+  // depend on its neighbours. Whole windows in one micro-batch keep every score independent of the packing.
+  params.n_ubatch = static_cast<uint32_t>(options_.batch_size);
+  // llama.cpp aborts if n_seq_max exceeds n_batch (its output buffer holds max(outputs, sequences) rows).
+  options_.max_sequences = std::min(options_.max_sequences, options_.batch_size);
   params.n_seq_max = static_cast<uint32_t>(options_.max_sequences);
   params.n_threads = options_.threads;
   params.n_threads_batch = options_.threads;
   params.kv_unified = true;
+  // Flash attention is opt-in: llama.cpp's CPU kernel picks different code paths by batch shape, which moves a
+  // document's log-probabilities by up to ~1e-3 depending on its neighbours; without it scores are
+  // packing-invariant to ~1e-6. On GPUs it saves memory and time, so the option exists.
+  params.flash_attn_type = options_.flash_attention ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params.no_perf = true;
   params.abort_callback = abort_callback;
-  params.abort_callback_data = &abort_requested_;
+  params.abort_callback_data = &cancel_;
   ctx_.reset(llama_init_from_model(model_->get(), params));
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (out of memory for batchSize?)");
   batch_ = llama_batch_init(options_.batch_size, 0, 1);
@@ -137,53 +161,86 @@ ScoringContext::ScoringContext(std::shared_ptr<Model> model, const ContextOption
 
 ScoringContext::~ScoringContext() { llama_batch_free(batch_); }
 
-std::vector<DocumentScore> ScoringContext::score(const std::vector<std::vector<llama_token>>& documents,
-                                                 bool want_logprobs) {
-  std::lock_guard<std::mutex> lock(busy_);
-  abort_requested_.store(false);
+std::vector<ScoringContext::Window> ScoringContext::plan_windows(
+    const std::vector<std::vector<llama_token>>& documents) const {
+  // A document that fits is one window (a full-context evaluation); a longer one slides by `stride`, scoring each
+  // target once with at least (context - stride) tokens of context after the first window.
   const bool adds_bos = model_->info().adds_bos;
-  const int32_t context = options_.context_size;
-
-  // Plan windows: a document that fits is one window (a full-context evaluation); a longer one slides by `stride`,
-  // scoring each target once with at least (context - stride) tokens of context after the first window.
   std::vector<Window> windows;
-  std::vector<DocumentScore> results(documents.size());
   for (uint32_t d = 0; d < documents.size(); d++) {
     const int32_t length = static_cast<int32_t>(documents[d].size()) + (adds_bos ? 1 : 0);
     if (length < 2) continue;  // nothing has context: no token is scored
-    if (want_logprobs) results[d].logprobs.resize(static_cast<size_t>(length - 1));
     int32_t next_target = 1;
     for (int32_t start = 0;; start += options_.stride) {
-      const int32_t end = std::min(start + context, length);
+      const int32_t end = std::min(start + options_.context_size, length);
       windows.push_back({d, start, end - start, next_target});
       next_target = end;
       if (end == length) break;
     }
   }
+  return windows;
+}
 
-  // Pack consecutive windows into decodes of at most batch_size tokens and max_sequences sequences.
+// Calls decode_group(first, last) for runs of consecutive windows that fit one decode: at most batch_size tokens
+// and max_sequences sequences.
+template <typename DecodeGroup>
+void ScoringContext::for_each_decode_group(const std::vector<Window>& windows, DecodeGroup&& decode_group) {
   size_t first = 0;
   int32_t tokens_in_batch = 0;
   for (size_t i = 0; i < windows.size(); i++) {
     if (i > first && (tokens_in_batch + windows[i].length > options_.batch_size ||
                       static_cast<int32_t>(i - first) >= options_.max_sequences)) {
-      decode_and_gather(documents, windows, first, i, results, want_logprobs);
+      decode_group(first, i);
       first = i;
       tokens_in_batch = 0;
     }
     tokens_in_batch += windows[i].length;
   }
-  if (first < windows.size()) decode_and_gather(documents, windows, first, windows.size(), results, want_logprobs);
+  if (first < windows.size()) decode_group(first, windows.size());
+}
+
+bool ScoringContext::cancelled() const {
+  const std::atomic<bool>* cancel = cancel_.load();
+  return cancel != nullptr && cancel->load();
+}
+
+std::vector<DocumentScore> ScoringContext::score(const std::vector<std::vector<llama_token>>& documents,
+                                                 bool want_logprobs, const std::atomic<bool>& cancel) {
+  std::lock_guard<std::mutex> lock(busy_);
+  ActiveCancel active(cancel_, cancel);
+  const bool adds_bos = model_->info().adds_bos;
+  std::vector<DocumentScore> results(documents.size());
+  if (want_logprobs) {
+    for (size_t d = 0; d < documents.size(); d++) {
+      const size_t length = documents[d].size() + (adds_bos ? 1 : 0);
+      results[d].logprobs.resize(length < 2 ? 0 : length - 1);
+    }
+  }
+  const std::vector<Window> windows = plan_windows(documents);
+  for_each_decode_group(windows, [&](size_t first, size_t last) {
+    decode_and_gather(documents, windows, first, last, results, want_logprobs);
+  });
   return results;
 }
 
-void ScoringContext::decode_and_gather(const std::vector<std::vector<llama_token>>& documents,
-                                       const std::vector<Window>& windows, size_t first, size_t last,
-                                       std::vector<DocumentScore>& results, bool want_logprobs) {
-  if (abort_requested_.load()) throw AbortedError();
+uint64_t ScoringContext::decode_only(const std::vector<std::vector<llama_token>>& documents,
+                                     const std::atomic<bool>& cancel) {
+  std::lock_guard<std::mutex> lock(busy_);
+  ActiveCancel active(cancel_, cancel);
+  const std::vector<Window> windows = plan_windows(documents);
+  uint64_t evaluated = 0;
+  for_each_decode_group(windows, [&](size_t first, size_t last) {
+    fill_batch(documents, windows, first, last, /*all_logits=*/true);
+    evaluated += static_cast<uint64_t>(batch_.n_tokens);
+    decode_batch();
+  });
+  return evaluated;
+}
+
+void ScoringContext::fill_batch(const std::vector<std::vector<llama_token>>& documents,
+                                const std::vector<Window>& windows, size_t first, size_t last, bool all_logits) {
   const bool adds_bos = model_->info().adds_bos;
   const llama_token bos = model_->info().bos_token;
-
   batch_.n_tokens = 0;
   rows_.clear();
   for (size_t w = first; w < last; w++) {
@@ -198,16 +255,28 @@ void ScoringContext::decode_and_gather(const std::vector<std::vector<llama_token
       batch_.pos[i] = p - window.start;
       batch_.n_seq_id[i] = 1;
       batch_.seq_id[i][0] = sequence;
+      // Logits at position p predict the token at p + 1: only targets this window owns need them.
       const bool predicts_target = p + 1 >= window.first_target && p + 1 < end;
-      batch_.logits[i] = predicts_target;
-      if (predicts_target) rows_.push_back({window.document, token_at(p + 1), static_cast<uint32_t>(p)});
+      batch_.logits[i] = all_logits || predicts_target;
+      if (predicts_target && !all_logits) rows_.push_back({window.document, token_at(p + 1), static_cast<uint32_t>(p)});
     }
   }
+}
 
+void ScoringContext::decode_batch() {
+  if (cancelled()) throw AbortedError();
   const int32_t status = llama_decode(ctx_.get(), batch_);
+  // Every decode starts from an empty cache: the next batch's sequences reuse these sequence ids.
   llama_memory_clear(llama_get_memory(ctx_.get()), true);
-  if (status == 2 || abort_requested_.load()) throw AbortedError();
+  if (status == 2 || cancelled()) throw AbortedError();
   if (status != 0) throw std::runtime_error("llama_decode failed with status " + std::to_string(status));
+}
+
+void ScoringContext::decode_and_gather(const std::vector<std::vector<llama_token>>& documents,
+                                       const std::vector<Window>& windows, size_t first, size_t last,
+                                       std::vector<DocumentScore>& results, bool want_logprobs) {
+  fill_batch(documents, windows, first, last, /*all_logits=*/false);
+  decode_batch();
 
   // Log-softmax and gather, rows split across threads; sums below run in row order so a document's nll does not
   // depend on the thread count or on which documents share its batch.

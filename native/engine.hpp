@@ -61,9 +61,9 @@ struct ContextOptions {
   int32_t context_size = 512;   // tokens one evaluation window holds
   int32_t stride = 256;         // sliding-window step for longer documents, 1 .. context_size-1
   int32_t batch_size = 2048;    // tokens per llama_decode, >= context_size
-  int32_t micro_batch_size = 512;
   int32_t max_sequences = 256;  // documents (windows) per decode
   int32_t threads = 1;
+  bool flash_attention = false;
 };
 
 // One document to score: its text tokens (no BOS) and, optionally, its per-token log-probabilities out.
@@ -89,16 +89,25 @@ class ScoringContext {
   const Model& model() const { return *model_; }
 
   // Scores every document; results in input order. Safe to call from a worker thread; one call at a time per
-  // context (a mutex serialises callers). Throws AbortedError after request_abort(), std::runtime_error on a
-  // failed decode.
-  std::vector<DocumentScore> score(const std::vector<std::vector<llama_token>>& documents, bool want_logprobs);
+  // context (a mutex serialises callers). Throws AbortedError once `cancel` becomes true (checked between decodes
+  // and inside llama.cpp's graph computation), std::runtime_error on a failed decode.
+  std::vector<DocumentScore> score(const std::vector<std::vector<llama_token>>& documents, bool want_logprobs,
+                                   const std::atomic<bool>& cancel);
 
-  // Makes the score() in flight (if any) stop at the next decode boundary or inside the current decode.
-  void request_abort() { abort_requested_.store(true); }
+  // The benchmark's ceiling: the same windows and decodes as score(), logits for every position, and nothing done
+  // with them. Returns the number of tokens evaluated.
+  uint64_t decode_only(const std::vector<std::vector<llama_token>>& documents, const std::atomic<bool>& cancel);
 
  private:
   struct Window;
   struct Row;
+  std::vector<Window> plan_windows(const std::vector<std::vector<llama_token>>& documents) const;
+  template <typename DecodeGroup>
+  void for_each_decode_group(const std::vector<Window>& windows, DecodeGroup&& decode_group);
+  void fill_batch(const std::vector<std::vector<llama_token>>& documents, const std::vector<Window>& windows,
+                  size_t first, size_t last, bool all_logits);
+  void decode_batch();
+  bool cancelled() const;
   void decode_and_gather(const std::vector<std::vector<llama_token>>& documents, const std::vector<Window>& windows,
                          size_t first, size_t last, std::vector<DocumentScore>& results, bool want_logprobs);
 
@@ -108,7 +117,8 @@ class ScoringContext {
   llama_batch batch_;
   std::vector<Row> rows_;
   std::vector<double> row_logprobs_;
-  std::atomic<bool> abort_requested_{false};
+  // The cancel flag of the call in flight (llama.cpp's abort callback reads it), null between calls.
+  std::atomic<const std::atomic<bool>*> cancel_{nullptr};
   std::mutex busy_;
 };
 

@@ -9,7 +9,7 @@
 //                                         prebuilt libraries (the route for CUDA archs or Metal tuned to this box)
 //   INFOPRUNE_SKIP_NATIVE_BUILD=1         do nothing (for tooling that only needs the TypeScript)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -48,14 +48,6 @@ const buildDir = join(root, 'build');
 const outputDir = join(buildDir, 'Release');
 const stampPath = join(outputDir, 'build-info.json');
 const wanted = { mode, gpu, llamaCppTag: tag, platform: `${process.platform}-${process.arch}` };
-if (!force && existsSync(join(outputDir, 'infoprune.node')) && existsSync(stampPath)) {
-  const built = JSON.parse(readFileSync(stampPath, 'utf8'));
-  if (Object.entries(wanted).every(([key, value]) => built[key] === value)) {
-    console.log(`infoprune: native addon up to date (${mode}, ${gpu}, llama.cpp ${tag}); npm run build:native rebuilds`);
-    process.exit(0);
-  }
-}
-
 /** node-llama-cpp's prebuilt package for this platform and backend, e.g. @node-llama-cpp/linux-x64-cuda. */
 function prebuiltLibraryDir() {
   const platform = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platform];
@@ -82,6 +74,32 @@ function llamaSourceDir() {
   const paths = fromSource ? ['.'] : ['include', 'ggml/include'];
   execFileSync('git', ['-C', dir, 'checkout', '--quiet', 'HEAD', '--', ...paths], { stdio: 'inherit' });
   return dir;
+}
+
+// binding.gyp (the node-gyp route) asks for the same paths this script gives cmake-js.
+const printWhat = process.argv[process.argv.indexOf('--print') + 1];
+if (process.argv.includes('--print')) {
+  const source = llamaSourceDir();
+  const libraries = prebuiltLibraryDir();
+  const answers = {
+    include: `${join(source, 'include')} ${join(source, 'ggml', 'include')}`,
+    'library-dir': libraries,
+    libraries: readdirSync(libraries)
+      .filter((name) => /^(lib)?(llama|ggml)\.[^/]*\.(so|dylib)$|^(lib)?ggml-base\.(so|dylib)$/.test(name))
+      .map((name) => join(libraries, name))
+      .join(' '),
+  };
+  if (!(printWhat in answers)) throw new Error(`Expected one of ${Object.keys(answers).join(', ')} after --print`);
+  process.stdout.write(answers[printWhat]);
+  process.exit(0);
+}
+
+if (!force && existsSync(join(outputDir, 'infoprune.node')) && existsSync(stampPath)) {
+  const built = JSON.parse(readFileSync(stampPath, 'utf8'));
+  if (Object.entries(wanted).every(([key, value]) => built[key] === value)) {
+    console.log(`infoprune: native addon up to date (${mode}, ${gpu}, llama.cpp ${tag}); npm run build:native rebuilds`);
+    process.exit(0);
+  }
 }
 
 const started = Date.now();

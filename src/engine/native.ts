@@ -37,14 +37,16 @@ export interface NativeContextOptions {
   contextSize: number;
   stride: number;
   batchSize: number;
-  microBatchSize: number;
   maxSequences: number;
   threads: number;
+  flashAttention: boolean;
 }
 
 export interface NativeContext {
   scoreTokens(documents: Int32Array[], wantLogprobs: boolean): Promise<NativeScoreOutput>;
   scoreTexts(texts: string[], wantLogprobs: boolean): Promise<NativeScoreOutput>;
+  /** The benchmark ceiling: the same decodes with logits for every position and no log-softmax; tokens evaluated. */
+  decodeOnly(documents: Int32Array[]): Promise<number>;
   abort(): void;
   dispose(): void;
 }

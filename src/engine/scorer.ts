@@ -79,15 +79,14 @@ function resolveContextOptions(
     options.batchSize === undefined
       ? Math.max(contextSize, Math.min(2048, budgetRows))
       : expectInteger('batchSize', options.batchSize, contextSize, 1 << 20);
-  const microBatchSize =
-    options.microBatchSize === undefined
-      ? Math.min(batchSize, 512)
-      : expectInteger('microBatchSize', options.microBatchSize, 1, batchSize);
+  // llama.cpp asserts (aborting the process) unless sequences <= batchSize, so the bound includes it.
   const maxSequences =
     options.maxSequences === undefined
-      ? MAX_SEQUENCES
-      : expectInteger('maxSequences', options.maxSequences, 1, MAX_SEQUENCES);
-  return { contextSize, stride, batchSize, microBatchSize, maxSequences, threads };
+      ? Math.min(MAX_SEQUENCES, batchSize)
+      : expectInteger('maxSequences', options.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
+  const flashAttention =
+    options.flashAttention === undefined ? false : expectBoolean('flashAttention', options.flashAttention);
+  return { contextSize, stride, batchSize, maxSequences, threads, flashAttention };
 }
 
 function abortError(): Error {

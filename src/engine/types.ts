@@ -7,16 +7,23 @@ export interface ScorerOptions {
   contextSize?: number;
   /** Sliding-window step for documents longer than the context, default contextSize / 2 (floored). */
   stride?: number;
-  /** Tokens per llama_decode (many documents packed together); default max(contextSize, 2048), reduced for huge vocabularies. */
+  /**
+   * Tokens per llama_decode (many documents packed together; also llama.cpp's physical micro-batch, so no document
+   * is split across micro-batches). Default max(contextSize, 2048), lowered to keep the logits buffer
+   * (batchSize × vocabulary × 4 bytes) under 512 MiB for large vocabularies.
+   */
   batchSize?: number;
-  /** Physical micro-batch (llama.cpp n_ubatch), default min(batchSize, 512). */
-  microBatchSize?: number;
   /** Most documents (sequences) in one decode, default 64, at most 256. */
   maxSequences?: number;
   /** CPU threads for decoding and for the log-softmax, default: the machine's cores. */
   threads?: number;
   /** Layers offloaded to the GPU: 0 for CPU only, a large number (or 'max') for all. Default 0. */
   gpuLayers?: number | 'max';
+  /**
+   * Use llama.cpp's flash attention. Default false: on CPU it makes a document's score depend (by up to ~1e-3 per
+   * token) on which documents share its batch; on a GPU it can be faster for long contexts.
+   */
+  flashAttention?: boolean;
   /** Print llama.cpp's own log lines to stderr. Default false (silent). */
   verbose?: boolean;
 }

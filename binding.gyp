@@ -1,0 +1,34 @@
+# The node-gyp route to the same addon that CMakeLists.txt builds (prebuilt llama.cpp libraries only).
+# npm install takes the cmake-js route (package.json "install" runs scripts/build-native.mjs), so this file is
+# never used automatically; `npx node-gyp rebuild` uses it, with the paths build-native.mjs prints.
+# Keep its sources, defines and flags in step with CMakeLists.txt.
+{
+  "targets": [
+    {
+      "target_name": "infoprune",
+      "sources": ["native/addon.cpp", "native/engine.cpp", "native/log_softmax.cpp"],
+      "include_dirs": [
+        "<!(node -p \"require('path').dirname(require.resolve('node-addon-api/package.json'))\")",
+        "<!@(node scripts/build-native.mjs --print include)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "INFOPRUNE_BACKEND_DL"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno"],
+      "libraries": [
+        "<!@(node scripts/build-native.mjs --print libraries)",
+        "-Wl,-rpath,'$$ORIGIN'"
+      ],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "OTHER_LDFLAGS": ["-Wl,-rpath,@loader_path"]
+      },
+      "copies": [
+        {
+          "destination": "<(PRODUCT_DIR)",
+          "files": ["<!@(node -e \"const d=require('child_process').execFileSync(process.execPath,['scripts/build-native.mjs','--print','library-dir']).toString();console.log(require('fs').readdirSync(d).filter(n=>/\\.(so|dylib)$/.test(n)).map(n=>require('path').join(d,n)).join(' '))\")"]
+        }
+      ]
+    }
+  ]
+}
