@@ -13,7 +13,7 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "INFOPRUNE_BACKEND_DL"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno", "-Wno-psabi"],
       "libraries": [
         "<!@(node scripts/build-native.mjs --print libraries)",
         "-Wl,-rpath,'$$ORIGIN'"
