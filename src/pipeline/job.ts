@@ -345,7 +345,7 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
         contextSize: scorer.options.contextSize,
         stride: scorer.options.stride,
         batchSize: scorer.options.batchSize,
-        microBatchSize: scorer.options.microBatchSize,
+        flashAttention: scorer.options.flashAttention,
         maxSequences: scorer.options.maxSequences,
         threads: scorer.options.threads,
         gpuLayers: scorer.options.gpuLayers,
