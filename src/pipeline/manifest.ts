@@ -52,7 +52,7 @@ export interface ScoreManifest {
     contextSize: number;
     stride: number;
     batchSize: number;
-    microBatchSize: number;
+    flashAttention: boolean;
     maxSequences: number;
     threads: number;
     gpuLayers: number;
