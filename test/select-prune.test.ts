@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Command } from 'commander';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import { splitWords } from '../src/text/words.js';
 import { writeParquetFromJsonl } from '../src/pipeline/score-files.js';
+import { readCorpus } from '../src/pipeline/corpus.js';
 import { registerPruneCommand } from '../src/cli/prune.js';
 import {
   METRIC_NAMES,
   STRATEGY_NAMES,
   pruneCorpus,
   select,
+  type CorpusReader,
   type PruneOptions,
   type SelectableDocument,
   type SelectionSummary,
@@ -217,6 +220,22 @@ describe('pruneCorpus: outputs', () => {
     expect(readFileSync(join(out, 'kept', 'one.txt')).length).toBe(0);
   });
 
+  it('writes gzip inputs gzip-compressed, lines unchanged', async () => {
+    const folder = tempFolder();
+    const source = join(folder, 'z.jsonl.gz');
+    const rawLines = ['{"text":"one"}', '{"text":"two two"}', '{"text":"three three three"}'];
+    writeFileSync(source, gzipSync(`${rawLines.join('\n')}\n`));
+    const scores = rawLines.map((line, i) =>
+      scoreRecordOf(source, { file: '', line: i + 1, text: JSON.parse(line).text, tokens: 3, bitsPerToken: [1, 3, 2][i] }),
+    );
+    const scoresPath = join(folder, 'scores.jsonl');
+    writeFileSync(scoresPath, scores.map((s) => `${JSON.stringify(s)}\n`).join(''));
+    const out = join(folder, 'out');
+    const { summary } = await pruneCorpus({ inputs: [source], scores: scoresPath, out, keepRatio: 0.6 });
+    expect(summary.outputs.kept).toEqual(['kept/z.jsonl.gz']);
+    expect(gunzipSync(readFileSync(join(out, 'kept', 'z.jsonl.gz'))).toString('utf8')).toBe(`${rawLines[1]}\n${rawLines[2]}\n`);
+  });
+
   it('falls back to a join by id when the scores are not in corpus order', async () => {
     const corpus = writeCorpus(CRAFTED);
     const shuffled = [...corpus.records].reverse();
@@ -334,6 +353,25 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
     // Out of order: the join by id finds the duplicate in the scores.
     rewriteScores(corpus, corpus.records.map((r, i) => ({ ...r, id: crafted[i].extra.id })).reverse());
     await expect(pruneCorpus({ inputs, scores: corpus.scores, out, keepRatio: 0.5 })).rejects.toThrow(/Duplicate id "dup" in the scores/);
+    expectNoOutput(out);
+  });
+
+  it('an interrupted run (abort) leaves neither output nor temporary folder', async () => {
+    const corpus = writeCorpus(CRAFTED);
+    const out = join(corpus.folder, 'out');
+    const controller = new AbortController();
+    let seen = 0;
+    // Abort during the output pass (the second read of the corpus), when files are being written.
+    const reader: CorpusReader = async function* (inputs, options) {
+      for await (const record of readCorpus(inputs, options)) {
+        if (++seen === 15) controller.abort();
+        options.signal?.throwIfAborted();
+        yield record;
+      }
+    };
+    await expect(
+      pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out, keepRatio: 0.5, readCorpus: reader, signal: controller.signal }),
+    ).rejects.toThrow(/abort/i);
     expectNoOutput(out);
   });
 

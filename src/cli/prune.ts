@@ -103,7 +103,19 @@ export function registerPruneCommand(program: Command): void {
         dryRun: flags.dryRun ?? false,
         log: flags.quiet ? undefined : (message: string) => process.stderr.write(`infoprune prune: ${message}\n`),
       } as unknown as PruneOptions; // values are checked by pruneCorpus, which names any bad one
-      const { out, summary } = await pruneCorpus(options);
+      // Ctrl-C aborts the run; pruneCorpus then removes its temporary folder, so no partial output is left behind.
+      const controller = new AbortController();
+      const abort = (): void => controller.abort();
+      process.once('SIGINT', abort);
+      process.once('SIGTERM', abort);
+      let result: Awaited<ReturnType<typeof pruneCorpus>>;
+      try {
+        result = await pruneCorpus({ ...options, signal: controller.signal });
+      } finally {
+        process.off('SIGINT', abort);
+        process.off('SIGTERM', abort);
+      }
+      const { out, summary } = result;
       const share = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
       const lines = [
         `kept ${summary.counts.kept} of ${summary.counts.documents} documents (${share(summary.counts.kept, summary.counts.documents)})`,

@@ -188,7 +188,7 @@ const definitions: readonly MetricDefinition[] = [
     unit: 'raw bytes per compressed byte',
     formula: 'B / Z, B = UTF-8 bytes of the text, Z = bytes of its zlib stream at level 9 (header and checksum included)',
     description:
-      'Model-free compressibility baseline, needing no scores: a high ratio means redundant text, so lower is more informative; 0 for an empty text.',
+      'Model-free compressibility baseline, needing no scores: a high ratio means redundant text, so lower is more informative; 0 for an empty text. The zlib stream’s fixed overhead (about 11 bytes) keeps the ratio of short texts low, so it favours short documents.',
     termNames: ['B/Z'],
     moreInformative: 'lower',
     needsScores: false,

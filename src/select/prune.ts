@@ -6,8 +6,8 @@
  * 1. join: the corpus (via `readCorpus`, the same reader `infoprune score` uses) walked together with the score
  *    file. When the scores are in corpus order (what `infoprune score` writes for the same inputs) they are matched
  *    one by one, checking that the ids agree; at the first disagreement the join starts over by id, holding every
- *    score record's id and numbers in memory (about 150 bytes a record: fine for tens of millions, not for 10⁸;
- *    produce the scores in corpus order for larger corpora). Each document's metric terms, tokens, bytes and
+ *    score record's id and numbers in memory (about 200 bytes a record, at most 10 million records: larger score
+ *    files must be in corpus order, which is what `infoprune score` and `infoprune merge` write). Each document's metric terms, tokens, bytes and
  *    position go to a spill file (src/select/spill.ts); ids go to the duplicate finder.
  *    Every bad-input error (unmatched ids, duplicates, NaN or negative scores) is raised here, before any output.
  * 2. cut search: 2–9 scans of the spill file (src/select/cuts.ts) find the exact boundary documents.
@@ -25,10 +25,11 @@ import { expectBoolean, expectOneOf, expectString, invalidParameterError } from 
 import { KEY_WORDS, rankSources, writeKey } from './keys.js';
 import { METRICS, TermAccumulator, informationOrder, type MetricDefinition, type MetricScores, type TermStatistics } from './metrics.js';
 import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
+import type { KeyScan } from './cuts.js';
 import { KeepRule, randomKeyFor, type CutPoint } from './plan.js';
 import { renderReport } from './report.js';
 import { readScoreFile, wordFrequencyPathFor, type LocatedScoreRecord } from './scores-file.js';
-import { CHUNK_RECORDS, DuplicateIdFinder, SPILL_WIDTH, SpillFile, SpillReader } from './spill.js';
+import { CHUNK_RECORDS, DuplicateIdFinder, SPILL_FIELDS, SPILL_WIDTH, SpillFile, SpillReader } from './spill.js';
 import { STRATEGY_DESCRIPTIONS, resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
 import { ExtremesTracker, HistogramAccumulator, snippetOf, type SelectionSummary } from './summary.js';
 
@@ -63,6 +64,8 @@ export interface PruneResult {
 }
 
 const EXAMPLES = 5;
+/** Most score records the join by id holds (about 200 bytes each with their ids: 2 GB). */
+const MAX_JOIN_BY_ID = 10_000_000;
 
 /**
  * infoprune's version for selection.json. Imported lazily and guarded: src/version.ts finds package.json relative to
@@ -86,7 +89,6 @@ interface JoinContext {
   readOptions: ReadCorpusOptions & ReadCorpusExtraOptions;
   spill: SpillFile;
   duplicates: DuplicateIdFinder;
-  log: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -97,7 +99,6 @@ interface JoinResult {
   bytes: number;
   /** Sources in the order first seen. */
   sources: string[];
-  sourceIndex: Map<string, number>;
   termStatistics: TermStatistics[];
   unreadable: number;
   unreadableExamples: RecordError[];
@@ -124,6 +125,12 @@ class ScoreIndex {
   }
 
   private add({ record, where }: LocatedScoreRecord): void {
+    if (this.ids.length === MAX_JOIN_BY_ID) {
+      throw new Error(
+        `The scores are not in corpus order and hold more than ${MAX_JOIN_BY_ID} records, too many to join by id in memory: ` +
+          'score the inputs in the order given to prune (infoprune score writes them in input order; merge shards with infoprune merge)',
+      );
+    }
     const first = this.byId.get(record.id);
     if (first !== undefined) {
       throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the scores: score records ${first + 1} and ${this.ids.length + 1} (${where})`);
@@ -269,7 +276,6 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
     tokens: mode === 'none' ? null : tokens,
     bytes,
     sources,
-    sourceIndex,
     termStatistics: accumulators.map((accumulator) => accumulator.statistics()),
     unreadable,
     unreadableExamples,
@@ -289,6 +295,154 @@ async function confirmDuplicates(context: JoinContext, candidates: Set<bigint>):
     }
     seen.set(record.id, here);
   }
+}
+
+/**
+ * The spill file read as measured documents: metric values (from the raw terms and the corpus statistics), order
+ * keys and weights, and the source ranks that break ties.
+ */
+class MeasuredSpill {
+  readonly sortedSources: string[];
+  /** Rank of each source (by the index it was first seen at) in sorted order. */
+  readonly rankOfIndex: Uint32Array;
+  private readonly terms: number[];
+
+  constructor(
+    readonly spill: SpillFile,
+    readonly metric: MetricDefinition,
+    private readonly joined: JoinResult,
+  ) {
+    const ranks = rankSources(joined.sources);
+    this.sortedSources = [...ranks.keys()];
+    this.rankOfIndex = Uint32Array.from(joined.sources, (source) => ranks.get(source)!);
+    this.terms = metric.termNames.map(() => 0);
+  }
+
+  /** The source of a spill record's source index. */
+  sourceOf(index: number): string {
+    return this.joined.sources[index];
+  }
+
+  /** The metric value of the record at `at` (a field offset) of a spill chunk. */
+  valueAt(records: Float64Array, at: number): number {
+    this.terms[0] = records[at + SPILL_FIELDS.term0];
+    if (this.terms.length > 1) this.terms[1] = records[at + SPILL_FIELDS.term1];
+    return this.metric.value(this.terms, this.joined.termStatistics);
+  }
+
+  /** Writes the record's order key for `rule` into `keys` at `offset`. */
+  writeKey(rule: KeepRule, records: Float64Array, at: number, value: number, keys: Uint32Array, offset: number): void {
+    const sourceRank = this.rankOfIndex[records[at + SPILL_FIELDS.sourceIndex]];
+    rule.writeKey(keys, offset, value, records[at + SPILL_FIELDS.randomKey], sourceRank, records[at + SPILL_FIELDS.line]);
+  }
+
+  valueRange(): { min: number; max: number; sum: number } {
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    this.spill.scan((records, count) => {
+      for (let i = 0; i < count; i++) {
+        const value = this.valueAt(records, i * SPILL_WIDTH);
+        if (value < min) min = value;
+        if (value > max) max = value;
+        sum += value;
+      }
+    });
+    return { min, max, sum };
+  }
+
+  totalWeight(rule: KeepRule): number {
+    let total = 0;
+    this.spill.scan((records, count) => {
+      for (let i = 0; i < count; i++) total += rule.weightOf(records[i * SPILL_WIDTH + SPILL_FIELDS.tokens]);
+    });
+    return total;
+  }
+
+  /** A scan of every document's key and weight under `rule`, for the cut search. */
+  keyScan(rule: KeepRule): KeyScan {
+    const keys = new Uint32Array(CHUNK_RECORDS * KEY_WORDS);
+    const weights = new Float64Array(CHUNK_RECORDS);
+    return (visit) =>
+      this.spill.scan((records, count) => {
+        for (let i = 0; i < count; i++) {
+          const at = i * SPILL_WIDTH;
+          this.writeKey(rule, records, at, this.valueAt(records, at), keys, i);
+          weights[i] = rule.weightOf(records[at + SPILL_FIELDS.tokens]);
+        }
+        visit(keys, weights, count);
+      });
+  }
+}
+
+interface OutputPassInput {
+  records: AsyncIterable<CorpusRecord>;
+  measured: MeasuredSpill;
+  rule: KeepRule;
+  /** Cut points whose ids are filled in when their document passes. */
+  cutPoints: CutPoint[];
+  histogram: HistogramAccumulator;
+  keptWriter: KeptCorpusWriter | null;
+  prunedWriter: BufferedFileWriter | null;
+  tokensKnown: boolean;
+}
+
+/** The corpus again, beside the spill file: keep or prune each record, and gather what the report shows. */
+async function outputPass(input: OutputPassInput): Promise<{
+  kept: number;
+  tokensAfter: number;
+  bytesAfter: number;
+  histogram: HistogramAccumulator;
+  extremes: ExtremesTracker;
+}> {
+  const { measured, rule, histogram, keptWriter, prunedWriter } = input;
+  const extremes = new ExtremesTracker(10);
+  const key = new Uint32Array(KEY_WORDS);
+  const informationKey = new Uint32Array(KEY_WORDS);
+  const spillReader = new SpillReader(measured.spill);
+  let chunk = 0;
+  let inChunk = 0;
+  let kept = 0;
+  let tokensAfter = 0;
+  let bytesAfter = 0;
+  for await (const record of input.records) {
+    if (inChunk === chunk) {
+      chunk = spillReader.next();
+      inChunk = 0;
+    }
+    const at = inChunk++ * SPILL_WIDTH;
+    const records = spillReader.records;
+    if (chunk === 0 || measured.sourceOf(records[at + SPILL_FIELDS.sourceIndex]) !== record.source || records[at + SPILL_FIELDS.line] !== record.line) {
+      throw new Error(`The corpus changed while prune was reading it (at ${record.source}:${record.line})`);
+    }
+    const value = measured.valueAt(records, at);
+    measured.writeKey(rule, records, at, value, key, 0);
+    const isKept = rule.keeps(key, 0, value);
+    const tokens = records[at + SPILL_FIELDS.tokens];
+    if (isKept) {
+      kept++;
+      tokensAfter += tokens;
+      bytesAfter += records[at + SPILL_FIELDS.bytes];
+      await keptWriter?.add(record);
+    } else {
+      prunedWriter?.write(`${JSON.stringify({ id: record.id, source: record.source, line: record.line, value })}\n`);
+    }
+    histogram.add(value, isKept);
+    const sourceRank = measured.rankOfIndex[records[at + SPILL_FIELDS.sourceIndex]];
+    writeKey(informationKey, 0, informationOrder(measured.metric, value), sourceRank, record.line);
+    extremes.offer(informationKey, 0, () => ({
+      id: record.id,
+      source: record.source,
+      line: record.line,
+      value,
+      tokens: input.tokensKnown ? tokens : null,
+      kept: isKept,
+      snippet: snippetOf(record.text),
+    }));
+    for (const point of input.cutPoints) if (point.source === record.source && point.line === record.line) point.id = record.id;
+  }
+  if (inChunk !== chunk || spillReader.next() !== 0) throw new Error('The corpus changed while prune was reading it (fewer records)');
+  return { kept, tokensAfter, bytesAfter, histogram, extremes };
 }
 
 function ruleText(spec: SelectionSpec, documents: number, tokens: number | null, rule: KeepRule): string {
@@ -377,7 +531,7 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
   const duplicates = new DuplicateIdFinder(tmp);
   try {
     const context: JoinContext = {
-      spec, metric, wordFrequencies, scoresPath, reader, inputs, readOptions, spill, duplicates, log, signal: options.signal,
+      spec, metric, wordFrequencies, scoresPath, reader, inputs, readOptions, spill, duplicates, signal: options.signal,
     };
     let joined: JoinResult;
     // A scores file, when given, is always joined (and checked): even zlib-ratio then reports token shares.
@@ -396,104 +550,31 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
     if (joined.documents === 0) throw new Error(`No readable documents in ${inputs.join(', ')}`);
     log(`Joined ${joined.documents} documents (${joined.mode})`);
 
-    // Ranks of the sources for tie-breaking, by the index they were first seen at.
-    const ranks = rankSources(joined.sources);
-    const sortedSources = [...ranks.keys()];
-    const rankOfIndex = Uint32Array.from(joined.sources, (source) => ranks.get(source)!);
-    const statistics = joined.termStatistics;
-    const termCount = metric.termNames.length;
-    const scratchTerms = termCount === 1 ? [0] : [0, 0];
-    const valueAt = (records: Float64Array, at: number): number => {
-      scratchTerms[0] = records[at];
-      if (termCount > 1) scratchTerms[1] = records[at + 1];
-      return metric.value(scratchTerms, statistics);
-    };
-
+    const measured = new MeasuredSpill(spill, metric, joined);
     const rule = new KeepRule(spec, joined.documents, joined.tokens);
-    let min = Infinity;
-    let max = -Infinity;
-    let sum = 0;
-    spill.scan((records, count) => {
-      for (let i = 0; i < count; i++) {
-        const value = valueAt(records, i * SPILL_WIDTH);
-        if (value < min) min = value;
-        if (value > max) max = value;
-        sum += value;
-      }
-    });
-    const keys = new Uint32Array(CHUNK_RECORDS * KEY_WORDS);
-    const weights = new Float64Array(CHUNK_RECORDS);
-    let totalWeight = 0;
-    spill.scan((records, count) => {
-      for (let i = 0; i < count; i++) totalWeight += rule.weightOf(records[i * SPILL_WIDTH + 2]);
-    });
-    rule.resolve(totalWeight, (visit) =>
-      spill.scan((records, count) => {
-        for (let i = 0; i < count; i++) {
-          const at = i * SPILL_WIDTH;
-          rule.writeKey(keys, i, valueAt(records, at), records[at + 6], rankOfIndex[records[at + 4]], records[at + 5]);
-          weights[i] = rule.weightOf(records[at + 2]);
-        }
-        visit(keys, weights, count);
-      }),
-    );
-    const cuts = rule.cuts(sortedSources);
+    const values = measured.valueRange();
+    rule.resolve(measured.totalWeight(rule), measured.keyScan(rule));
+    const cuts = rule.cuts(measured.sortedSources);
     log(`Cut search: ${rule.scans} scan(s) of the spill file`);
 
-    // Output pass.
     const keptWriter = dryRun ? null : new KeptCorpusWriter(tmp, joined.sources, textMode, format === 'auto' ? undefined : format);
     const prunedWriter = dryRun ? null : new BufferedFileWriter(join(tmp, 'pruned.jsonl'));
-    const histogram = new HistogramAccumulator(min, max);
-    const extremes = new ExtremesTracker(10);
-    const key = new Uint32Array(KEY_WORDS);
-    const informationKey = new Uint32Array(KEY_WORDS);
-    const spillReader = new SpillReader(spill);
-    let chunk = 0;
-    let inChunk = 0;
-    let kept = 0;
-    let tokensAfter = 0;
-    let bytesAfter = 0;
-    const cutPoints = [cuts.lower, cuts.upper].filter((point): point is CutPoint => point?.source !== undefined);
-    for await (const record of reader(inputs, { ...readOptions, signal: options.signal, onError: () => {} })) {
-      if (inChunk === chunk) {
-        chunk = spillReader.next();
-        inChunk = 0;
-      }
-      const at = inChunk++ * SPILL_WIDTH;
-      const records = spillReader.records;
-      if (chunk === 0 || records[at + 4] !== joined.sourceIndex.get(record.source) || records[at + 5] !== record.line) {
-        throw new Error(`The corpus changed while prune was reading it (at ${record.source}:${record.line})`);
-      }
-      const value = valueAt(records, at);
-      const sourceRank = rankOfIndex[records[at + 4]];
-      rule.writeKey(key, 0, value, records[at + 6], sourceRank, record.line);
-      const isKept = rule.keeps(key, 0, value);
-      const documentTokens = records[at + 2];
-      if (isKept) {
-        kept++;
-        tokensAfter += documentTokens;
-        bytesAfter += records[at + 3];
-        await keptWriter?.add(record);
-      } else {
-        prunedWriter?.write(`${JSON.stringify({ id: record.id, source: record.source, line: record.line, value })}\n`);
-      }
-      histogram.add(value, isKept);
-      writeKey(informationKey, 0, informationOrder(metric, value), sourceRank, record.line);
-      extremes.offer(informationKey, 0, () => ({
-        id: record.id,
-        source: record.source,
-        line: record.line,
-        value,
-        tokens: joined.tokens === null ? null : documentTokens,
-        kept: isKept,
-        snippet: snippetOf(record.text),
-      }));
-      for (const point of cutPoints) if (point.source === record.source && point.line === record.line) point.id = record.id;
-    }
-    if (inChunk !== chunk || spillReader.next() !== 0) throw new Error('The corpus changed while prune was reading it (fewer records)');
+    const written = await outputPass({
+      records: reader(inputs, { ...readOptions, signal: options.signal, onError: () => {} }),
+      measured,
+      rule,
+      cutPoints: [cuts.lower, cuts.upper].filter((point): point is CutPoint => point?.source !== undefined),
+      histogram: new HistogramAccumulator(values.min, values.max),
+      keptWriter,
+      prunedWriter,
+      tokensKnown: joined.tokens !== null,
+    });
     await keptWriter?.close();
     prunedWriter?.close();
     spill.close();
+    const { kept, tokensAfter, bytesAfter, histogram, extremes } = written;
+    const { min, max, sum } = values;
+    const statistics = joined.termStatistics;
 
     const warnings: string[] = [];
     if (kept === 0) warnings.push('Nothing was kept: the budget rounds to zero documents, or no value passes the threshold.');
