@@ -1,8 +1,31 @@
+/** `infoprune merge`: the command-line face of `mergeShards` (src/pipeline/merge.ts). */
 import type { Command } from 'commander';
+import { mergeShards } from '../pipeline/merge.js';
+import { formatCounts } from '../pipeline/progress.js';
 
-// Placeholder until the owning issue lands; replaced wholesale by its implementation.
+const HELP = `
+Each shard is the --out of one \`infoprune score ... --shard i/N\` run; its manifest, errors and word table are read
+from beside it. The shards must be all N of one split (same model, options and inputs), each exactly once: a missing
+shard, a shard given twice, or shards of different runs are refused with a message saying which. The merged output
+is what the unsharded run would have written: records and errors in input order, word tables summed, one manifest.
+
+Example:
+  infoprune merge scores.shard-*.jsonl --out scores.jsonl
+`;
+
 export function registerMergeCommand(program: Command): void {
-  program.command('merge').description('(not implemented yet)').action(() => {
-    throw new Error('infoprune merge is not implemented yet');
-  });
+  program
+    .command('merge')
+    .summary('combine the outputs of `score --shard i/N` runs into one')
+    .description('Combine shard outputs into the output of the unsharded run, checking that every shard is there exactly once.')
+    .argument('<shards...>', "the shards' score files")
+    .requiredOption('-o, --out <file>', 'the merged score file (.jsonl, or .parquet for Parquet)')
+    .option('-q, --quiet', 'no summary line')
+    .addHelpText('after', HELP)
+    .action(async (shards: string[], flags: { out: string; quiet?: boolean }) => {
+      const summary = await mergeShards({ shards, out: flags.out });
+      if (!flags.quiet) {
+        process.stderr.write(`infoprune merge: ${summary.shards} shards, ${formatCounts(summary.counts)} → ${summary.outputs.scores}\n`);
+      }
+    });
 }
