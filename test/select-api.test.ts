@@ -200,13 +200,16 @@ describe('hand-computed metric values', () => {
     expect(values[2]).toBeCloseTo(2 / 10, 15);
   });
 
-  it('word-entropy: −(1/n) Σ log₂ f(w) with the table’s add-half smoothing', () => {
+  it('word-entropy: −(1/n) Σ log₂ f(w) with f = count / total (an uncounted word counts ½)', () => {
     const table = new WordFrequencyTable(1024);
     table.addWords(['the', 'the', 'the', 'cat']);
     expect(table.bucketOf('the')).not.toBe(table.bucketOf('cat'));
-    // f(the) = (3 + ½) / (4 + ½·1024) = 3.5/516, f(cat) = 1.5/516; "The cat." has n = 2 words.
-    const expected = -(Math.log2(3.5 / 516) + Math.log2(1.5 / 516)) / 2;
-    expect(expected).toBeCloseTo(7.81507, 5); // (log₂ 147.43 + log₂ 344) / 2 = (7.20393 + 8.42621) / 2
+    expect(table.bucketOf('dog')).not.toBe(table.bucketOf('the'));
+    expect(table.bucketOf('dog')).not.toBe(table.bucketOf('cat'));
+    // f(the) = 3/4, f(cat) = 1/4; "The cat." has n = 2 words: (log₂ 4/3 + log₂ 4) / 2 = (0.41504 + 2) / 2.
+    const expected = -(Math.log2(3 / 4) + Math.log2(1 / 4)) / 2;
+    expect(expected).toBeCloseTo(1.20752, 5);
+    expect(table.wordEntropyBits('dog')).toBeCloseTo(3, 12); // f(dog) = ½ / 4 = 1/8
     const { values } = measure([{ id: 'x', source: 's', line: 1, text: 'The cat.' }, { id: 'y', source: 's', line: 2, text: '...' }], {
       metric: 'word-entropy',
       wordFrequencies: table,

@@ -10,7 +10,7 @@ import { packageVersion } from '../version.js';
 const program = new Command()
   .name('infoprune')
   .description(
-    'Rank and prune LLM training corpora by information content: the description length a GGUF language model\n' +
+    'Rank and prune LLM training corpora by information content: the description length a GGUF language model ' +
       'assigns to each document (Kim & Baek, arXiv 2406.14124).',
   )
   .version(packageVersion)

@@ -4,9 +4,9 @@
  * argument before calling it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { packageRoot } from '../version.js';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 export interface NativeModelInfo {
   architecture: string;
@@ -58,20 +58,6 @@ export interface NativeBinding {
   loadModelSync(path: string, options: { gpuLayers: number; vocabOnly: boolean }): NativeModel;
   systemInfo(): string;
   NativeContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
-}
-
-/** The package's root folder (works from src/ under vitest and from dist/src/ once compiled). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'infoprune') {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('Cannot find the infoprune package root from ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
 }
 
 /** Where the built addon and the llama.cpp libraries beside it live. */

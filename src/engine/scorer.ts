@@ -40,7 +40,7 @@ export async function openScorer(options: ScorerOptions): Promise<Scorer> {
   const model = await binding.loadModel(modelPath, { gpuLayers, vocabOnly: false });
   try {
     const info = model.info();
-    const resolved = resolveContextOptions(options, info.vocabularySize, info.trainingContextSize, threads);
+    const resolved = resolveContextOptions(options, info.vocabularySize, info.trainingContextSize, threads, gpuLayers);
     const context = new binding.NativeContext(model, resolved);
     return new LlamaScorer(
       model,
@@ -63,21 +63,33 @@ function resolveGpuLayers(value: unknown): number {
   return value;
 }
 
+/**
+ * Tokens per decode. Every token of a decode attends over the whole batch's KV cache (masked to its own
+ * document), so attention work per token grows with the batch: on a CPU a 2048-token batch spends most of its time
+ * there for small models, and 512 keeps it near a tenth of the matmul work. GPUs want larger batches to fill the
+ * device. Either way the logits buffer (batch × vocabulary × 4 bytes) stays under 512 MiB, and a window must fit.
+ */
+export function defaultBatchSize(contextSize: number, vocabularySize: number, gpuLayers: number): number {
+  const preferred = gpuLayers !== 0 ? 2048 : 512;
+  const logitsRows = Math.floor(DEFAULT_LOGITS_BUDGET_BYTES / (4 * vocabularySize));
+  return Math.max(contextSize, Math.min(preferred, logitsRows));
+}
+
 function resolveContextOptions(
   options: ScorerOptions,
   vocabularySize: number,
   trainingContextSize: number,
   threads: number,
+  gpuLayers: number,
 ): Omit<ResolvedOptions, 'gpuLayers' | 'verbose' | 'model'> {
   const maxContext = Math.max(2, trainingContextSize);
   const contextSize =
     options.contextSize === undefined ? Math.min(512, maxContext) : expectInteger('contextSize', options.contextSize, 2, maxContext);
   const stride =
     options.stride === undefined ? Math.floor(contextSize / 2) : expectInteger('stride', options.stride, 1, contextSize - 1);
-  const budgetRows = Math.floor(DEFAULT_LOGITS_BUDGET_BYTES / (4 * vocabularySize));
   const batchSize =
     options.batchSize === undefined
-      ? Math.max(contextSize, Math.min(2048, budgetRows))
+      ? defaultBatchSize(contextSize, vocabularySize, gpuLayers)
       : expectInteger('batchSize', options.batchSize, contextSize, 1 << 20);
   // llama.cpp asserts (aborting the process) unless sequences <= batchSize, so the bound includes it.
   const maxSequences =

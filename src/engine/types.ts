@@ -9,8 +9,9 @@ export interface ScorerOptions {
   stride?: number;
   /**
    * Tokens per llama_decode (many documents packed together; also llama.cpp's physical micro-batch, so no document
-   * is split across micro-batches). Default max(contextSize, 2048), lowered to keep the logits buffer
-   * (batchSize × vocabulary × 4 bytes) under 512 MiB for large vocabularies.
+   * is split across micro-batches). Default max(contextSize, 512) on CPU and max(contextSize, 2048) with GPU
+   * layers, lowered to keep the logits buffer (batchSize × vocabulary × 4 bytes) under 512 MiB for large
+   * vocabularies. Each token attends over the whole decode's KV cache, so bigger is not faster on a CPU.
    */
   batchSize?: number;
   /** Most documents (sequences) in one decode, default 64, at most 256. */

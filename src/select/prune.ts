@@ -16,6 +16,7 @@
  * Everything is written into `<out>.tmp-<pid>` and renamed to `<out>` only when complete; on any error the
  * temporary folder is removed, so `<out>` either does not exist or is whole. An existing `<out>` is refused.
  */
+import { packageVersion } from '../version.js';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readCorpus, type CorpusRecord, type ReadCorpusExtraOptions, type ReadCorpusOptions, type RecordError } from '../pipeline/corpus.js';
@@ -67,17 +68,6 @@ const EXAMPLES = 5;
 /** Most score records the join by id holds (about 200 bytes each with their ids: 2 GB). */
 const MAX_JOIN_BY_ID = 10_000_000;
 
-/**
- * infoprune's version for selection.json. Imported lazily and guarded: src/version.ts finds package.json relative to
- * the compiled file (dist/src), so under a TypeScript test runner it cannot, and a summary field must not fail a run.
- */
-async function infopruneVersion(): Promise<string> {
-  try {
-    return (await import('../version.js')).packageVersion;
-  } catch {
-    return 'unknown';
-  }
-}
 
 interface JoinContext {
   spec: SelectionSpec;
@@ -586,7 +576,7 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
       format: 'infoprune-selection',
       version: 1,
       createdAt: new Date().toISOString(),
-      infopruneVersion: await infopruneVersion(),
+      infopruneVersion: packageVersion,
       configuration: {
         metric: spec.metric,
         strategy: spec.strategy,

@@ -49,11 +49,14 @@ export class WordFrequencyTable {
   }
 
   /**
-   * ln f(word), with add-half smoothing so that a word never counted (possible only when ranking a corpus other
-   * than the one counted) gets a finite, very low frequency instead of -Infinity.
+   * ln f(word) = ln(c(word) / N), the word's relative frequency in the counted corpus. A word never counted (possible
+   * only when ranking a corpus other than the one counted) is taken as half a count, so it gets a finite, very low
+   * frequency instead of -Infinity. No smoothing mass is spread over the buckets: with 2^22 buckets that would
+   * swamp the counts of any corpus under a few million words.
    */
   logFrequency(word: string): number {
-    return Math.log((this.counts[this.bucketOf(word)] + 0.5) / (this.total + 0.5 * this.buckets));
+    const count = this.counts[this.bucketOf(word)];
+    return Math.log((count > 0 ? count : 0.5) / Math.max(this.total, 1));
   }
 
   /**
