@@ -5,19 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { packageRoot } from '../version.js';
+import type { ModelInfo } from './types.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-export interface NativeModelInfo {
-  architecture: string;
-  description: string;
-  vocabularySize: number;
-  trainingContextSize: number;
-  addsBos: boolean;
-  bosToken: number;
-  parameterCount: number;
-  sizeBytes: number;
-}
+/** What the addon reports about a loaded model: the public ModelInfo less the path, which JS knows. */
+export type NativeModelInfo = Omit<ModelInfo, 'path'>;
 
 export interface NativeModel {
   info(): NativeModelInfo;
