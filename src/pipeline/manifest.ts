@@ -4,9 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { nativeBuildInfo } from '../engine/index.js';
-import { packageRoot } from '../engine/native.js';
+import { packageVersion } from '../version.js';
 import type { Scorer } from '../engine/types.js';
 import type { InputFile } from './inputs.js';
 import type { ResolvedReading } from './options.js';
@@ -85,14 +84,6 @@ export function bosPolicy(addsBos: boolean): string {
   return addsBos
     ? 'the model adds BOS: BOS is prepended and every text token is scored'
     : 'the model adds no BOS: the first text token is context only and is not scored';
-}
-
-/**
- * infoprune's version. Read through the engine's package-root lookup rather than src/version.ts, whose relative
- * path to package.json holds only from dist/ (the tests run the TypeScript sources).
- */
-export function infopruneVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 export function llamaCppVersion(): string | null {
@@ -175,4 +166,9 @@ export function readManifest(scoresPath: string): ScoreManifest {
   }
   if (manifest.format !== MANIFEST_FORMAT || manifest.version !== 1) throw new Error(`${path} is not an infoprune score manifest`);
   return manifest;
+}
+
+/** infoprune's version (for manifests). */
+export function infopruneVersion(): string {
+  return packageVersion;
 }

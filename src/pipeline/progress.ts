@@ -57,7 +57,7 @@ export class ProgressReporter {
       etaText: formatDuration(progress.etaSeconds),
     };
     const total = Math.max(1, progress.inputBytesTotal);
-    const value = Math.min(progress.inputBytesRead, total);
+    const value = Math.min(progress.inputBytesDone, total);
     if (this.mode === 'bar') {
       if (!this.bar) {
         this.bar = new cliProgress.SingleBar(

@@ -15,7 +15,7 @@ import { prefetch } from './ordered.js';
 import { packingFor, scoreDocuments, type PackingOptions } from './pack.js';
 import { DocumentPreparer } from './preparer.js';
 import { toScoreRecord } from './score-files.js';
-import { readUnits, START_POSITION, type ReadPosition } from './units.js';
+import { readUnits, START_POSITION, type ReadPosition, type Unit } from './units.js';
 
 /** A position that was not scored, as written to `<out>.errors.jsonl`. */
 export interface SkippedRecord {
@@ -51,8 +51,11 @@ export function zeroCounts(): RunCounts {
 
 export interface ScoreProgress {
   counts: RunCounts;
-  /** Input bytes read (compressed bytes for compressed files) and their total: the ETA's measure. */
-  inputBytesRead: number;
+  /**
+   * Input bytes (compressed bytes for compressed files) behind the documents done so far, and their total: the
+   * ETA's measure. Reading runs ahead of scoring by a window or two; this counts what is done.
+   */
+  inputBytesDone: number;
   inputBytesTotal: number;
   elapsedSeconds: number;
   documentsPerSecond: number;
@@ -70,7 +73,9 @@ export interface SessionOptions {
 
 export class ScoreSession {
   readonly counts: RunCounts = zeroCounts();
-  inputBytesRead = 0;
+  /** Input bytes read so far, and those behind the documents done (see ScoreProgress). */
+  private inputBytesRead = 0;
+  private inputBytesDone = 0;
   readonly inputBytesTotal: number;
   private readonly startedAt = performance.now();
   /** Counts and bytes before this session (a resumed run's earlier part), so rates cover this session only. */
@@ -110,6 +115,7 @@ export class ScoreSession {
     const current = this.inputs[from.input];
     if (current && current.compression === 'none' && current.format !== 'parquet') inputBytesRead += from.offset;
     this.inputBytesRead = inputBytesRead;
+    this.inputBytesDone = inputBytesRead;
     this.baseline = { tokens: counts.tokens, read: counts.read, inputBytes: inputBytesRead };
   }
 
@@ -129,7 +135,7 @@ export class ScoreSession {
       tokenize: (text) => this.scorer.tokenize(text),
       signal,
     });
-    const units = readUnits(this.inputs, {
+    const units = this.stampInputBytes(readUnits(this.inputs, {
       textMode: reading.textMode,
       textField: reading.textField,
       idField: reading.idField,
@@ -138,12 +144,13 @@ export class ScoreSession {
       from,
       signal,
       onInputBytes: (bytes) => (this.inputBytesRead += bytes),
-    });
+    }));
     // The next window's documents are prepared while the engine scores this one's.
     const prepared = prefetch(preparer.prepare(units), this.packing.windowDocuments);
     const scored = scoreDocuments(prepared, this.scorer, this.packing, signal);
     try {
       for await (const document of scored) {
+        this.inputBytesDone = Math.max(this.inputBytesDone, document.inputBytes);
         if (document.failure || !document.result) {
           const skipped: SkippedRecord = { source: document.source, line: document.line, reason: document.failure?.reason ?? 'not scored', document: document.failure?.document ?? true };
           if (skipped.document) {
@@ -167,14 +174,21 @@ export class ScoreSession {
     }
   }
 
+  private async *stampInputBytes(units: AsyncIterable<Unit>): AsyncGenerator<Unit> {
+    for await (const unit of units) {
+      unit.inputBytes = this.inputBytesRead;
+      yield unit;
+    }
+  }
+
   progress(): ScoreProgress {
     const elapsedSeconds = (performance.now() - this.startedAt) / 1000;
     const seconds = Math.max(elapsedSeconds, 1e-9);
-    const bytesRate = (this.inputBytesRead - this.baseline.inputBytes) / seconds;
-    const left = Math.max(0, this.inputBytesTotal - this.inputBytesRead);
+    const bytesRate = (this.inputBytesDone - this.baseline.inputBytes) / seconds;
+    const left = Math.max(0, this.inputBytesTotal - this.inputBytesDone);
     return {
       counts: { ...this.counts },
-      inputBytesRead: this.inputBytesRead,
+      inputBytesDone: this.inputBytesDone,
       inputBytesTotal: this.inputBytesTotal,
       elapsedSeconds,
       documentsPerSecond: (this.counts.read - this.baseline.read) / seconds,

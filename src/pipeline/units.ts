@@ -27,6 +27,8 @@ interface UnitBase {
   line: number;
   /** The position after this unit: where a resumed run starts once this unit's outcome is saved. */
   next: ReadPosition;
+  /** Input bytes read when this unit was read (set by the session): progress counts saved units by it. */
+  inputBytes?: number;
 }
 
 /** A JSONL line or a text line or file, as bytes (BOM and line end removed). */
@@ -198,6 +200,11 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       options.signal?.throwIfAborted();
+      // Reported before the chunk's units are yielded, so that they count it (progress by input bytes).
+      if (options.onInputBytes && raw.bytesRead !== reportedBytes) {
+        options.onInputBytes(raw.bytesRead - reportedBytes);
+        reportedBytes = raw.bytesRead;
+      }
       let from = 0;
       while (from < chunk.length) {
         const newline = chunk.indexOf(0x0a, from);
@@ -220,10 +227,6 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
         tooLong = false;
         from = newline + 1;
         if (unit) yield unit;
-      }
-      if (options.onInputBytes) {
-        options.onInputBytes(raw.bytesRead - reportedBytes);
-        reportedBytes = raw.bytesRead;
       }
     }
   } catch (error) {
