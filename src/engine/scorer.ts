@@ -96,8 +96,9 @@ function resolveContextOptions(
     options.maxSequences === undefined
       ? Math.min(MAX_SEQUENCES, batchSize)
       : expectInteger('maxSequences', options.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
+  // Off on CPU (exact packing invariance, see types.ts); on with GPU layers, where it saves memory and time.
   const flashAttention =
-    options.flashAttention === undefined ? false : expectBoolean('flashAttention', options.flashAttention);
+    options.flashAttention === undefined ? gpuLayers !== 0 : expectBoolean('flashAttention', options.flashAttention);
   return { contextSize, stride, batchSize, maxSequences, threads, flashAttention };
 }
 
