@@ -181,3 +181,23 @@ describe('runScoreJob (fake engine)', () => {
     );
   });
 });
+
+describe('command line help', () => {
+  it('documents every score and merge option', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+    expect(existsSync(cli), 'run npx tsc -p tsconfig.json first').toBe(true);
+    const top = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout;
+    expect(top).toMatch(/score \[options\] <inputs\.\.\.>/);
+    expect(top).toMatch(/merge \[options\] <shards\.\.\.>/);
+    const help = spawnSync(process.execPath, [cli, 'score', '--help'], { encoding: 'utf8' }).stdout;
+    for (const flag of ['--model', '--out', '--text-field', '--id-field', '--text-mode', '--format', '--context', '--stride', '--batch', '--threads', '--gpu-layers', '--workers', '--resume', '--shard', '--quiet', '--verbose', '--overwrite', '--max-document-bytes', '--word-buckets', '--checkpoint-every']) {
+      expect(help).toContain(flag);
+    }
+    expect(help).toMatch(/errors\.jsonl/);
+    expect(help).toMatch(/manifest\.json/);
+    const merge = spawnSync(process.execPath, [cli, 'merge', '--help'], { encoding: 'utf8' }).stdout;
+    expect(merge).toMatch(/--out <file>/);
+    expect(merge).toMatch(/missing\s+shard/);
+  });
+});

@@ -82,7 +82,8 @@ Outputs, beside --out:
                         bits_per_byte, perplexity, words. JSONL, or Parquet with the same columns when <out> ends in .parquet
   <out>.errors.jsonl    {"source","line","reason"} for every record that could not be scored, and for unreadable,
                         truncated or corrupt files; the summary states read = scored + skipped
-  <out>.words.bin       the corpus word-frequency table (for the ranking's H(W,f)); fixed size: --word-buckets × 8 bytes
+  <out>.words.bin       the corpus word-frequency table (for the ranking's H(W,f)): words are hashed into
+                        --word-buckets counters, so its memory and size (32 MiB by default) do not grow with the corpus
   <out>.manifest.json   model (path, size, sha256, architecture, vocabulary), context, stride, BOS policy, versions,
                         inputs with sizes, counts, start and end times. Written last: it marks a complete run
 

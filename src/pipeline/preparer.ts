@@ -20,7 +20,7 @@ export interface PreparedDocument {
   source: string;
   line: number;
   next: ReadPosition;
-  /** Input bytes read when this document was read (for progress by input bytes). */
+  /** Bytes of its input file read up to it (for progress by input bytes). */
   inputBytes: number;
   id: string;
   /** Set when this position is not scored: why, and whether it was a document (else a file's fault). */
@@ -165,7 +165,7 @@ function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefin
   const documents: PreparedDocument[] = [];
   let k = 0; // index among the readable units (the prepared results)
   for (const unit of chunk.units) {
-    const base = { input: unit.input, source, line: unit.line, next: unit.next, inputBytes: unit.inputBytes ?? 0, id: positionId(source, unit.line) };
+    const base = { input: unit.input, source, line: unit.line, next: unit.next, inputBytes: unit.inputBytes, id: positionId(source, unit.line) };
     if (unit.kind === 'failed') {
       documents.push({ ...base, failure: { reason: unit.reason, document: unit.document }, tokens: EMPTY_TOKENS, bytes: 0, wordBuckets: EMPTY_BUCKETS });
       continue;

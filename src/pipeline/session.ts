@@ -15,7 +15,7 @@ import { prefetch } from './ordered.js';
 import { packingFor, scoreDocuments, type PackingOptions } from './pack.js';
 import { DocumentPreparer } from './preparer.js';
 import { toScoreRecord } from './score-files.js';
-import { readUnits, START_POSITION, type ReadPosition, type Unit } from './units.js';
+import { readUnits, START_POSITION, type ReadPosition } from './units.js';
 
 /** A position that was not scored, as written to `<out>.errors.jsonl`. */
 export interface SkippedRecord {
@@ -73,10 +73,10 @@ export interface SessionOptions {
 
 export class ScoreSession {
   readonly counts: RunCounts = zeroCounts();
-  /** Input bytes read so far, and those behind the documents done (see ScoreProgress). */
-  private inputBytesRead = 0;
+  /** Input bytes behind the documents done (see ScoreProgress), and each input's first byte in the total. */
   private inputBytesDone = 0;
   readonly inputBytesTotal: number;
+  private readonly inputStarts: number[];
   private readonly startedAt = performance.now();
   /** Counts and bytes before this session (a resumed run's earlier part), so rates cover this session only. */
   private baseline = { tokens: 0, read: 0, inputBytes: 0 };
@@ -88,7 +88,13 @@ export class ScoreSession {
     private readonly ownsScorer: boolean,
     private readonly packing: PackingOptions,
   ) {
-    this.inputBytesTotal = inputs.reduce((sum, input) => sum + input.sizeBytes, 0);
+    this.inputStarts = [];
+    let total = 0;
+    for (const input of inputs) {
+      this.inputStarts.push(total);
+      total += input.sizeBytes;
+    }
+    this.inputBytesTotal = total;
   }
 
   /** Validates the options, lists the inputs, then opens the scorer (the slow part) unless one was given. */
@@ -108,15 +114,11 @@ export class ScoreSession {
   /** Starts counting from an earlier run's counts (resume at `from`). */
   restoreCounts(counts: RunCounts, from: ReadPosition): void {
     Object.assign(this.counts, counts);
-    // Input bytes already behind `from`: whole inputs before it, and the offset an uncompressed file reopens at
-    // (compressed files and Parquet report their bytes again from their start as they are re-read).
-    let inputBytesRead = 0;
-    for (let i = 0; i < Math.min(from.input, this.inputs.length); i++) inputBytesRead += this.inputs[i].sizeBytes;
+    // Input bytes already behind `from`: whole inputs before it, and the offset an uncompressed file reopens at.
     const current = this.inputs[from.input];
-    if (current && current.compression === 'none' && current.format !== 'parquet') inputBytesRead += from.offset;
-    this.inputBytesRead = inputBytesRead;
-    this.inputBytesDone = inputBytesRead;
-    this.baseline = { tokens: counts.tokens, read: counts.read, inputBytes: inputBytesRead };
+    const within = current && current.compression === 'none' && current.format !== 'parquet' ? from.offset : 0;
+    this.inputBytesDone = (this.inputStarts[from.input] ?? this.inputBytesTotal) + within;
+    this.baseline = { tokens: counts.tokens, read: counts.read, inputBytes: this.inputBytesDone };
   }
 
   /**
@@ -135,7 +137,7 @@ export class ScoreSession {
       tokenize: (text) => this.scorer.tokenize(text),
       signal,
     });
-    const units = this.stampInputBytes(readUnits(this.inputs, {
+    const units = readUnits(this.inputs, {
       textMode: reading.textMode,
       textField: reading.textField,
       idField: reading.idField,
@@ -143,14 +145,13 @@ export class ScoreSession {
       shard: this.options.shard,
       from,
       signal,
-      onInputBytes: (bytes) => (this.inputBytesRead += bytes),
-    }));
+    });
     // The next window's documents are prepared while the engine scores this one's.
     const prepared = prefetch(preparer.prepare(units), this.packing.windowDocuments);
     const scored = scoreDocuments(prepared, this.scorer, this.packing, signal);
     try {
       for await (const document of scored) {
-        this.inputBytesDone = Math.max(this.inputBytesDone, document.inputBytes);
+        this.inputBytesDone = Math.max(this.inputBytesDone, this.inputStarts[document.input] + document.inputBytes);
         if (document.failure || !document.result) {
           const skipped: SkippedRecord = { source: document.source, line: document.line, reason: document.failure?.reason ?? 'not scored', document: document.failure?.document ?? true };
           if (skipped.document) {
@@ -171,13 +172,6 @@ export class ScoreSession {
     } finally {
       await scored.return(undefined);
       await preparer.close();
-    }
-  }
-
-  private async *stampInputBytes(units: AsyncIterable<Unit>): AsyncGenerator<Unit> {
-    for await (const unit of units) {
-      unit.inputBytes = this.inputBytesRead;
-      yield unit;
     }
   }
 

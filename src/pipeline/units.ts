@@ -27,8 +27,8 @@ interface UnitBase {
   line: number;
   /** The position after this unit: where a resumed run starts once this unit's outcome is saved. */
   next: ReadPosition;
-  /** Input bytes read when this unit was read (set by the session): progress counts saved units by it. */
-  inputBytes?: number;
+  /** Bytes of the input file (as stored: compressed for compressed files) read up to this unit: progress by bytes. */
+  inputBytes: number;
 }
 
 /** A JSONL line or a text line or file, as bytes (BOM and line end removed). */
@@ -66,8 +66,6 @@ export interface ReadUnitsOptions {
   maxDocumentBytes: number;
   shard?: ShardSpec;
   from?: ReadPosition;
-  /** Called with the bytes of input files read since the last call (compressed bytes for compressed files). */
-  onInputBytes?: (bytes: number) => void;
   signal?: AbortSignal;
 }
 
@@ -92,8 +90,8 @@ export async function* readUnits(inputs: readonly InputFile[], options: ReadUnit
 }
 
 /** A failure of the file as a whole (or of its rest): after it, reading goes on with the next input. */
-function fileFailure(index: number, line: number, reason: string): FailedUnit {
-  return { kind: 'failed', input: index, line, reason, document: false, next: { input: index + 1, units: 0, offset: 0 } };
+function fileFailure(input: InputFile, index: number, line: number, reason: string): FailedUnit {
+  return { kind: 'failed', input: index, line, reason, document: false, next: { input: index + 1, units: 0, offset: 0 }, inputBytes: input.sizeBytes };
 }
 
 function describeError(error: unknown): string {
@@ -167,11 +165,10 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
   try {
     opened = await openDecompressed(input, offset);
   } catch (error) {
-    yield fileFailure(index, 0, `cannot read: ${describeError(error)}`);
+    yield fileFailure(input, index, 0, `cannot read: ${describeError(error)}`);
     return;
   }
   const { raw, stream } = opened;
-  let reportedBytes = raw.bytesRead;
   let pieces: Buffer[] = []; // the current line's bytes so far
   let pieceBytes = 0;
   let tooLong = false;
@@ -179,8 +176,9 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
     line++;
     if (line <= skipThrough) return undefined;
     const next = { input: index, units: line, offset };
+    const inputBytes = seekable ? offset : raw.bytesRead;
     if (tooLong) {
-      return { kind: 'failed', input: index, line, next, document: true, reason: `document too large: ${pieceBytes} bytes, more than maxDocumentBytes ${limit}` };
+      return { kind: 'failed', input: index, line, next, inputBytes, document: true, reason: `document too large: ${pieceBytes} bytes, more than maxDocumentBytes ${limit}` };
     }
     let begin = 0;
     let end = data.length;
@@ -195,16 +193,11 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
       }
     }
     if (blank) return undefined;
-    return { kind: 'bytes', input: index, line, next, data: data.subarray(begin, end) };
+    return { kind: 'bytes', input: index, line, next, inputBytes, data: data.subarray(begin, end) };
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       options.signal?.throwIfAborted();
-      // Reported before the chunk's units are yielded, so that they count it (progress by input bytes).
-      if (options.onInputBytes && raw.bytesRead !== reportedBytes) {
-        options.onInputBytes(raw.bytesRead - reportedBytes);
-        reportedBytes = raw.bytesRead;
-      }
       let from = 0;
       while (from < chunk.length) {
         const newline = chunk.indexOf(0x0a, from);
@@ -233,7 +226,7 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
     options.signal?.throwIfAborted();
     raw.destroy();
     const what = input.compression === 'none' ? 'read error' : `truncated or corrupt ${input.compression === 'gzip' ? 'gzip' : 'zstd'} data`;
-    yield fileFailure(index, line + 1, `${what}: ${describeError(error)}${line > 0 ? ` (after line ${line})` : ''}`);
+    yield fileFailure(input, index, line + 1, `${what}: ${describeError(error)}${line > 0 ? ` (after line ${line})` : ''}`);
     return;
   }
   if (pieceBytes > 0 || tooLong) {
@@ -251,34 +244,31 @@ async function* readWholeFileUnit(input: InputFile, index: number, start: ReadPo
   const next = { input: index, units: 1, offset: 0 };
   const limit = options.maxDocumentBytes;
   if (input.compression === 'none' && input.sizeBytes > limit) {
-    yield { kind: 'failed', input: index, line: 0, next, document: true, reason: `document too large: ${input.sizeBytes} bytes, more than maxDocumentBytes ${limit}` };
+    yield { kind: 'failed', input: index, line: 0, next, inputBytes: input.sizeBytes, document: true, reason: `document too large: ${input.sizeBytes} bytes, more than maxDocumentBytes ${limit}` };
     return;
   }
   const pieces: Buffer[] = [];
   let total = 0;
   try {
     const { raw, stream } = await openDecompressed(input, 0);
-    let reportedBytes = 0;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       options.signal?.throwIfAborted();
       total += chunk.length;
       if (total > limit) {
         raw.destroy();
-        yield { kind: 'failed', input: index, line: 0, next, document: true, reason: `document too large: more than maxDocumentBytes ${limit} bytes` };
+        yield { kind: 'failed', input: index, line: 0, next, inputBytes: input.sizeBytes, document: true, reason: `document too large: more than maxDocumentBytes ${limit} bytes` };
         return;
       }
       pieces.push(chunk);
-      options.onInputBytes?.(raw.bytesRead - reportedBytes);
-      reportedBytes = raw.bytesRead;
     }
   } catch (error) {
     options.signal?.throwIfAborted();
-    yield fileFailure(index, 0, `${input.compression === 'none' ? 'cannot read' : `truncated or corrupt ${input.compression} data`}: ${describeError(error)}`);
+    yield fileFailure(input, index, 0, `${input.compression === 'none' ? 'cannot read' : `truncated or corrupt ${input.compression} data`}: ${describeError(error)}`);
     return;
   }
   let data = Buffer.concat(pieces, total);
   if (data.length >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2]) data = data.subarray(3);
-  yield { kind: 'bytes', input: index, line: 0, next: { ...next, offset: total }, data };
+  yield { kind: 'bytes', input: index, line: 0, next: { ...next, offset: total }, inputBytes: input.sizeBytes, data };
 }
 
 /**
@@ -296,16 +286,15 @@ async function* readParquetUnits(input: InputFile, index: number, start: ReadPos
     metadata = await parquetMetadataAsync(file);
     columns = parquetSchema(metadata).children.map((child) => child.element.name);
   } catch (error) {
-    yield fileFailure(index, 0, `corrupt or unreadable Parquet file: ${describeError(error)}`);
+    yield fileFailure(input, index, 0, `corrupt or unreadable Parquet file: ${describeError(error)}`);
     return;
   }
   if (!columns.includes(options.textField)) {
-    yield fileFailure(index, 0, `no column ${JSON.stringify(options.textField)} (columns: ${columns.join(', ')})`);
+    yield fileFailure(input, index, 0, `no column ${JSON.stringify(options.textField)} (columns: ${columns.join(', ')})`);
     return;
   }
   const wanted = options.parquetRows ? undefined : [options.textField, ...(columns.includes(options.idField) && options.idField !== options.textField ? [options.idField] : [])];
   let rowStart = 0;
-  let reported = 0;
   const groups = metadata.row_groups;
   for (let g = 0; g < groups.length; g++) {
     const rowEnd = rowStart + Number(groups[g].num_rows);
@@ -320,16 +309,14 @@ async function* readParquetUnits(input: InputFile, index: number, start: ReadPos
     } catch (error) {
       options.signal?.throwIfAborted();
       // A corrupt row group: its rows are lost (one error names them), the following groups are still read.
-      const failure = fileFailure(index, rowStart, `corrupt Parquet row group ${g} (rows ${rowStart} to ${rowEnd - 1}): ${describeError(error)}`);
+      const failure = fileFailure(input, index, rowStart, `corrupt Parquet row group ${g} (rows ${rowStart} to ${rowEnd - 1}): ${describeError(error)}`);
       failure.next = { input: index, units: rowEnd, offset: 0 };
       yield failure;
       rowStart = rowEnd;
       continue;
     }
-    // Progress by the share of the file's row groups read so far.
-    const bytesSoFar = Math.round((input.sizeBytes * rowEnd) / Math.max(1, Number(metadata.num_rows)));
-    options.onInputBytes?.(bytesSoFar - reported);
-    reported = bytesSoFar;
+    // Progress by the share of the file's rows read so far.
+    const inputBytes = Math.round((input.sizeBytes * rowEnd) / Math.max(1, Number(metadata.num_rows)));
     for (let r = Math.max(0, start.units - rowStart); r < rows.length; r++) {
       const row = rows[r];
       const line = rowStart + r;
@@ -338,6 +325,7 @@ async function* readParquetUnits(input: InputFile, index: number, start: ReadPos
         input: index,
         line,
         next: { input: index, units: line + 1, offset: 0 },
+        inputBytes,
         text: row[options.textField],
         id: columns.includes(options.idField) ? row[options.idField] : undefined,
         ...(options.parquetRows ? { row } : {}),
