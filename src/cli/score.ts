@@ -18,6 +18,7 @@ interface ScoreFlags {
   batch?: string;
   threads?: string;
   gpuLayers?: string;
+  flashAttention?: boolean;
   workers?: string;
   shard?: string;
   resume?: boolean;
@@ -55,6 +56,7 @@ export function scoreOptionsFromFlags(inputs: string[], flags: ScoreFlags): Scor
     batchSize: optional(flags.batch, (v) => expectPositiveInteger('batch', v)),
     threads: optional(flags.threads, (v) => expectPositiveInteger('threads', v, 1024)),
     gpuLayers,
+    flashAttention: flags.flashAttention,
     workers: optional(flags.workers, (v) => expectInteger('workers', v, 0, 256)),
     shard: flags.shard,
     resume: flags.resume ?? false,
@@ -120,7 +122,12 @@ export function registerScoreCommand(program: Command): void {
     .option('--format <auto|jsonl|parquet|text>', 'input format (auto: from file names)', 'auto')
     .option('--context <tokens>', "tokens per evaluation window (default 512, at most the model's training context)")
     .option('--stride <tokens>', 'sliding-window step for longer documents (default context/2)')
-    .option('--batch <tokens>', 'tokens per llama.cpp decode (default max(context, 2048), less for huge vocabularies)')
+    .option(
+      '--batch <tokens>',
+      'tokens per llama.cpp decode (default max(context, 512) on CPU, max(context, 2048) with --gpu-layers; less for huge vocabularies)',
+    )
+    .option('--flash-attention', 'use llama.cpp flash attention (default: off on CPU, on with --gpu-layers)')
+    .option('--no-flash-attention', 'do not use flash attention')
     .option('--threads <n>', "CPU threads for the engine (default: the machine's cores)")
     .option('--gpu-layers <n|max>', "layers offloaded to the GPU (0: CPU only; 'max': all)", '0')
     .option('--workers <n>', 'threads that parse, tokenize and count words (0: on the main thread; default cores-1, 1 to 8)')

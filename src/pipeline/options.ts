@@ -3,7 +3,7 @@
  * `scoreCorpus`, the file-writing `runScoreJob`, the CLI) validates here first, so a bad value fails at once with a
  * message naming the option, what was expected and what was received, before any file is opened or model loaded.
  */
-import type { Scorer } from '../engine/types.js';
+import type { Scorer, ScorerOptions } from '../engine/types.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import {
   expectBoolean,
@@ -59,6 +59,8 @@ export interface ScoreCorpusOptions extends ReadingOptions {
   batchSize?: number;
   threads?: number;
   gpuLayers?: number | 'max';
+  /** llama.cpp flash attention (the engine's default: off on CPU, on with GPU layers). */
+  flashAttention?: boolean;
   /** Worker threads that parse, tokenize and count words; 0 does it on the calling thread. Default: cores - 1, 1 to 8. */
   workers?: number;
   /** Score only this shard of the documents: `{ index, count }` or `'i/N'`. */
@@ -82,7 +84,7 @@ export interface ResolvedScoreOptions {
   reading: ResolvedReading;
   scorer?: Scorer;
   tokenizerModule: TokenizerModule;
-  engine: { contextSize?: number; stride?: number; batchSize?: number; threads?: number; gpuLayers?: number | 'max'; verbose: boolean };
+  engine: Omit<ScorerOptions, 'model'> & { verbose: boolean };
   workers: number;
   shard?: ShardSpec;
   wordBuckets: number;
@@ -125,6 +127,7 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
     threads: options.threads === undefined ? undefined : expectPositiveInteger('threads', options.threads, 1024),
     gpuLayers:
       options.gpuLayers === undefined || options.gpuLayers === 'max' ? options.gpuLayers : expectInteger('gpuLayers', options.gpuLayers, 0),
+    flashAttention: options.flashAttention === undefined ? undefined : expectBoolean('flashAttention', options.flashAttention),
     verbose: options.verbose === undefined ? false : expectBoolean('verbose', options.verbose),
   };
   if (engine.contextSize !== undefined && engine.stride !== undefined && engine.stride > engine.contextSize) {
@@ -134,7 +137,7 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
     if (typeof options.scorer !== 'object' || options.scorer === null || typeof options.scorer.scoreTokens !== 'function') {
       throw invalidParameterError('scorer', 'a Scorer (from openScorer)', options.scorer);
     }
-    for (const name of ['contextSize', 'stride', 'batchSize', 'threads', 'gpuLayers'] as const) {
+    for (const name of ['contextSize', 'stride', 'batchSize', 'threads', 'gpuLayers', 'flashAttention'] as const) {
       if (options[name] !== undefined) {
         throw new TypeError(`Expected no ${name} with scorer: the scorer's own options apply (received ${String(options[name])})`);
       }
