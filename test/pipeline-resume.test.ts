@@ -46,14 +46,19 @@ interface ChildResult {
   stderr: string;
 }
 
-function runChild(job: Record<string, unknown>, killAfterMs?: number): Promise<ChildResult> {
+/** Runs the job in a child; SIGKILLs it after `kill.afterMs`, or once it reports `kill.atProgress` documents read. */
+function runChild(job: Record<string, unknown>, kill: { afterMs?: number; atProgress?: number } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [driver, JSON.stringify({ job, fake })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (data) => (stdout += data));
+    child.stdout.on('data', (data) => {
+      stdout += data;
+      const read = Number(/progress (\d+)\n$/.exec(stdout)?.[1] ?? 0);
+      if (kill.atProgress !== undefined && read >= kill.atProgress) child.kill('SIGKILL');
+    });
     child.stderr.on('data', (data) => (stderr += data));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const timer = kill.afterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), kill.afterMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -84,12 +89,15 @@ describe('resume after SIGKILL', () => {
     const seed = Number(process.env.INFOPRUNE_KILL_SEED ?? Date.now() % 100_000);
     const random = randomGenerator(seed);
     const out = join(folder, 'killed.jsonl');
-    const kills: { afterMs: number; progress: number; signal: string | null }[] = [];
+    const kills: { at: string; progress: number; signal: string | null }[] = [];
     let resume = false;
     for (let round = 0; round < 4; round++) {
-      const afterMs = Math.round(150 + random() * cleanMs * 0.8);
-      const result = await runChild({ ...common, out, resume }, afterMs);
-      kills.push({ afterMs, progress: result.progress, signal: result.signal });
+      // The first kill at a random time (startup included), the others at a random point of the documents still to
+      // do, right after the child reports it (the child is then anywhere: reading, scoring, writing, checkpointing).
+      const done = kills.at(-1)?.progress ?? 0;
+      const kill = round === 0 ? { afterMs: Math.round(random() * cleanMs) } : { atProgress: Math.round(done + random() * (total - done) * 0.9) };
+      const result = await runChild({ ...common, out, resume }, kill);
+      kills.push({ at: JSON.stringify(kill), progress: result.progress, signal: result.signal });
       resume = true;
       if (result.code === 0) break; // finished before the kill
       expect(result.signal, `round ${round} (seed ${seed}): ${result.stderr}`).toBe('SIGKILL');

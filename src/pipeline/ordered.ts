@@ -25,13 +25,14 @@ export async function* mapOrdered<T, R>(
 }
 
 /**
- * Reads up to `capacity` items ahead of the consumer, so that the stage before keeps working while the one after is
- * busy (the worker pool tokenizes the next window while the engine scores this one). Bounded: it stops pulling
- * when `capacity` items wait.
+ * Reads ahead of the consumer up to `capacity` (in `weigh` units: items by default), so that the stage before keeps
+ * working while the one after is busy (the worker pool tokenizes the next window while the engine scores this one).
+ * Bounded: it stops pulling once the waiting items weigh `capacity` (one item is always let in, however heavy).
  */
-export async function* prefetch<T>(source: AsyncIterable<T>, capacity: number): AsyncGenerator<T> {
+export async function* prefetch<T>(source: AsyncIterable<T>, capacity: number, weigh: (item: T) => number = () => 1): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
-  const buffer: IteratorResult<T>[] = [];
+  const buffer: { result: IteratorResult<T>; weight: number }[] = [];
+  let weight = 0;
   let failure: { error: unknown } | undefined;
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
@@ -39,12 +40,14 @@ export async function* prefetch<T>(source: AsyncIterable<T>, capacity: number): 
   const pump = (async () => {
     try {
       for (;;) {
-        while (buffer.length >= capacity && !stopped) await new Promise<void>((resolve) => (wakeProducer = resolve));
+        while (buffer.length > 0 && weight >= capacity && !stopped) await new Promise<void>((resolve) => (wakeProducer = resolve));
         if (stopped) return;
-        const next = await iterator.next();
-        buffer.push(next);
+        const result = await iterator.next();
+        const itemWeight = result.done ? 0 : weigh(result.value);
+        buffer.push({ result, weight: itemWeight });
+        weight += itemWeight;
         wakeConsumer?.();
-        if (next.done) return;
+        if (result.done) return;
       }
     } catch (error) {
       failure = { error };
@@ -56,9 +59,10 @@ export async function* prefetch<T>(source: AsyncIterable<T>, capacity: number): 
       while (buffer.length === 0 && !failure) await new Promise<void>((resolve) => (wakeConsumer = resolve));
       if (buffer.length === 0 && failure) throw failure.error;
       const next = buffer.shift()!;
+      weight -= next.weight;
       wakeProducer?.();
-      if (next.done) return;
-      yield next.value;
+      if (next.result.done) return;
+      yield next.result.value;
     }
   } finally {
     stopped = true;

@@ -146,8 +146,9 @@ export class ScoreSession {
       from,
       signal,
     });
-    // The next window's documents are prepared while the engine scores this one's.
-    const prepared = prefetch(preparer.prepare(units), this.packing.windowDocuments);
+    // The next window's documents are prepared while the engine scores this one's: up to a window's worth of tokens
+    // (a document's weight is its tokens, at least 1), so that memory stays bounded whatever the documents' sizes.
+    const prepared = prefetch(preparer.prepare(units), this.packing.windowTokens, (document) => Math.max(1, document.tokens.length));
     const scored = scoreDocuments(prepared, this.scorer, this.packing, signal);
     try {
       for await (const document of scored) {
