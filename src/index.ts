@@ -7,10 +7,7 @@
  * - models:    writeRandomModel() and the GGUF reader, for tests and benchmarks.
  */
 export * from './engine/index.js';
-export { scoreCorpus } from './pipeline/score-corpus.js';
-export type { ScoreCorpusCallbacks, ScoreCorpusRun } from './pipeline/score-corpus.js';
-export { readCorpus } from './pipeline/corpus.js';
-export type { CorpusRecord, ReadCorpusOptions, RecordError } from './pipeline/corpus.js';
+export * from './pipeline/index.js';
 export * from './select/index.js';
 export type { ScoreRecord } from './records.js';
 export { SCORE_RECORD_COLUMNS } from './records.js';

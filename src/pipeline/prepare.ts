@@ -4,7 +4,7 @@
  * packed into a few flat typed arrays so that a chunk crosses threads as a handful of transferred buffers.
  */
 import { splitWords } from '../text/words.js';
-import { WordFrequencyTable } from '../text/word-frequency.js';
+import { WordFrequencyTable, wordBucket } from '../text/word-frequency.js';
 import { parseCells, parseJsonLine, parseText, type ParseOptions, type ParseOutcome } from './parse.js';
 
 export interface PrepareTask {
@@ -63,16 +63,11 @@ class Growable<T extends Int32Array | Uint32Array> {
   }
 }
 
-// The bucket function is the table's own (one hash, one place); only the bucket count matters to it, so a
-// bucket-count-only receiver saves each worker the table's 32 MiB of counts.
-const bucketOf = WordFrequencyTable.prototype.bucketOf;
-
 /** The word-frequency buckets of a text's words, as `WordFrequencyTable.addWords` would count them. */
 export function wordBucketsOf(text: string, buckets: number): Uint32Array {
   const words = splitWords(text);
-  const receiver = { buckets } as WordFrequencyTable;
   const out = new Uint32Array(words.length);
-  for (let i = 0; i < words.length; i++) out[i] = bucketOf.call(receiver, words[i]);
+  for (let i = 0; i < words.length; i++) out[i] = wordBucket(words[i], buckets);
   return out;
 }
 

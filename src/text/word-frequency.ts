@@ -10,6 +10,16 @@ import { splitWords } from './words.js';
  * File format (`<scores>.words.bin`): one JSON header line (`{"format":"infoprune-word-frequency","version":1,...}`)
  * then `buckets` little-endian float64 counts.
  */
+/** A word's bucket in a table of `buckets` (a power of two): FNV-1a over its UTF-16 code units. */
+export function wordBucket(word: string, buckets: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < word.length; i++) {
+    hash ^= word.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) & (buckets - 1);
+}
+
 export class WordFrequencyTable {
   static readonly DEFAULT_BUCKETS = 1 << 22;
   static readonly FORMAT = 'infoprune-word-frequency';
@@ -26,12 +36,7 @@ export class WordFrequencyTable {
   }
 
   bucketOf(word: string): number {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < word.length; i++) {
-      hash ^= word.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193);
-    }
-    return (hash >>> 0) & (this.buckets - 1);
+    return wordBucket(word, this.buckets);
   }
 
   addWords(words: readonly string[]): void {
