@@ -2,9 +2,9 @@
  * The benchmark's models: a GGUF given by --model, or random-weight llama models of realistic shape generated once
  * into .cache/bench-models/ (random weights cost exactly what trained ones of the same shape and tensor type do).
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { MODEL_PRESETS, RANDOM_MODEL_GENERATOR_VERSION, writeRandomModel, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
+import { MODEL_PRESETS, RANDOM_MODEL_GENERATOR_VERSION, ensureRandomModel, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
 import { validateGgufFile } from '../src/gguf/reader.js';
 
 export interface BenchModel {
@@ -25,30 +25,9 @@ export function benchModelCacheDir(root: string): string {
 export function presetModel(root: string, preset: ModelPresetName, tensorType: ModelTensorType, log: (line: string) => void): BenchModel {
   const dir = benchModelCacheDir(root);
   const path = join(dir, `${preset}-${tensorType}-g${RANDOM_MODEL_GENERATOR_VERSION}.gguf`);
-  let generated = false;
-  let valid = false;
-  if (existsSync(path)) {
-    try {
-      validateGgufFile(path);
-      valid = true;
-    } catch {
-      // damaged cache entry: regenerate
-    }
-  }
-  if (!valid) {
-    mkdirSync(dir, { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    log(`generating ${basename(path)} (random weights, seed 0) ...`);
-    const started = performance.now();
-    try {
-      writeRandomModel(temporary, { ...MODEL_PRESETS[preset], tensorType }, { seed: 0, name: `infoprune-bench-${preset}` });
-      renameSync(temporary, path);
-    } finally {
-      rmSync(temporary, { force: true });
-    }
-    log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    generated = true;
-  }
+  const started = performance.now();
+  const generated = ensureRandomModel(path, { ...MODEL_PRESETS[preset], tensorType }, { seed: 0, name: `infoprune-bench-${preset}` });
+  if (generated) log(`generated ${basename(path)} (random weights, seed 0) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { name: preset, path, preset, sizeBytes: statSync(path).size, generated };
 }
 

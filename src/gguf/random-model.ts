@@ -3,7 +3,9 @@
  * shapes. Weights come from a seeded PRNG (mulberry32, one stream per tensor), so the same shape and seed always give
  * identical bytes. The synthetic SentencePiece vocabulary has byte fallback, so any UTF-8 text tokenizes.
  */
-import { statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { validateGgufFile } from './reader.js';
 import {
   ggufArray,
   ggufBool,
@@ -370,4 +372,26 @@ export function writeRandomModel(
     seed: layout.seed,
     name: layout.name,
   };
+}
+
+/**
+ * A random model kept at `path` as a cache: reused when the file there is a valid GGUF, (re)written otherwise
+ * (atomically, so a reader racing the writer never sees half a file). Returns whether it was written.
+ */
+export function ensureRandomModel(
+  path: string,
+  shape: RandomModelShape | ModelPresetName,
+  options: RandomModelOptions = {},
+): boolean {
+  if (existsSync(path)) {
+    try {
+      validateGgufFile(path);
+      return false;
+    } catch {
+      // a stale or damaged cache entry: write it again
+    }
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeRandomModel(path, shape, options);
+  return true;
 }

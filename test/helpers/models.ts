@@ -2,19 +2,18 @@
  * Model fixtures for tests: tiny random GGUF models generated on demand (cached in the OS temp folder), and the
  * shared trained stories260K model when the shared/ folder beside the checkout has it (never copied anywhere).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import {
   RANDOM_MODEL_GENERATOR_VERSION,
+  ensureRandomModel,
   resolveModelShape,
-  writeRandomModel,
   type RandomModelShape,
 } from '../../src/gguf/random-model.js';
-import { validateGgufFile } from '../../src/gguf/reader.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,25 +52,7 @@ export function tinyModelPath(options: TinyModelOptions = {}): string {
   const cached = generated.get(key);
   if (cached) return cached;
   const path = join(TEST_MODEL_CACHE_DIR, `${key}.gguf`);
-  let valid = false;
-  if (existsSync(path)) {
-    try {
-      validateGgufFile(path);
-      valid = true;
-    } catch {
-      // a stale or damaged cache entry: regenerate it
-    }
-  }
-  if (!valid) {
-    mkdirSync(TEST_MODEL_CACHE_DIR, { recursive: true });
-    const unique = `${path}.${randomUUID()}`;
-    try {
-      writeRandomModel(unique, shape, { seed, name: `infoprune-test-${key}` });
-      renameSync(unique, path);
-    } finally {
-      rmSync(unique, { force: true });
-    }
-  }
+  ensureRandomModel(path, shape, { seed, name: `infoprune-test-${key}` });
   generated.set(key, path);
   return path;
 }
