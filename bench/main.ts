@@ -56,6 +56,7 @@ import { linkPerplexityToPrebuilt, llamaPerplexity, perplexityArgs, perplexitySc
 import {
   figures,
   markdownReport,
+  pairedScoredRatio,
   modelHeading,
   TABLE_HEADER,
   tableRows,
@@ -92,6 +93,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --no-build            never build llama-perplexity (use it only if already built)
   --explore             extra rows: engine and ceiling with flash attention, engine at other batch sizes
   --out <file.json>     also write the JSON here
+  --render <file.json>  print a results file as the Markdown table (measures nothing)
   -h, --help`;
 
 const { values: args } = parseArgs({
@@ -109,12 +111,18 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     explore: { type: 'boolean', default: false },
     out: { type: 'string' },
+    render: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (args.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+if (args.render !== undefined) {
+  // re-render a results file as Markdown (what bench/results/latest.md holds), without measuring anything
+  process.stdout.write(markdownReport(JSON.parse(readFileSync(resolve(args.render), 'utf8')) as BenchReport));
   process.exit(0);
 }
 
@@ -400,7 +408,7 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
           const { flashAttention, kvUnified, microBatch } = warm.output.resolved;
           checks.llamaPerplexityResolved = warm.output.resolved;
           notes.push(
-            `llama-perplexity resolved (its defaults): flash attention ${flashAttention === null ? 'unknown' : flashAttention ? 'on' : 'off'}, kv_unified ${kvUnified ?? 'unknown'} (one KV stream of ${options.contextSize} cells per chunk), micro-batch ${microBatch ?? 'unknown'}; ${warm.output.nSeq} chunks per llama_decode`,
+            `llama-perplexity resolved (its defaults): flash attention ${flashAttention === null ? 'unknown' : flashAttention ? 'on' : 'off'}, kv_unified ${kvUnified ?? 'unknown'} (one KV stream of ${options.contextSize} cells per chunk), micro-batch ${microBatch ?? 'unknown'}; ${warm.output.nSeq} chunk(s) per llama_decode`,
           );
           rows.push({
             id: 'llama-perplexity:chunks',
@@ -526,6 +534,17 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       checks.enginePplOnTheSameTokens = enginePpl;
       checks.pplRelativeDifference = Math.abs(enginePpl - Number(pplSample.extra?.ppl)) / enginePpl;
       checks.scoredPerChunk = { engine: C - 1, llamaPerplexity: perplexityScoredPerChunk(C) };
+    }
+
+    const relinkedRatio = pairedScoredRatio(
+      results.find((r) => r.id === 'engine:chunks'),
+      results.find((r) => r.id === 'llama-perplexity-prebuilt:chunks'),
+    );
+    if (relinkedRatio !== null) {
+      checks.engineOverLlamaPerplexityOnPrebuiltLibraries = relinkedRatio;
+      notes.push(
+        `engine over llama-perplexity relinked to the same prebuilt llama.cpp libraries as infoprune (tokens scored/s, identical chunks): ${relinkedRatio.toFixed(2)}×`,
+      );
     }
 
     // end-to-end: fixed cost per run and marginal (steady-state) throughput from the two input sizes

@@ -99,6 +99,11 @@ function pairedRatio(row: RowResult, base: RowResult | undefined, rate: (sample:
   return ratios.length > 0 ? median(ratios) : null;
 }
 
+/** Scored tokens/s of `row` over `base`'s, median of per-round ratios (null when they share no round). */
+export function pairedScoredRatio(row: RowResult | undefined, base: RowResult | undefined): number | null {
+  return row ? pairedRatio(row, base, (sample) => perSecond(sample.tokensScored, sample.seconds)) : null;
+}
+
 export function figures(rows: RowResult[]): RowFigures[] {
   const find = (kind: RowKind, workload: WorkloadName) => rows.find((row) => row.kind === kind && row.workload === workload && row.samples.some(Boolean));
   const evaluatedRate = (sample: Sample) => perSecond(sample.tokensEvaluated, sample.seconds);
@@ -210,7 +215,8 @@ export function markdownTable(header: string[], body: string[][]): string {
 export function targetLines(list: Target[], quick = false): string[] {
   return list.map((t) => {
     if (t.value === null) return `- ${t.name}: not measured (${t.reason})`;
-    const value = t.value >= 10 ? t.value.toFixed(0) : t.value.toFixed(2);
+    // three decimals, so that a value just under its threshold does not print as the threshold itself
+    const value = t.value >= 10 ? t.value.toFixed(1) : t.value.toFixed(3);
     return quick ? `- ${t.name}: ${value} (--quick: a smoke run, not a measurement)` : `- ${t.name}: ${value} → ${t.met ? 'met' : 'MISSED'}`;
   });
 }
@@ -218,14 +224,16 @@ export function targetLines(list: Target[], quick = false): string[] {
 export function modelHeading(report: ModelReport): string {
   const m = report.model;
   const o = report.engineOptions;
-  return `${String(m.name)}: ${String(m.description)}, vocabulary ${String(m.vocabularySize)}, ${(Number(m.parameterCount) / 1e6).toFixed(1)} M parameters, ${formatBytes(Number(m.sizeBytes))}; context ${String(o.contextSize)}, stride ${String(o.stride)}, batch ${String(o.batchSize)}, ${String(o.maxSequences)} sequences, ${String(o.threads)} threads`;
+  const tensors = typeof m.tensorType === 'string' ? ` ${m.tensorType.toUpperCase()}` : '';
+  const threads = Number(o.threads) === 1 ? '1 thread' : `${String(o.threads)} threads`;
+  return `${String(m.name)}: ${String(m.architecture)}${tensors}, vocabulary ${String(m.vocabularySize)}, ${(Number(m.parameterCount) / 1e6).toFixed(1)} M parameters, ${formatBytes(Number(m.sizeBytes))}; context ${String(o.contextSize)}, stride ${String(o.stride)}, batch ${String(o.batchSize)}, at most ${String(o.maxSequences)} sequences per decode, ${threads}`;
 }
 
 export function markdownReport(report: BenchReport): string {
   const parts: string[] = [];
   const m = report.machine;
   parts.push(
-    `Measured ${report.date.slice(0, 10)} on ${m.cpuModel} (${m.cpus} cores, ${formatBytes(m.memoryBytes)} RAM, GPU: ${m.gpu}), ${report.threads} threads, median of ${report.repetitions} interleaved repetitions${report.quick ? ' (--quick: a smoke run, not a measurement)' : ''}; load average ${m.loadAverageStart.toFixed(1)} at the start${m.loadAverageEnd !== undefined ? `, ${m.loadAverageEnd.toFixed(1)} at the end` : ''}.`,
+    `Measured ${report.date.slice(0, 10)} on ${m.cpuModel} (${m.cpus} cores, ${formatBytes(m.memoryBytes)} RAM, GPU: ${m.gpu}), ${report.threads === 1 ? '1 thread' : `${report.threads} threads`} for every row, median of ${report.repetitions} interleaved repetitions${report.quick ? ' (--quick: a smoke run, not a measurement)' : ''}; load average ${m.loadAverageStart.toFixed(1)} at the start${m.loadAverageEnd !== undefined ? `, ${m.loadAverageEnd.toFixed(1)} at the end` : ''}.`,
   );
   for (const model of report.models) {
     parts.push(`**${modelHeading(model)}**`);
