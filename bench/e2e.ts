@@ -23,7 +23,22 @@ export interface EndToEndOptions {
 }
 
 export function endToEndArgs(options: EndToEndOptions, out: string): string[] {
-  return [options.cli, 'score', options.input, '--model', options.model, '--out', out, '--context', String(options.contextSize), '--batch', String(options.batchSize), '--threads', String(options.threads), '--quiet'];
+  return [
+    options.cli,
+    'score',
+    options.input,
+    '--model',
+    options.model,
+    '--out',
+    out,
+    '--context',
+    String(options.contextSize),
+    '--batch',
+    String(options.batchSize),
+    '--threads',
+    String(options.threads),
+    '--quiet',
+  ];
 }
 
 export async function runEndToEnd(options: EndToEndOptions, repetition: number): Promise<Sample> {
@@ -32,10 +47,16 @@ export async function runEndToEnd(options: EndToEndOptions, repetition: number):
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'scores.jsonl');
   const run = await runChild(process.execPath, endToEndArgs(options, out), { rssFile: join(dir, 'rss.txt') });
-  if (run.code !== 0) throw new Error(`infoprune score exited with ${run.code ?? run.signal}:\n${(run.stdout + run.stderr).slice(-3000)}`);
+  if (run.code !== 0)
+    throw new Error(
+      `infoprune score exited with ${run.code ?? run.signal}:\n${(run.stdout + run.stderr).slice(-3000)}`,
+    );
   const manifestPath = `${out}.manifest.json`;
   if (!existsSync(manifestPath)) throw new Error(`infoprune score wrote no manifest at ${manifestPath}`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { counts: { tokens: number; scored: number; read: number; skipped: number }; activeSeconds: number };
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    counts: { tokens: number; scored: number; read: number; skipped: number };
+    activeSeconds: number;
+  };
   let nll = 0;
   for (const line of readFileSync(out, 'utf8').split('\n')) {
     if (line) nll += (JSON.parse(line) as { nll: number }).nll;

@@ -52,7 +52,15 @@ import { runEndToEnd, type EndToEndOptions } from './e2e.js';
 import { Host } from './hosts/protocol.js';
 import { interleave, machineInfo, median, type MachineInfo, type Sample } from './measure.js';
 import { givenModel, presetModel, type BenchModel } from './models.js';
-import { linkPerplexityToPrebuilt, llamaPerplexity, perplexityArgs, perplexityScoredPerChunk, runPerplexity, type PerplexityBuild, type PerplexityRunOptions } from './peers/llama-perplexity.js';
+import {
+  linkPerplexityToPrebuilt,
+  llamaPerplexity,
+  perplexityArgs,
+  perplexityScoredPerChunk,
+  runPerplexity,
+  type PerplexityBuild,
+  type PerplexityRunOptions,
+} from './peers/llama-perplexity.js';
 import {
   figures,
   markdownReport,
@@ -70,7 +78,14 @@ import {
   type RowKind,
   type RowResult,
 } from './report.js';
-import { buildWorkloads, lengthSummary, textSource, writeJsonl, type WorkloadName, type WorkloadSizes } from './workloads.js';
+import {
+  buildWorkloads,
+  lengthSummary,
+  textSource,
+  writeJsonl,
+  type WorkloadName,
+  type WorkloadSizes,
+} from './workloads.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -129,7 +144,8 @@ if (args.render !== undefined) {
 function positiveInteger(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} expects a positive integer, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} expects a positive integer, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -148,9 +164,13 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 function presetList(): ModelPresetName[] {
   if (args.preset === undefined) return quick ? ['tiny'] : ['tinystories-15m', 'smollm2-135m'];
-  const names = args.preset === 'all' ? ['tinystories-15m', 'smollm2-135m', 'qwen2.5-0.5b-like'] : args.preset.split(',').map((name) => name.trim());
+  const names =
+    args.preset === 'all'
+      ? ['tinystories-15m', 'smollm2-135m', 'qwen2.5-0.5b-like']
+      : args.preset.split(',').map((name) => name.trim());
   for (const name of names) {
-    if (!(MODEL_PRESET_NAMES as string[]).includes(name)) throw new Error(`Unknown preset ${name}: expected one of ${MODEL_PRESET_NAMES.join(', ')}`);
+    if (!(MODEL_PRESET_NAMES as string[]).includes(name))
+      throw new Error(`Unknown preset ${name}: expected one of ${MODEL_PRESET_NAMES.join(', ')}`);
   }
   return names as ModelPresetName[];
 }
@@ -180,7 +200,10 @@ interface EngineConfig {
 
 async function openEnginePair(model: BenchModel, config: EngineConfig) {
   const engine = new Host(`engine${config.suffix}`, HOST_SCRIPT);
-  const opened = await engine.request<{ options: Record<string, number | boolean | string>; model: Record<string, unknown> }>('open', {
+  const opened = await engine.request<{
+    options: Record<string, number | boolean | string>;
+    model: Record<string, unknown>;
+  }>('open', {
     mode: 'engine',
     model: model.path,
     options: config.options,
@@ -190,7 +213,11 @@ async function openEnginePair(model: BenchModel, config: EngineConfig) {
   if (config.withCeiling) {
     ceiling = new Host(`ceiling${config.suffix}`, HOST_SCRIPT);
     const { contextSize, stride, batchSize, maxSequences, threads: t, flashAttention } = opened.options;
-    const reply = await ceiling.request<{ systemInfo: string }>('open', { mode: 'ceiling', model: model.path, options: { contextSize, stride, batchSize, maxSequences, threads: t, flashAttention } });
+    const reply = await ceiling.request<{ systemInfo: string }>('open', {
+      mode: 'ceiling',
+      model: model.path,
+      options: { contextSize, stride, batchSize, maxSequences, threads: t, flashAttention },
+    });
     systemInfo = reply.systemInfo;
   }
   return { engine, ceiling, options: opened.options, info: opened.model, systemInfo };
@@ -217,11 +244,34 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
   const perplexity = perplexityBuild ? await perplexityBuild : null;
   try {
     const contextSize = contextOption ?? (quick ? 256 : 512);
-    const base = await openEnginePair(model, { suffix: '', label: 'engine', options: { contextSize, batchSize: batchOption, threads }, workloads: ['short', 'long', 'chunks'], withCeiling: true });
+    const base = await openEnginePair(model, {
+      suffix: '',
+      label: 'engine',
+      options: { contextSize, batchSize: batchOption, threads },
+      workloads: ['short', 'long', 'chunks'],
+      withCeiling: true,
+    });
     hosts.push(base.engine, base.ceiling!);
-    const options = base.options as { contextSize: number; stride: number; batchSize: number; maxSequences: number; threads: number; flashAttention: boolean };
-    const info = base.info as { description: string; vocabularySize: number; parameterCount: number; addsBos: boolean; bosToken: number; architecture: string; trainingContextSize: number };
-    log(`${model.name}: ${info.description}, vocabulary ${info.vocabularySize}; context ${options.contextSize}, stride ${options.stride}, batch ${options.batchSize}, ${options.maxSequences} sequences, ${options.threads} threads`);
+    const options = base.options as {
+      contextSize: number;
+      stride: number;
+      batchSize: number;
+      maxSequences: number;
+      threads: number;
+      flashAttention: boolean;
+    };
+    const info = base.info as {
+      description: string;
+      vocabularySize: number;
+      parameterCount: number;
+      addsBos: boolean;
+      bosToken: number;
+      architecture: string;
+      trainingContextSize: number;
+    };
+    log(
+      `${model.name}: ${info.description}, vocabulary ${info.vocabularySize}; context ${options.contextSize}, stride ${options.stride}, batch ${options.batchSize}, ${options.maxSequences} sequences, ${options.threads} threads`,
+    );
 
     // ---- workloads, sized by a calibration decode (untimed in the results) ----
     const tokenizer = openTokenizer(model.path);
@@ -237,8 +287,16 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       longMax: 4 * options.contextSize,
     };
     const tokenize = (text: string) => tokenizer.tokenize(text);
-    const calibration = buildWorkloads(source, tokenize, settings, { shortTokens: options.batchSize, longTokens: 1, chunks: 1 }).short;
-    await base.ceiling!.request('workload', { name: 'calibration', documents: calibration.documents, bytes: calibration.bytes });
+    const calibration = buildWorkloads(source, tokenize, settings, {
+      shortTokens: options.batchSize,
+      longTokens: 1,
+      chunks: 1,
+    }).short;
+    await base.ceiling!.request('workload', {
+      name: 'calibration',
+      documents: calibration.documents,
+      bytes: calibration.bytes,
+    });
     await base.ceiling!.request('warmup', { workload: 'calibration', documents: 4 });
     const calibrated = hostSample(await base.ceiling!.request('run', { workload: 'calibration' }));
     const rate = calibrated.tokensEvaluated / calibrated.seconds;
@@ -246,18 +304,30 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
     const sequencesPerDecode = Math.max(1, Math.floor(options.batchSize / options.contextSize));
     // at least one full decode per repetition (the ratios compare identical decodes, so one is representative)
     const minimum = quick ? Math.ceil(options.batchSize / 2) : options.batchSize;
-    const chunks = Math.max(2, Math.ceil(Math.max(perRep, minimum) / options.contextSize / sequencesPerDecode) * sequencesPerDecode);
+    const chunks = Math.max(
+      2,
+      Math.ceil(Math.max(perRep, minimum) / options.contextSize / sequencesPerDecode) * sequencesPerDecode,
+    );
     const sizes: WorkloadSizes = {
       shortTokens: Math.round(Math.max(perRep, minimum)),
       // windows overlap by context - stride: about context/stride evaluations per token
-      longTokens: Math.round(Math.max((perRep * options.stride) / options.contextSize, quick ? settings.longMin : minimum)),
+      longTokens: Math.round(
+        Math.max((perRep * options.stride) / options.contextSize, quick ? settings.longMin : minimum),
+      ),
       chunks,
     };
-    log(`calibration: ceiling ${Math.round(rate)} evaluated tokens/s → ${sizes.shortTokens} short-document tokens, ${sizes.longTokens} long-document tokens, ${sizes.chunks} chunks per repetition`);
+    log(
+      `calibration: ceiling ${Math.round(rate)} evaluated tokens/s → ${sizes.shortTokens} short-document tokens, ${sizes.longTokens} long-document tokens, ${sizes.chunks} chunks per repetition`,
+    );
     const workloads = buildWorkloads(source, tokenize, settings, sizes);
     tokenizer.close();
-    const workloadInfo: Record<string, unknown> = { textSource: source.name, sizes, calibrationEvaluatedPerSecond: rate };
-    for (const workload of Object.values(workloads)) workloadInfo[workload.name] = { description: workload.description, ...lengthSummary(workload) };
+    const workloadInfo: Record<string, unknown> = {
+      textSource: source.name,
+      sizes,
+      calibrationEvaluatedPerSecond: rate,
+    };
+    for (const workload of Object.values(workloads))
+      workloadInfo[workload.name] = { description: workload.description, ...lengthSummary(workload) };
 
     const rows: RowSpec[] = [];
     const addEngineRows = async (pair: Awaited<ReturnType<typeof openEnginePair>>, config: EngineConfig) => {
@@ -275,7 +345,8 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
             kind: 'ceiling',
             workload: name,
             label: `ceiling${config.suffix ? ` (${config.label})` : ''}, ${name}`,
-            timed: 'NativeContext.decodeOnly over the workload: the engine\'s windows and decodes, logits for every position, no log-softmax',
+            timed:
+              "NativeContext.decodeOnly over the workload: the engine's windows and decodes, logits for every position, no log-softmax",
             run: async () => hostSample(await ceilingHost.request('run', { workload: name })),
           });
         }
@@ -290,7 +361,13 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
         });
       }
     };
-    const baseConfig: EngineConfig = { suffix: '', label: 'engine', options: { contextSize, batchSize: batchOption, threads }, workloads: ['short', 'long', 'chunks'], withCeiling: true };
+    const baseConfig: EngineConfig = {
+      suffix: '',
+      label: 'engine',
+      options: { contextSize, batchSize: batchOption, threads },
+      workloads: ['short', 'long', 'chunks'],
+      withCeiling: true,
+    };
     await addEngineRows(base, baseConfig);
     const engineEvaluated = (name: WorkloadName) => {
       // the same replica of the window plan as the host uses
@@ -326,7 +403,8 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
         kind: 'e2e',
         workload: 'short',
         label: 'end-to-end (infoprune score), short',
-        timed: 'infoprune score on a JSONL file of the short documents, in its own process: manifest activeSeconds (after the model load); wall time beside it',
+        timed:
+          'infoprune score on a JSONL file of the short documents, in its own process: manifest activeSeconds (after the model load); wall time beside it',
         run: (round) => runEndToEnd(e2eOptions, round),
       });
       // The same documents four times: a run has a fixed cost (worker start-up, the first and last checkpoints, the
@@ -355,7 +433,9 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
         const node = new Host('node-llama-cpp', NODE_HOST_SCRIPT);
         hosts.push(node);
         await node.request('open', { model: model.path, contextSize: options.contextSize, threads });
-        const evaluated = workloads.short.documents.map((document) => (info.addsBos ? [info.bosToken, ...document] : Array.from(document)));
+        const evaluated = workloads.short.documents.map((document) =>
+          info.addsBos ? [info.bosToken, ...document] : Array.from(document),
+        );
         await node.request('workload', { name: 'calibration', documents: evaluated.slice(0, 2) });
         await node.request('warmup', { workload: 'calibration', documents: 1 });
         const nodeCalibration = hostSample(await node.request('run', { workload: 'calibration' }));
@@ -369,7 +449,8 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
           kind: 'node-llama-cpp',
           workload: 'short',
           label: `node-llama-cpp (controlledEvaluate), first ${count} short`,
-          timed: 'for each document: clearHistory, controlledEvaluate with generateNext.probabilities on every position, read each target probability',
+          timed:
+            'for each document: clearHistory, controlledEvaluate with generateNext.probabilities on every position, read each target probability',
           run: async () => hostSample(await node.request('run', { workload: 'short' })),
         });
         if (args.explore) {
@@ -390,7 +471,10 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       if (perplexity?.binary) {
         const textFile = join(workDir, 'chunks.txt');
         writeFileSync(textFile, workloads.chunks.chunkText!);
-        const pplBatch = options.batchSize >= options.contextSize ? Math.floor(options.batchSize / options.contextSize) * options.contextSize : options.batchSize;
+        const pplBatch =
+          options.batchSize >= options.contextSize
+            ? Math.floor(options.batchSize / options.contextSize) * options.contextSize
+            : options.batchSize;
         const runOptions: PerplexityRunOptions = {
           binary: perplexity.binary,
           model: model.path,
@@ -415,7 +499,8 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
             kind: 'llama-perplexity',
             workload: 'chunks',
             label: 'llama-perplexity, chunks',
-            timed: 'its own log timestamps from "calculating perplexity" to "Final estimate": decodes and its log-softmax over the scored half',
+            timed:
+              'its own log timestamps from "calculating perplexity" to "Final estimate": decodes and its log-softmax over the scored half',
             run: () => runPerplexity(runOptions),
           });
           if (args.explore) {
@@ -435,7 +520,8 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
                 kind: 'llama-perplexity',
                 workload: 'chunks',
                 label: "llama-perplexity on node-llama-cpp's prebuilt libraries, chunks",
-                timed: "as the llama-perplexity row, the same tool code linked to the prebuilt llama.cpp libraries infoprune loads",
+                timed:
+                  'as the llama-perplexity row, the same tool code linked to the prebuilt llama.cpp libraries infoprune loads',
                 run: () => runPerplexity({ ...runOptions, binary }),
               });
             } else {
@@ -457,11 +543,25 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       // Flash attention (the engine's opt-in) on short documents and chunks, and other batch sizes on short documents;
       // compared with the engine at its defaults (× engine).
       const configs: EngineConfig[] = [
-        { suffix: '-fa', label: 'flash attention', options: { contextSize, batchSize: batchOption, threads, flashAttention: true }, workloads: ['short', 'chunks'], withCeiling: false },
+        {
+          suffix: '-fa',
+          label: 'flash attention',
+          options: { contextSize, batchSize: batchOption, threads, flashAttention: true },
+          workloads: ['short', 'chunks'],
+          withCeiling: false,
+        },
       ];
-      const batches = [...new Set([options.contextSize, 2 * options.contextSize, 4 * options.contextSize, 2048])].filter((batch) => batch !== options.batchSize && batch >= options.contextSize).sort((a, b) => a - b);
+      const batches = [...new Set([options.contextSize, 2 * options.contextSize, 4 * options.contextSize, 2048])]
+        .filter((batch) => batch !== options.batchSize && batch >= options.contextSize)
+        .sort((a, b) => a - b);
       for (const batch of batches) {
-        configs.push({ suffix: `-b${batch}`, label: `batch ${batch}`, options: { contextSize, batchSize: batch, threads }, workloads: ['short'], withCeiling: false });
+        configs.push({
+          suffix: `-b${batch}`,
+          label: `batch ${batch}`,
+          options: { contextSize, batchSize: batch, threads },
+          workloads: ['short'],
+          withCeiling: false,
+        });
       }
       for (const config of configs) {
         const pair = await openEnginePair(model, config);
@@ -472,7 +572,14 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
     }
 
     // ---- the interleaved rounds ----
-    const results: RowResult[] = rows.map((row) => ({ id: row.id, kind: row.kind, workload: row.workload, label: row.label, timed: row.timed, samples: [] }));
+    const results: RowResult[] = rows.map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      workload: row.workload,
+      label: row.label,
+      timed: row.timed,
+      samples: [],
+    }));
     const tasks: Task[] = rows.map((row) => ({ id: row.id, run: row.run }));
     log(`${rows.length} rows × ${reps} interleaved rounds`);
     await interleave(tasks, reps, async (task, round) => {
@@ -501,21 +608,33 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
     const e2e = sampleOf('e2e:short');
     if (engineShort && e2e) {
       checks.e2eTokensEqualEngine = e2e.tokensScored === engineShort.tokensScored;
-      checks.e2eNllRelativeDifference = Math.abs(Number(e2e.extra?.nll) - Number(engineShort.extra?.nll)) / Number(engineShort.extra?.nll);
+      checks.e2eNllRelativeDifference =
+        Math.abs(Number(e2e.extra?.nll) - Number(engineShort.extra?.nll)) / Number(engineShort.extra?.nll);
     }
-    const engineNlls = results.find((r) => r.id === 'engine:short')?.samples.filter((s): s is Sample => s !== null).map((s) => Number(s.extra?.nll)) ?? [];
-    if (engineNlls.length > 1) checks.engineNllSpreadAcrossRepetitions = Math.max(...engineNlls) - Math.min(...engineNlls);
+    const engineNlls =
+      results
+        .find((r) => r.id === 'engine:short')
+        ?.samples.filter((s): s is Sample => s !== null)
+        .map((s) => Number(s.extra?.nll)) ?? [];
+    if (engineNlls.length > 1)
+      checks.engineNllSpreadAcrossRepetitions = Math.max(...engineNlls) - Math.min(...engineNlls);
     const nodeSample = sampleOf('node-llama-cpp:short');
     if (nodeSample && nodeDocuments.length > 0) {
-      const engineDocs = await base.engine.request<{ nll: number[] }>('logprobs', { workload: 'short', count: nodeDocuments.length });
+      const engineDocs = await base.engine.request<{ nll: number[] }>('logprobs', {
+        workload: 'short',
+        count: nodeDocuments.length,
+      });
       const nodeNll = nodeSample.extra?.nll as unknown as number[] | undefined;
       if (Array.isArray(nodeNll)) {
         let worst = 0;
-        for (let i = 0; i < nodeNll.length; i++) worst = Math.max(worst, Math.abs(nodeNll[i] - engineDocs.nll[i]) / Math.max(1, nodeDocuments[i].length - 1));
+        for (let i = 0; i < nodeNll.length; i++)
+          worst = Math.max(worst, Math.abs(nodeNll[i] - engineDocs.nll[i]) / Math.max(1, nodeDocuments[i].length - 1));
         checks.nodeLlamaCppMaxMeanAbsDifferencePerToken = worst;
       }
     }
-    const pplSample = results.find((r) => r.id === 'llama-perplexity:chunks')?.samples.find((s) => s !== null && typeof s.extra?.ppl === 'number');
+    const pplSample = results
+      .find((r) => r.id === 'llama-perplexity:chunks')
+      ?.samples.find((s) => s !== null && typeof s.extra?.ppl === 'number');
     if (pplSample && workloads.chunks.chunkSize) {
       const C = workloads.chunks.chunkSize;
       const first = Math.floor(C / 2);
@@ -549,7 +668,11 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
 
     // end-to-end: fixed cost per run and marginal (steady-state) throughput from the two input sizes
     const e2eSeconds = (id: string) => {
-      const seconds = results.find((r) => r.id === id)?.samples.filter((s): s is Sample => s !== null).map((s) => s.seconds) ?? [];
+      const seconds =
+        results
+          .find((r) => r.id === id)
+          ?.samples.filter((s): s is Sample => s !== null)
+          .map((s) => s.seconds) ?? [];
       return seconds.length > 0 ? median(seconds) : null;
     };
     const t1 = e2eSeconds('e2e:short');
@@ -573,9 +696,21 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       const figure = rowFigures.find((f) => f.id === row.id)!;
       (figure.notes as Record<string, unknown>).timed = row.timed;
     }
-    if (perplexityOptions) notes.push(`llama-perplexity ran as: llama-perplexity ${perplexityArgs(perplexityOptions).join(' ').replaceAll(ROOT + '/', '')}`);
+    if (perplexityOptions)
+      notes.push(
+        `llama-perplexity ran as: llama-perplexity ${perplexityArgs(perplexityOptions)
+          .join(' ')
+          .replaceAll(ROOT + '/', '')}`,
+      );
     return {
-      model: { name: model.name, path: model.path.replace(ROOT + '/', ''), preset: model.preset, tensorType: model.preset ? tensorType : null, sizeBytes: model.sizeBytes, ...info },
+      model: {
+        name: model.name,
+        path: model.path.replace(ROOT + '/', ''),
+        preset: model.preset,
+        tensorType: model.preset ? tensorType : null,
+        sizeBytes: model.sizeBytes,
+        ...info,
+      },
       engineOptions: { ...options, systemInfo: base.systemInfo },
       workloads: workloadInfo,
       rows: rowFigures,
@@ -595,10 +730,16 @@ async function main(): Promise<void> {
     if (!existsSync(script)) throw new Error(`${script} is missing: run npx tsc -p tsconfig.json (npm run bench does)`);
   }
   const machine: MachineInfo = machineInfo();
-  log(`${machine.cpuModel}, ${machine.cpus} cores, GPU: ${machine.gpu}; ${threads} threads, ${reps} rounds${quick ? ' (--quick)' : ''}; load average ${loadavg()[0].toFixed(1)}`);
+  log(
+    `${machine.cpuModel}, ${machine.cpus} cores, GPU: ${machine.gpu}; ${threads} threads, ${reps} rounds${quick ? ' (--quick)' : ''}; load average ${loadavg()[0].toFixed(1)}`,
+  );
   // llama-perplexity builds (once, minutes) while the models are generated; it must be done before anything is timed.
-  const perplexityBuild = peers ? llamaPerplexity(ROOT, { allowBuild: !quick && !args['no-build'], jobs: Math.max(1, availableParallelism()), log }) : null;
-  const models: BenchModel[] = args.model ? [givenModel(resolve(args.model))] : presetList().map((preset) => presetModel(ROOT, preset, tensorType, log));
+  const perplexityBuild = peers
+    ? llamaPerplexity(ROOT, { allowBuild: !quick && !args['no-build'], jobs: Math.max(1, availableParallelism()), log })
+    : null;
+  const models: BenchModel[] = args.model
+    ? [givenModel(resolve(args.model))]
+    : presetList().map((preset) => presetModel(ROOT, preset, tensorType, log));
   const reports: ModelReport[] = [];
   for (const model of models) {
     const report = await benchModel(model, perplexityBuild);
@@ -613,7 +754,11 @@ async function main(): Promise<void> {
   const build = perplexityBuild ? await perplexityBuild : null;
   let nodeLlamaCppVersion: string | null = null;
   try {
-    nodeLlamaCppVersion = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')) as { version: string }).version;
+    nodeLlamaCppVersion = (
+      JSON.parse(readFileSync(join(ROOT, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     // not installed
   }
@@ -629,16 +774,24 @@ async function main(): Promise<void> {
       infoprune: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
       nativeBuild: nativeBuildInfo(),
       nodeLlamaCpp: nodeLlamaCppVersion,
-      llamaPerplexity: build ? { tag: build.tag, built: build.binary !== null, reason: build.reason ?? null, cmakeFlags: build.cmakeFlags, buildSecondsThisRun: build.buildSeconds } : null,
+      llamaPerplexity: build
+        ? {
+            tag: build.tag,
+            built: build.binary !== null,
+            reason: build.reason ?? null,
+            cmakeFlags: build.cmakeFlags,
+            buildSecondsThisRun: build.buildSeconds,
+          }
+        : null,
     },
     method: [
       'Every row runs in its own process; rows are interleaved: in each round every row runs once, order rotated per round; medians over rounds.',
-      'ceiling: NativeContext.decodeOnly, the engine\'s own windows and llama_decode calls with logits for every position and no log-softmax.',
-      '× ceiling: evaluated tokens/s over the ceiling\'s on the same workload (a time ratio on identical decodes), median of per-round ratios.',
-      '× engine / × llama-perplexity / × node-llama-cpp: scored tokens/s over that row\'s, median of per-round ratios.',
-      'end-to-end: tokens/s from the manifest\'s activeSeconds (after the model load); wall-clock including start-up shown in brackets.',
+      "ceiling: NativeContext.decodeOnly, the engine's own windows and llama_decode calls with logits for every position and no log-softmax.",
+      "× ceiling: evaluated tokens/s over the ceiling's on the same workload (a time ratio on identical decodes), median of per-round ratios.",
+      "× engine / × llama-perplexity / × node-llama-cpp: scored tokens/s over that row's, median of per-round ratios.",
+      "end-to-end: tokens/s from the manifest's activeSeconds (after the model load); wall-clock including start-up shown in brackets.",
       'llama-perplexity scores n_ctx - n_ctx/2 - 1 tokens of each n_ctx-token chunk; the engine scores all n_ctx - 1 of the identical chunk.',
-      'peak RSS: VmHWM of the row\'s process during its repetitions (reset before each); GNU time for child commands.',
+      "peak RSS: VmHWM of the row's process during its repetitions (reset before each); GNU time for child commands.",
     ],
     models: reports,
     wallSeconds: (performance.now() - started) / 1000,
@@ -662,6 +815,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack ?? error.message : error);
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

@@ -79,7 +79,11 @@ export interface ChildRun {
 }
 
 /** Runs a command to completion (under GNU time for its peak RSS when available), capturing its output. */
-export function runChild(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; rssFile: string; watch?: RegExp }): Promise<ChildRun> {
+export function runChild(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; rssFile: string; watch?: RegExp },
+): Promise<ChildRun> {
   rmSync(options.rssFile, { force: true });
   const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', '-o', options.rssFile, command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
@@ -148,7 +152,11 @@ export interface MachineInfo {
 
 function gpuDescription(): string {
   try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
     const lines = out.trim().split('\n').filter(Boolean);
     if (lines.length > 0) return lines.join('; ');
   } catch {
@@ -162,7 +170,11 @@ export function machineInfo(): MachineInfo {
   try {
     const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
     const line = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? '';
-    flags = line.split(/\s+/).filter((flag) => /^(avx|avx2|fma|f16c|avx512f|avx512bw|avx512_vnni|avx512_bf16|avx_vnni|amx_\w+|avx512_fp16)$/.test(flag));
+    flags = line
+      .split(/\s+/)
+      .filter((flag) =>
+        /^(avx|avx2|fma|f16c|avx512f|avx512bw|avx512_vnni|avx512_bf16|avx_vnni|amx_\w+|avx512_fp16)$/.test(flag),
+      );
   } catch {
     // not Linux
   }

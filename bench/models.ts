@@ -4,7 +4,13 @@
  */
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { MODEL_PRESETS, RANDOM_MODEL_GENERATOR_VERSION, ensureRandomModel, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
+import {
+  MODEL_PRESETS,
+  RANDOM_MODEL_GENERATOR_VERSION,
+  ensureRandomModel,
+  type ModelPresetName,
+  type ModelTensorType,
+} from '../src/gguf/random-model.js';
 import { validateGgufFile } from '../src/gguf/reader.js';
 
 export interface BenchModel {
@@ -22,12 +28,24 @@ export function benchModelCacheDir(root: string): string {
 }
 
 /** The cached random model of a preset, generated on first use (atomically: a half-written file is never used). */
-export function presetModel(root: string, preset: ModelPresetName, tensorType: ModelTensorType, log: (line: string) => void): BenchModel {
+export function presetModel(
+  root: string,
+  preset: ModelPresetName,
+  tensorType: ModelTensorType,
+  log: (line: string) => void,
+): BenchModel {
   const dir = benchModelCacheDir(root);
   const path = join(dir, `${preset}-${tensorType}-g${RANDOM_MODEL_GENERATOR_VERSION}.gguf`);
   const started = performance.now();
-  const generated = ensureRandomModel(path, { ...MODEL_PRESETS[preset], tensorType }, { seed: 0, name: `infoprune-bench-${preset}` });
-  if (generated) log(`generated ${basename(path)} (random weights, seed 0) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const generated = ensureRandomModel(
+    path,
+    { ...MODEL_PRESETS[preset], tensorType },
+    { seed: 0, name: `infoprune-bench-${preset}` },
+  );
+  if (generated)
+    log(
+      `generated ${basename(path)} (random weights, seed 0) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   return { name: preset, path, preset, sizeBytes: statSync(path).size, generated };
 }
 

@@ -47,13 +47,28 @@ async function generate(): Promise<void> {
   if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === String(records)) return;
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
-  const words = ['river', 'stone', 'light', 'quantum', 'the', 'a', 'of', 'maple', 'entropy', 'signal', 'harbor', 'violet'];
+  const words = [
+    'river',
+    'stone',
+    'light',
+    'quantum',
+    'the',
+    'a',
+    'of',
+    'maple',
+    'entropy',
+    'signal',
+    'harbor',
+    'violet',
+  ];
   let state = 1;
-  const next = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const texts: string[] = [];
   // 4096 distinct texts reused (the corpus's text does not matter to a bits-per-token prune; its size does).
   for (let t = 0; t < 4096; t++) {
-    texts.push(Array.from({ length: 4 + Math.floor(next() * 12) }, () => words[Math.floor(next() * words.length)]).join(' '));
+    texts.push(
+      Array.from({ length: 4 + Math.floor(next() * 12) }, () => words[Math.floor(next() * words.length)]).join(' '),
+    );
   }
   await write(corpusPath, (i) => `{"text":"${texts[i & 4095]} ${i}"}\n`);
   await write(scoresPath, (i) => {
@@ -72,8 +87,20 @@ const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'm
 const out = join(folder, 'out');
 rmSync(out, { recursive: true, force: true });
 const command = [
-  cli, 'prune', '--scores', scoresPath, '--input', corpusPath, '--out', out,
-  '--metric', args.metric!, '--strategy', args.strategy!, args.budget!, '--quiet',
+  cli,
+  'prune',
+  '--scores',
+  scoresPath,
+  '--input',
+  corpusPath,
+  '--out',
+  out,
+  '--metric',
+  args.metric!,
+  '--strategy',
+  args.strategy!,
+  args.budget!,
+  '--quiet',
 ];
 const useTime = existsSync('/usr/bin/time');
 const started = performance.now();

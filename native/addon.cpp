@@ -191,12 +191,12 @@ class ScoreWorker : public Napi::AsyncWorker {
 class NativeContext : public Napi::ObjectWrap<NativeContext> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeContext",
-                       {InstanceMethod<&NativeContext::ScoreTokens>("scoreTokens"),
-                        InstanceMethod<&NativeContext::ScoreTexts>("scoreTexts"),
-                        InstanceMethod<&NativeContext::DecodeOnly>("decodeOnly"),
-                        InstanceMethod<&NativeContext::Abort>("abort"),
-                        InstanceMethod<&NativeContext::Dispose>("dispose")});
+    return DefineClass(
+        env, "NativeContext",
+        {InstanceMethod<&NativeContext::ScoreTokens>("scoreTokens"),
+         InstanceMethod<&NativeContext::ScoreTexts>("scoreTexts"),
+         InstanceMethod<&NativeContext::DecodeOnly>("decodeOnly"), InstanceMethod<&NativeContext::Abort>("abort"),
+         InstanceMethod<&NativeContext::Dispose>("dispose")});
   }
 
   // new NativeContext(model: NativeModel, options)
@@ -397,7 +397,9 @@ class InfopruneAddon : public Napi::Addon<InfopruneAddon> {
     return model_constructor_.New({Napi::External<std::shared_ptr<Model>>::New(info.Env(), handle)});
   }
 
-  Napi::Value SystemInfo(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), llama_print_system_info()); }
+  Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), llama_print_system_info());
+  }
 
   Napi::FunctionReference model_constructor_;
   Napi::FunctionReference context_constructor_;

@@ -56,8 +56,9 @@ Model::Model(const std::string& path, const ModelOptions& options) {
   params.vocab_only = options.vocab_only;
   model_.reset(llama_model_load_from_file(path.c_str(), params));
   if (!model_) {
-    throw std::runtime_error("llama.cpp could not load the model from " + path +
-                             " (unsupported architecture or tensor layout; run with verbose: true for llama.cpp's log)");
+    throw std::runtime_error(
+        "llama.cpp could not load the model from " + path +
+        " (unsupported architecture or tensor layout; run with verbose: true for llama.cpp's log)");
   }
   const llama_vocab* v = vocab();
   info_.architecture = model_meta_string(model_.get(), "general.architecture");
@@ -246,7 +247,9 @@ void ScoringContext::fill_batch(const std::vector<std::vector<llama_token>>& doc
   for (size_t w = first; w < last; w++) {
     const Window& window = windows[w];
     const std::vector<llama_token>& text = documents[window.document];
-    auto token_at = [&](int32_t position) { return adds_bos ? (position == 0 ? bos : text[position - 1]) : text[position]; };
+    auto token_at = [&](int32_t position) {
+      return adds_bos ? (position == 0 ? bos : text[position - 1]) : text[position];
+    };
     const llama_seq_id sequence = static_cast<llama_seq_id>(w - first);
     const int32_t end = window.start + window.length;
     for (int32_t p = window.start; p < end; p++) {

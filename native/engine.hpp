@@ -69,8 +69,8 @@ struct ContextOptions {
 // One document to score: its text tokens (no BOS) and, optionally, its per-token log-probabilities out.
 struct DocumentScore {
   uint32_t tokens_scored = 0;
-  double nll = 0.0;                // nats, summed in double in token order
-  std::vector<float> logprobs;     // filled only when requested
+  double nll = 0.0;             // nats, summed in double in token order
+  std::vector<float> logprobs;  // filled only when requested
 };
 
 class AbortedError : public std::runtime_error {

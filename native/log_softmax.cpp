@@ -35,8 +35,8 @@ __attribute__((always_inline)) inline Float two_to_fraction(Float f) {
 __attribute__((always_inline)) inline f32x16 exp_nonpositive(f32x16 x) {
   x = x < -87.3f ? f32x16{} - 87.3f : x;
   const f32x16 t = x * 1.4426950408889634f;
-  i32x16 whole = __builtin_convertvector(t, i32x16);       // truncates towards zero ...
-  whole += (__builtin_convertvector(whole, f32x16) > t);    // ... so step down (a true comparison is -1) to the floor
+  i32x16 whole = __builtin_convertvector(t, i32x16);      // truncates towards zero ...
+  whole += (__builtin_convertvector(whole, f32x16) > t);  // ... so step down (a true comparison is -1) to the floor
   const f32x16 fraction = t - __builtin_convertvector(whole, f32x16);
   const i32x16 exponent_bits = (whole + 127) << 23;
   return two_to_fraction(fraction) * (f32x16)exponent_bits;  // a vector cast reinterprets the bits

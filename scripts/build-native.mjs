@@ -66,11 +66,14 @@ function prebuiltLibraryDir() {
 /** Extracts the bundled llama.cpp release (a local git bundle: no network) once per tag. */
 function llamaSourceDir() {
   const dir = join(root, '.cache', `llama.cpp-${tag}`);
-  if (existsSync(join(dir, 'include', 'llama.h')) && (!fromSource || existsSync(join(dir, 'CMakeLists.txt')))) return dir;
+  if (existsSync(join(dir, 'include', 'llama.h')) && (!fromSource || existsSync(join(dir, 'CMakeLists.txt'))))
+    return dir;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dirname(dir), { recursive: true });
   console.log(`infoprune: extracting llama.cpp ${tag} from node-llama-cpp's bundle`);
-  execFileSync('git', ['-c', 'advice.detachedHead=false', 'clone', '--quiet', '--no-checkout', bundle, dir], { stdio: 'inherit' });
+  execFileSync('git', ['-c', 'advice.detachedHead=false', 'clone', '--quiet', '--no-checkout', bundle, dir], {
+    stdio: 'inherit',
+  });
   const paths = fromSource ? ['.'] : ['include', 'ggml/include'];
   execFileSync('git', ['-C', dir, 'checkout', '--quiet', 'HEAD', '--', ...paths], { stdio: 'inherit' });
   return dir;
@@ -97,7 +100,9 @@ if (process.argv.includes('--print')) {
 if (!force && existsSync(join(outputDir, 'infoprune.node')) && existsSync(stampPath)) {
   const built = JSON.parse(readFileSync(stampPath, 'utf8'));
   if (Object.entries(wanted).every(([key, value]) => built[key] === value)) {
-    console.log(`infoprune: native addon up to date (${mode}, ${gpu}, llama.cpp ${tag}); npm run build:native rebuilds`);
+    console.log(
+      `infoprune: native addon up to date (${mode}, ${gpu}, llama.cpp ${tag}); npm run build:native rebuilds`,
+    );
     process.exit(0);
   }
 }
@@ -112,9 +117,20 @@ console.log(`infoprune: building the native addon (${mode} llama.cpp ${tag}, ${g
 rmSync(join(outputDir, 'infoprune.node'), { force: true });
 execFileSync(
   process.execPath,
-  [cmakeJs, force || !existsSync(join(buildDir, 'CMakeCache.txt')) ? 'rebuild' : 'build', '--out', buildDir, '--parallel', String(Math.max(1, cpus().length)), ...defines.map((d) => `--CD${d}`)],
+  [
+    cmakeJs,
+    force || !existsSync(join(buildDir, 'CMakeCache.txt')) ? 'rebuild' : 'build',
+    '--out',
+    buildDir,
+    '--parallel',
+    String(Math.max(1, cpus().length)),
+    ...defines.map((d) => `--CD${d}`),
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 const seconds = (Date.now() - started) / 1000;
-writeFileSync(stampPath, `${JSON.stringify({ ...wanted, builtAt: new Date().toISOString(), buildSeconds: seconds }, null, 2)}\n`);
+writeFileSync(
+  stampPath,
+  `${JSON.stringify({ ...wanted, builtAt: new Date().toISOString(), buildSeconds: seconds }, null, 2)}\n`,
+);
 console.log(`infoprune: native addon built in ${seconds.toFixed(1)} s`);

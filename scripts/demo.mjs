@@ -32,4 +32,6 @@ const run = (args) => execFileSync(process.execPath, [cli, ...args], { stdio: 'i
 const scores = join(out, 'scores.jsonl');
 run(['score', corpus, '--model', model, '--out', scores, '--context', '256']);
 run(['prune', '--scores', scores, '--input', corpus, '--out', join(out, 'pruned'), '--prune-ratio', '0.3']);
-console.log(`demo: scores in ${relative(process.cwd(), scores)}, kept corpus and report.html in ${relative(process.cwd(), join(out, 'pruned'))}/`);
+console.log(
+  `demo: scores in ${relative(process.cwd(), scores)}, kept corpus and report.html in ${relative(process.cwd(), join(out, 'pruned'))}/`,
+);

@@ -7,11 +7,15 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'infoprune') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'infoprune'
+    ) {
       return dir;
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`Cannot find the infoprune package root above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new Error(`Cannot find the infoprune package root above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

@@ -148,7 +148,11 @@ describe('engine on a generated model (BOS added)', () => {
         next = end;
         if (end === sequence.length) break;
       }
-      const oracle = oracleLogprobs(modelPath, 256, slices.map(({ start, end }) => sequence.slice(start, end)));
+      const oracle = oracleLogprobs(
+        modelPath,
+        256,
+        slices.map(({ start, end }) => sequence.slice(start, end)),
+      );
       const expected: number[] = [];
       slices.forEach(({ start, end, firstTarget }, w) => {
         for (let target = firstTarget; target < end; target++) {

@@ -40,7 +40,11 @@ afterAll(async () => {
 });
 
 /** Evaluates `tokens` and returns the next-token distributions after each of the last `count` positions. */
-async function nextTokenDistributions(model: LlamaModel, tokens: Token[], count: number): Promise<Array<Map<Token, number>>> {
+async function nextTokenDistributions(
+  model: LlamaModel,
+  tokens: Token[],
+  count: number,
+): Promise<Array<Map<Token, number>>> {
   // One thread: the default oversubscribes small shared CI machines and spins for seconds on a 2-core box.
   const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
   try {
@@ -136,7 +140,12 @@ async function expectSameAsNodeLlamaCpp(path: string, header: GgufHeader): Promi
     type: Number(t.ggmlType),
     fileOffset: Number(t.fileOffset),
   }));
-  const ours = header.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, fileOffset: header.dataOffset + t.offset }));
+  const ours = header.tensors.map((t) => ({
+    name: t.name,
+    dims: t.dims,
+    type: t.type,
+    fileOffset: header.dataOffset + t.offset,
+  }));
   expect(ours).toEqual(theirs);
   const metadata = info.metadata as unknown as Record<string, Record<string, unknown>>;
   expect(metadata.general.architecture).toBe(header.metadata.get('general.architecture')?.value);

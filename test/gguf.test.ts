@@ -1,6 +1,15 @@
 /** GGUF reader, writer, random models and the make-model command (pure JS; llama.cpp checks are in gguf-llama). */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -86,7 +95,8 @@ describe('float16', () => {
     for (let h = 0; h < 0x10000; h++) {
       const value = float16BitsToFloat32(h);
       if (Number.isNaN(value)) continue;
-      if (float32ToFloat16Bits(value) !== h) throw new Error(`half 0x${h.toString(16)} -> ${value} -> 0x${float32ToFloat16Bits(value).toString(16)}`);
+      if (float32ToFloat16Bits(value) !== h)
+        throw new Error(`half 0x${h.toString(16)} -> ${value} -> 0x${float32ToFloat16Bits(value).toString(16)}`);
     }
   });
 });
@@ -133,7 +143,12 @@ describe('GGUF writer and reader round trip', () => {
         { name: 'a.f32', dims: [3, 5], type: 'F32', data: f32Values },
         { name: 'b.f16', dims: [64], type: 'F16', data: f16Values },
         { name: 'c.q8_0', dims: [32, 2], type: 'Q8_0', bytes: q8Bytes },
-        { name: 'd.fill', dims: [10, 3, 2], type: 'F32', fill: (chunk, start) => chunk.forEach((_, i) => (chunk[i] = start + i)) },
+        {
+          name: 'd.fill',
+          dims: [10, 3, 2],
+          type: 'F32',
+          fill: (chunk, start) => chunk.forEach((_, i) => (chunk[i] = start + i)),
+        },
       ],
       { alignment: 64, chunkElements: 7 },
     );
@@ -161,7 +176,9 @@ describe('GGUF writer and reader round trip', () => {
         } else if (key === 'test.array.nested') {
           expect(readArray.value).toEqual([ggufArray('uint8', [1, 2]), ggufArray('string', ['x'])]);
         } else {
-          expect(Array.from(readArray.value as ArrayLike<unknown>)).toEqual(Array.from(value.value as ArrayLike<unknown>));
+          expect(Array.from(readArray.value as ArrayLike<unknown>)).toEqual(
+            Array.from(value.value as ArrayLike<unknown>),
+          );
         }
       } else if (value.type === 'float32') {
         expect(read.value).toBe(Math.fround(value.value));
@@ -197,19 +214,51 @@ describe('GGUF writer and reader round trip', () => {
     expect(() => writeGguf(out, [['k', ggufUint8(256)]], [])).toThrow(
       'Expected integer between 0 and 255 for metadata "k" but received 256 of type number',
     );
-    expect(() => writeGguf(out, [['k', ggufString('x')], ['k', ggufString('y')]], [])).toThrow('unique key');
-    expect(() => writeGguf(out, [], [{ name: 't', dims: [3], type: 'F32', data: [1, 2] }])).toThrow('Expected 3 values for tensors[0].data');
+    expect(() =>
+      writeGguf(
+        out,
+        [
+          ['k', ggufString('x')],
+          ['k', ggufString('y')],
+        ],
+        [],
+      ),
+    ).toThrow('unique key');
+    expect(() => writeGguf(out, [], [{ name: 't', dims: [3], type: 'F32', data: [1, 2] }])).toThrow(
+      'Expected 3 values for tensors[0].data',
+    );
     expect(() => writeGguf(out, [], [{ name: 't', dims: [0], type: 'F32', data: [] }])).toThrow(
       'Expected positive integer for tensors[0].dims[0] but received 0 of type number',
     );
-    expect(() => writeGguf(out, [], [{ name: 't', dims: [16], type: 'Q4_0', bytes: new Uint8Array(9) }])).toThrow('multiple of the Q4_0 block size 32');
-    expect(() => writeGguf(out, [], [{ name: 't', dims: [4], type: 'Q9', data: [1, 2, 3, 4] }])).toThrow('known ggml type');
-    expect(() => writeGguf(out, [], [{ name: 'x'.repeat(64), dims: [1], type: 'F32', data: [1] }])).toThrow('shorter than 64 bytes');
-    expect(() => writeGguf(out, [], [], { alignment: 24 })).toThrow('Expected power of 2 for alignment but received 24 of type number');
+    expect(() => writeGguf(out, [], [{ name: 't', dims: [16], type: 'Q4_0', bytes: new Uint8Array(9) }])).toThrow(
+      'multiple of the Q4_0 block size 32',
+    );
+    expect(() => writeGguf(out, [], [{ name: 't', dims: [4], type: 'Q9', data: [1, 2, 3, 4] }])).toThrow(
+      'known ggml type',
+    );
+    expect(() => writeGguf(out, [], [{ name: 'x'.repeat(64), dims: [1], type: 'F32', data: [1] }])).toThrow(
+      'shorter than 64 bytes',
+    );
+    expect(() => writeGguf(out, [], [], { alignment: 24 })).toThrow(
+      'Expected power of 2 for alignment but received 24 of type number',
+    );
     expect(() => writeGguf(join(dir, 'missing-dir', 'x.gguf'), [], [])).toThrow(/Cannot write GGUF file .*missing-dir/);
     // a failing fill removes the temporary file
     expect(() =>
-      writeGguf(out, [], [{ name: 't', dims: [4], type: 'F32', fill: () => { throw new Error('generator failed'); } }]),
+      writeGguf(
+        out,
+        [],
+        [
+          {
+            name: 't',
+            dims: [4],
+            type: 'F32',
+            fill: () => {
+              throw new Error('generator failed');
+            },
+          },
+        ],
+      ),
     ).toThrow('generator failed');
     expect(readdirSync(dir).filter((f) => f.startsWith('bad.gguf'))).toEqual([]);
   });
@@ -247,14 +296,21 @@ describe('random models', () => {
     });
     const get = (key: string): unknown => header.metadata.get(key)?.value;
     expect(header.metadata.get('llama.rope.dimension_count')).toEqual({ type: 'uint32', value: 16 });
-    expect(header.metadata.get('llama.attention.layer_norm_rms_epsilon')).toEqual({ type: 'float32', value: Math.fround(1e-5) });
+    expect(header.metadata.get('llama.attention.layer_norm_rms_epsilon')).toEqual({
+      type: 'float32',
+      value: Math.fround(1e-5),
+    });
     expect(get('llama.rope.freq_base')).toBe(10000);
     expect(get('llama.vocab_size')).toBe(512);
     expect(get('general.alignment')).toBe(32);
     expect(get('tokenizer.ggml.model')).toBe('llama');
     expect(get('tokenizer.ggml.add_bos_token')).toBe(true);
     expect(get('tokenizer.ggml.add_eos_token')).toBe(false);
-    expect([get('tokenizer.ggml.bos_token_id'), get('tokenizer.ggml.eos_token_id'), get('tokenizer.ggml.unknown_token_id')]).toEqual([1, 2, 0]);
+    expect([
+      get('tokenizer.ggml.bos_token_id'),
+      get('tokenizer.ggml.eos_token_id'),
+      get('tokenizer.ggml.unknown_token_id'),
+    ]).toEqual([1, 2, 0]);
 
     const dims = Object.fromEntries(header.tensors.map((t) => [t.name, t.dims]));
     expect(dims['token_embd.weight']).toEqual([embedding, vocabularySize]);
@@ -302,13 +358,21 @@ describe('random models', () => {
 
   it('validate their shape', () => {
     const base = { ...TINY_MODEL_SHAPE };
-    expect(() => resolveModelShape({ ...base, layers: -1 })).toThrow('Expected integer between 1 and 1024 for layers but received -1 of type number');
+    expect(() => resolveModelShape({ ...base, layers: -1 })).toThrow(
+      'Expected integer between 1 and 1024 for layers but received -1 of type number',
+    );
     expect(() => resolveModelShape({ ...base, heads: 5 })).toThrow('for heads but received 5 of type number');
     expect(() => resolveModelShape({ ...base, heads: 64 })).toThrow('even head dimension'); // head size 1
-    expect(() => resolveModelShape({ ...base, kvHeads: 3 })).toThrow('Expected divisor of heads (4) for kvHeads but received 3 of type number');
+    expect(() => resolveModelShape({ ...base, kvHeads: 3 })).toThrow(
+      'Expected divisor of heads (4) for kvHeads but received 3 of type number',
+    );
     expect(() => resolveModelShape({ ...base, vocabularySize: 299 })).toThrow('for vocabularySize but received 299');
-    expect(() => resolveModelShape({ ...base, tensorType: 'q4' as 'f32' })).toThrow('Expected one of "f32", "f16" for tensorType');
-    expect(() => resolveModelShape({ ...base, addBos: 'yes' as unknown as boolean })).toThrow('Expected boolean for addBos');
+    expect(() => resolveModelShape({ ...base, tensorType: 'q4' as 'f32' })).toThrow(
+      'Expected one of "f32", "f16" for tensorType',
+    );
+    expect(() => resolveModelShape({ ...base, addBos: 'yes' as unknown as boolean })).toThrow(
+      'Expected boolean for addBos',
+    );
     expect(() => resolveModelShape({ ...base, vocab: 512 } as never)).toThrow('for shape key but received "vocab"');
     expect(() => resolveModelShape('huge' as never)).toThrow('for preset but received "huge"');
     expect(() => writeRandomModel(join(dir, 'x.gguf'), base, { seed: -1 })).toThrow('for seed but received -1');
@@ -336,7 +400,9 @@ describe('random models', () => {
     expect(layout.parameterCount).toBe(134_515_008);
     expect(header.tensors.find((t) => t.name === 'blk.29.attn_k.weight')?.dims).toEqual([576, 192]);
     expect(encoded.totalBytes).toBe(539_076_672); // the size `make-model --preset smollm2-135m` writes
-    expect(() => validateGgufFile(path)).toThrow(/tensor data is truncated: tensor "token_embd.weight" .* file has only \d+ bytes/);
+    expect(() => validateGgufFile(path)).toThrow(
+      /tensor data is truncated: tensor "token_embd.weight" .* file has only \d+ bytes/,
+    );
     expect(randomModelParameterCount('qwen2.5-0.5b-like')).toBe(494_005_120);
     expect(randomModelParameterCount(MODEL_PRESETS['tinystories-15m'])).toBe(15_191_712);
   });
@@ -350,7 +416,9 @@ describe('GGUF reader errors', () => {
     expect(() => readGgufHeader(dir)).toThrow(`Model path is a directory, not a GGUF file: ${dir}`);
     const zip = join(dir, 'model.zip');
     writeFileSync(zip, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(100)]));
-    expect(() => readGgufHeader(zip)).toThrow(`Not a GGUF file: ${zip} (expected magic bytes "GGUF" (47 47 55 46), found "PK.." (50 4b 03 04))`);
+    expect(() => readGgufHeader(zip)).toThrow(
+      `Not a GGUF file: ${zip} (expected magic bytes "GGUF" (47 47 55 46), found "PK.." (50 4b 03 04))`,
+    );
     const empty = join(dir, 'empty.gguf');
     writeFileSync(empty, '');
     expect(() => readGgufHeader(empty)).toThrow(`Not a GGUF file: ${empty} (the file is 0 bytes long`);
@@ -362,7 +430,9 @@ describe('GGUF reader errors', () => {
     const v1 = patched(source, 'v1.gguf', (b) => void b.writeUInt32LE(1, 4));
     expect(() => readGgufHeader(v1)).toThrow(`Unsupported GGUF version 1 in ${v1}`);
     const v4 = patched(source, 'v4.gguf', (b) => void b.writeUInt32LE(4, 4));
-    expect(() => readGgufHeader(v4)).toThrow(`Unsupported GGUF version 4 in ${v4}: only versions 2 and 3 are supported`);
+    expect(() => readGgufHeader(v4)).toThrow(
+      `Unsupported GGUF version 4 in ${v4}: only versions 2 and 3 are supported`,
+    );
     const bigEndian = patched(source, 'be.gguf', (b) => void b.writeUInt32BE(3, 4));
     expect(() => readGgufHeader(bigEndian)).toThrow('big-endian');
     const v2 = patched(source, 'v2.gguf', (b) => void b.writeUInt32LE(2, 4));
@@ -390,7 +460,9 @@ describe('GGUF reader errors', () => {
         'more than the 5 bytes remaining in the file (corrupt string length or truncated file)',
     );
     writeFileSync(cut, bytes.subarray(0, headerSize - 3));
-    expect(() => readGgufHeader(cut)).toThrow(/the header is truncated: reading the data offset of tensor info 20 \("blk\.1\.ffn_down\.weight"\)/);
+    expect(() => readGgufHeader(cut)).toThrow(
+      /the header is truncated: reading the data offset of tensor info 20 \("blk\.1\.ffn_down\.weight"\)/,
+    );
   });
 
   it('reports truncated tensor data (an incomplete download)', () => {
@@ -415,17 +487,29 @@ describe('GGUF reader errors', () => {
       /the length of the key of metadata entry 0 is 1099511627776 bytes \(at offset 24\), more than the \d+ bytes remaining in the file/,
     );
     const tensorCount = patched(source, 'tensor-count.gguf', (b) => void b.writeBigUInt64LE(2n ** 50n, 8));
-    expect(() => readGgufHeader(tensorCount)).toThrow(/the tensor count of the file header is 1125899906842624 \(at offset 8\), more than the file can hold/);
+    expect(() => readGgufHeader(tensorCount)).toThrow(
+      /the tensor count of the file header is 1125899906842624 \(at offset 8\), more than the file can hold/,
+    );
     const kvCount = patched(source, 'kv-count.gguf', (b) => void b.writeBigUInt64LE(2n ** 63n, 16));
-    expect(() => readGgufHeader(kvCount)).toThrow(/the metadata entry count of the file header is 9223372036854775808 .* more than the file can hold/);
+    expect(() => readGgufHeader(kvCount)).toThrow(
+      /the metadata entry count of the file header is 9223372036854775808 .* more than the file can hold/,
+    );
     const tokensKey = Buffer.from('tokenizer.ggml.tokens');
     const arrayLength = patched(source, 'array-length.gguf', (b) => {
       const at = b.indexOf(tokensKey) + tokensKey.length + 4 + 4; // value type, element type, then the length
       b.writeBigUInt64LE(2n ** 60n, at);
     });
-    expect(() => readGgufHeader(arrayLength)).toThrow(/the array length of metadata entry \d+ \("tokenizer\.ggml\.tokens"\) is 1152921504606846976 .* more than the file can hold/);
-    const valueType = patched(source, 'value-type.gguf', (b) => void b.writeUInt32LE(77, b.indexOf(tokensKey) + tokensKey.length));
-    expect(() => readGgufHeader(valueType)).toThrow(/the value type of metadata entry \d+ \("tokenizer\.ggml\.tokens"\) is 77 .* not a known GGUF value type/);
+    expect(() => readGgufHeader(arrayLength)).toThrow(
+      /the array length of metadata entry \d+ \("tokenizer\.ggml\.tokens"\) is 1152921504606846976 .* more than the file can hold/,
+    );
+    const valueType = patched(
+      source,
+      'value-type.gguf',
+      (b) => void b.writeUInt32LE(77, b.indexOf(tokensKey) + tokensKey.length),
+    );
+    expect(() => readGgufHeader(valueType)).toThrow(
+      /the value type of metadata entry \d+ \("tokenizer\.ggml\.tokens"\) is 77 .* not a known GGUF value type/,
+    );
   });
 
   it('rejects unknown types, bad offsets and bad alignment in validateGgufFile', () => {
@@ -436,35 +520,67 @@ describe('GGUF reader errors', () => {
     const typeAt = second + 8 + 18 + 4 + 8;
     const unknownType = patched(source, 'unknown-type.gguf', (b) => void b.writeUInt32LE(99, typeAt));
     expect(readGgufHeader(unknownType).tensors[1].typeName).toBe('unknown type 99');
-    expect(() => validateGgufFile(unknownType)).toThrow(`Invalid GGUF file ${unknownType}: tensor "output_norm.weight" has unknown ggml type 99`);
+    expect(() => validateGgufFile(unknownType)).toThrow(
+      `Invalid GGUF file ${unknownType}: tensor "output_norm.weight" has unknown ggml type 99`,
+    );
     const removedType = patched(source, 'removed-type.gguf', (b) => void b.writeUInt32LE(4, typeAt));
     expect(() => validateGgufFile(removedType)).toThrow('uses ggml type 4 (Q4_2), which has been removed from ggml');
     const q4 = patched(source, 'q4-rows.gguf', (b) => void b.writeUInt32LE(12, typeAt));
-    expect(() => validateGgufFile(q4)).toThrow('tensor "output_norm.weight" (Q4_K [64]) has rows of 64 elements, not a multiple of the Q4_K block size 256');
+    expect(() => validateGgufFile(q4)).toThrow(
+      'tensor "output_norm.weight" (Q4_K [64]) has rows of 64 elements, not a multiple of the Q4_K block size 256',
+    );
     const overlap = patched(source, 'overlap.gguf', (b) => void b.writeBigUInt64LE(0n, typeAt + 4));
-    expect(() => validateGgufFile(overlap)).toThrow('tensor "output_norm.weight" (F32 [64]) has data offset 0, which overlaps the previous tensor\'s data (expected offset 131072)');
+    expect(() => validateGgufFile(overlap)).toThrow(
+      'tensor "output_norm.weight" (F32 [64]) has data offset 0, which overlaps the previous tensor\'s data (expected offset 131072)',
+    );
     const misaligned = patched(source, 'misaligned.gguf', (b) => void b.writeBigUInt64LE(131072n + 4n, typeAt + 4));
     expect(() => validateGgufFile(misaligned)).toThrow('has data offset 131076, not a multiple of the alignment 32');
     const gap = patched(source, 'gap.gguf', (b) => void b.writeBigUInt64LE(131072n + 32n, typeAt + 4));
-    expect(() => validateGgufFile(gap)).toThrow('has data offset 131104, expected 131072: tensors must be stored contiguously');
+    expect(() => validateGgufFile(gap)).toThrow(
+      'has data offset 131104, expected 131072: tensors must be stored contiguously',
+    );
     const attnK = tensorInfoOffset(bytes, 'blk.0.attn_k.weight');
-    const duplicate = patched(source, 'duplicate.gguf', (b) => void b.write('blk.0.attn_q.weight', attnK + 8, 'latin1'));
-    expect(() => validateGgufFile(duplicate)).toThrow(`Invalid GGUF file ${duplicate}: duplicate tensor name "blk.0.attn_q.weight"`);
+    const duplicate = patched(
+      source,
+      'duplicate.gguf',
+      (b) => void b.write('blk.0.attn_q.weight', attnK + 8, 'latin1'),
+    );
+    expect(() => validateGgufFile(duplicate)).toThrow(
+      `Invalid GGUF file ${duplicate}: duplicate tensor name "blk.0.attn_q.weight"`,
+    );
     // C sees "token_embd.weight\0" as "token_embd.weight": a NUL in a name is rejected outright
     const nul = patched(source, 'nul.gguf', (b) => void b.write('token_embd.weight\0', second + 8, 'latin1'));
     expect(() => validateGgufFile(nul)).toThrow('has a name containing a NUL byte');
 
     const alignment = join(dir, 'alignment.gguf');
-    writeGguf(alignment, [['general.alignment', ggufUint32(64)]], [{ name: 't', dims: [4], type: 'F32', data: [1, 2, 3, 4] }]);
+    writeGguf(
+      alignment,
+      [['general.alignment', ggufUint32(64)]],
+      [{ name: 't', dims: [4], type: 'F32', data: [1, 2, 3, 4] }],
+    );
     const alignmentKey = Buffer.from('general.alignment');
-    const wrongType = patched(alignment, 'alignment-type.gguf', (b) => void b.writeUInt32LE(5, b.indexOf(alignmentKey) + alignmentKey.length));
+    const wrongType = patched(
+      alignment,
+      'alignment-type.gguf',
+      (b) => void b.writeUInt32LE(5, b.indexOf(alignmentKey) + alignmentKey.length),
+    );
     expect(() => readGgufHeader(wrongType)).toThrow('general.alignment must be of type uint32 but is of type int32');
-    const notPower = patched(alignment, 'alignment-value.gguf', (b) => void b.writeUInt32LE(48, b.indexOf(alignmentKey) + alignmentKey.length + 4));
+    const notPower = patched(
+      alignment,
+      'alignment-value.gguf',
+      (b) => void b.writeUInt32LE(48, b.indexOf(alignmentKey) + alignmentKey.length + 4),
+    );
     expect(() => readGgufHeader(notPower)).toThrow('general.alignment is 48, not a power of 2');
 
     const scores = Buffer.from('tokenizer.ggml.scores');
-    const scoresType = patched(source, 'scores-type.gguf', (b) => void b.writeUInt32LE(5, b.indexOf(scores) + scores.length + 4));
-    expect(() => validateGgufFile(scoresType)).toThrow('tokenizer.ggml.scores must be an array of float32 but is an array of int32');
+    const scoresType = patched(
+      source,
+      'scores-type.gguf',
+      (b) => void b.writeUInt32LE(5, b.indexOf(scores) + scores.length + 4),
+    );
+    expect(() => validateGgufFile(scoresType)).toThrow(
+      'tokenizer.ggml.scores must be an array of float32 but is an array of int32',
+    );
   });
 
   it('never crashes or hangs on randomly corrupted headers', () => {
@@ -536,27 +652,78 @@ describe('make-model command', () => {
 
   it('writes a model and says what it wrote', async () => {
     const out = join(dir, 'cli.gguf');
-    const text = await run(out, '--layers', '1', '--embedding', '32', '--heads', '2', '--kv-heads', '1', '--vocab', '400', '--type', 'f16', '--no-bos', '--seed', '5');
+    const text = await run(
+      out,
+      '--layers',
+      '1',
+      '--embedding',
+      '32',
+      '--heads',
+      '2',
+      '--kv-heads',
+      '1',
+      '--vocab',
+      '400',
+      '--type',
+      'f16',
+      '--no-bos',
+      '--seed',
+      '5',
+    );
     expect(text).toContain(`Wrote ${out}`);
     expect(text).toMatch(/parameters in 12 tensors, [\d,]+ bytes/);
     const header = validateGgufFile(out);
-    expect(describeModel(header)).toMatchObject({ blockCount: 1, embeddingLength: 32, headCount: 2, headCountKv: 1, vocabularySize: 400, contextLength: 512 });
+    expect(describeModel(header)).toMatchObject({
+      blockCount: 1,
+      embeddingLength: 32,
+      headCount: 2,
+      headCountKv: 1,
+      vocabularySize: 400,
+      contextLength: 512,
+    });
     expect(header.metadata.get('tokenizer.ggml.add_bos_token')?.value).toBe(false);
     const again = join(dir, 'cli-again.gguf');
-    await run(again, '--layers', '1', '--embedding', '32', '--heads', '2', '--kv-heads', '1', '--vocab', '400', '--type', 'f16', '--no-bos', '--seed', '5');
+    await run(
+      again,
+      '--layers',
+      '1',
+      '--embedding',
+      '32',
+      '--heads',
+      '2',
+      '--kv-heads',
+      '1',
+      '--vocab',
+      '400',
+      '--type',
+      'f16',
+      '--no-bos',
+      '--seed',
+      '5',
+    );
     expect(sha256(again)).toBe(sha256(out));
   });
 
   it('rejects bad options with messages naming the flag', async () => {
     const out = join(dir, 'cli-bad.gguf');
-    await expect(run(out, '--layers', '-1')).rejects.toThrow('Expected positive integer for --layers but received -1 of type number');
-    await expect(run(out, '--layers', 'two')).rejects.toThrow('Expected positive integer for --layers but received "two" of type string');
+    await expect(run(out, '--layers', '-1')).rejects.toThrow(
+      'Expected positive integer for --layers but received -1 of type number',
+    );
+    await expect(run(out, '--layers', 'two')).rejects.toThrow(
+      'Expected positive integer for --layers but received "two" of type string',
+    );
     await expect(run(out, '--heads', '5')).rejects.toThrow('for --heads but received 5 of type number');
-    await expect(run(out, '--kv-heads', '3')).rejects.toThrow('Expected divisor of heads (4) for --kv-heads but received 3 of type number');
+    await expect(run(out, '--kv-heads', '3')).rejects.toThrow(
+      'Expected divisor of heads (4) for --kv-heads but received 3 of type number',
+    );
     await expect(run(out, '--vocab', '100')).rejects.toThrow('for --vocab but received 100 of type number');
     await expect(run(out, '--preset', 'huge')).rejects.toThrow('for --preset but received "huge"');
-    await expect(run(out, '--type', 'q4_0')).rejects.toThrow('Expected one of "f32", "f16" for --type but received "q4_0"');
-    await expect(run(out, '--seed', '1.5')).rejects.toThrow('Expected non-negative integer for --seed but received "1.5" of type string');
+    await expect(run(out, '--type', 'q4_0')).rejects.toThrow(
+      'Expected one of "f32", "f16" for --type but received "q4_0"',
+    );
+    await expect(run(out, '--seed', '1.5')).rejects.toThrow(
+      'Expected non-negative integer for --seed but received "1.5" of type string',
+    );
     mkdirSync(join(dir, 'a-directory'), { recursive: true });
     await expect(run(join(dir, 'a-directory'))).rejects.toThrow('Output path is a directory');
   });

@@ -36,7 +36,10 @@ function score(args: string[]): { status: number | null; stderr: string } {
 }
 
 function readRecords(path: string): ScoreRecord[] {
-  return readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as ScoreRecord);
+  return readFileSync(path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as ScoreRecord);
 }
 
 /** Each document scored alone through the engine API, with the CLI's options. */
@@ -92,7 +95,19 @@ describe('infoprune score with the real engine', () => {
     expect(existsSync(cli), 'run npx tsc -p tsconfig.json first').toBe(true);
     const model = tinyModelPath();
     const out = join(folder, 'tiny.jsonl');
-    const result = score([corpus, '--model', model, '--out', out, '--context', '128', '--threads', '2', '--workers', '1']);
+    const result = score([
+      corpus,
+      '--model',
+      model,
+      '--out',
+      out,
+      '--context',
+      '128',
+      '--threads',
+      '2',
+      '--workers',
+      '1',
+    ]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(new RegExp(`${documents.length} read = ${documents.length} scored \\+ 0 skipped`));
     expectSameRecords(readRecords(out), await apiRecords(model, 128));
@@ -109,7 +124,21 @@ describe('infoprune score with the real engine', () => {
     const model = tinyModelPath();
     const clean = join(folder, 'tiny.jsonl'); // from the test above
     const out = join(folder, 'killed.jsonl');
-    const args = [corpus, '--model', model, '--out', out, '--context', '128', '--threads', '2', '--workers', '1', '--checkpoint-every', '0'];
+    const args = [
+      corpus,
+      '--model',
+      model,
+      '--out',
+      out,
+      '--context',
+      '128',
+      '--threads',
+      '2',
+      '--workers',
+      '1',
+      '--checkpoint-every',
+      '0',
+    ];
     const seed = Number(process.env.INFOPRUNE_KILL_SEED ?? Date.now() % 100_000);
     const random = randomGenerator(seed);
     const started = performance.now();
@@ -131,7 +160,10 @@ describe('infoprune score with the real engine', () => {
     }
     const last = score([...args, '--resume']);
     expect(last.status, `${last.stderr} (seed ${seed}, ${JSON.stringify(kills)})`).toBe(0);
-    expect(kills.some((kill) => kill.signal === 'SIGKILL'), `seed ${seed}`).toBe(true);
+    expect(
+      kills.some((kill) => kill.signal === 'SIGKILL'),
+      `seed ${seed}`,
+    ).toBe(true);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(clean, 'utf8'));
     expect(Buffer.compare(readFileSync(`${out}.words.bin`), readFileSync(`${clean}.words.bin`))).toBe(0); // 32 MiB: no deep equality
     expect(performance.now() - started).toBeGreaterThan(0);
@@ -160,7 +192,12 @@ describe('infoprune score with the real engine', () => {
       for await (const record of readScoreRecords(out)) records.push(record);
       expectSameRecords(records, await apiRecords(model, 256));
       const manifest = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
-      expect(manifest.model).toMatchObject({ architecture: 'llama', vocabularySize: 512, addsBos: true, sizeBytes: 1185376 });
+      expect(manifest.model).toMatchObject({
+        architecture: 'llama',
+        vocabularySize: 512,
+        addsBos: true,
+        sizeBytes: 1185376,
+      });
       expect(manifest.scoring.bosPolicy).toMatch(/adds BOS/);
     },
     300_000,

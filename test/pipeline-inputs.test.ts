@@ -15,7 +15,14 @@ import { runScoreJob } from '../src/pipeline/job.js';
 import { scoreCorpus } from '../src/pipeline/score-corpus.js';
 import type { ScoreRecord } from '../src/records.js';
 import { FAKE_MODEL_PATH, FAKE_TOKENIZER_MODULE, createFakeScorer } from './helpers/fake-engine.js';
-import { brownDocuments, writeJsonl, writeJsonlGz, writeParquet, writeTextFiles, type TestDocument } from './fixtures/pipeline/corpus.js';
+import {
+  brownDocuments,
+  writeJsonl,
+  writeJsonlGz,
+  writeParquet,
+  writeTextFiles,
+  type TestDocument,
+} from './fixtures/pipeline/corpus.js';
 
 const fixtures = new URL('./fixtures/pipeline/', import.meta.url).pathname;
 let folder: string;
@@ -37,7 +44,15 @@ async function scoreAll(inputs: string[], options: Record<string, unknown> = {})
 
 /** What must agree between formats: everything but where the record came from. */
 function values(records: ScoreRecord[]) {
-  return records.map(({ tokens, nll, bytes, bits_per_token, bits_per_byte, perplexity, words }) => ({ tokens, nll, bytes, bits_per_token, bits_per_byte, perplexity, words }));
+  return records.map(({ tokens, nll, bytes, bits_per_token, bits_per_byte, perplexity, words }) => ({
+    tokens,
+    nll,
+    bytes,
+    bits_per_token,
+    bits_per_byte,
+    perplexity,
+    words,
+  }));
 }
 
 describe('formats', () => {
@@ -52,7 +67,10 @@ describe('formats', () => {
     writeJsonlGz(gz, documents);
     await writeParquet(parquet, documents, 7); // several row groups
     // Text files are read in name order: name them so that it is the documents' order.
-    writeTextFiles(texts, documents.map((document, i) => ({ ...document, id: `${String(i).padStart(4, '0')}` })));
+    writeTextFiles(
+      texts,
+      documents.map((document, i) => ({ ...document, id: `${String(i).padStart(4, '0')}` })),
+    );
     writeFileSync(lines, documents.map((document) => document.text).join('\r\n') + '\r\n'); // CRLF line ends
 
     const fromJsonl = await scoreAll([jsonl]);
@@ -98,7 +116,9 @@ describe('formats', () => {
     await writeParquet(parquet, documents.slice(0, 3));
     const rows: CorpusRecord[] = [];
     for await (const record of readCorpus([parquet])) rows.push(record);
-    expect(rows.map((record) => record.row)).toEqual(documents.slice(0, 3).map((document) => ({ id: document.id, text: document.text })));
+    expect(rows.map((record) => record.row)).toEqual(
+      documents.slice(0, 3).map((document) => ({ id: document.id, text: document.text })),
+    );
   });
 });
 
@@ -107,10 +127,15 @@ describe('inputs', () => {
     const root = join(folder, 'tree');
     mkdirSync(join(root, 'b'), { recursive: true });
     mkdirSync(join(root, 'a'));
-    for (const name of ['b/2.jsonl', 'a/1.jsonl.gz', 'a/README', 'c.parquet', '.hidden.jsonl']) writeFileSync(join(root, name), '');
+    for (const name of ['b/2.jsonl', 'a/1.jsonl.gz', 'a/README', 'c.parquet', '.hidden.jsonl'])
+      writeFileSync(join(root, name), '');
     expect(listInputs([root]).map((input) => input.key)).toEqual(['a/1.jsonl.gz', 'b/2.jsonl', 'c.parquet']);
     expect(listInputs([join(root, '**/*.jsonl*')]).map((input) => input.key)).toEqual(['a/1.jsonl.gz', 'b/2.jsonl']);
-    expect(listInputs([join(root, 'b', '*.jsonl'), root]).map((input) => input.key)).toEqual(['2.jsonl', 'a/1.jsonl.gz', 'c.parquet']);
+    expect(listInputs([join(root, 'b', '*.jsonl'), root]).map((input) => input.key)).toEqual([
+      '2.jsonl',
+      'a/1.jsonl.gz',
+      'c.parquet',
+    ]);
     expect(() => listInputs([join(root, 'nothing*.jsonl')])).toThrow(/No file matches/);
     expect(() => listInputs([join(root, 'missing.jsonl')])).toThrow(/Input not found/);
     expect(() => listInputs([join(root, 'a', 'README')])).toThrow(/Cannot tell the format .* use --format/);
@@ -138,9 +163,19 @@ describe('bad input', () => {
       JSON.stringify({ id: 'huge', text: huge.repeat(50 * 1024) }), // 10: a 50 MB document
       '{"id":"ok","text":"The last good one."}', // 11
     ];
-    writeFileSync(jsonl, Buffer.concat(lines.map((line) => Buffer.concat([typeof line === 'string' ? Buffer.from(line) : line, Buffer.from('\n')]))));
+    writeFileSync(
+      jsonl,
+      Buffer.concat(
+        lines.map((line) => Buffer.concat([typeof line === 'string' ? Buffer.from(line) : line, Buffer.from('\n')])),
+      ),
+    );
     const truncated = join(bad, 'b-truncated.jsonl.gz');
-    const gz = gzipSync(documents.slice(0, 40).map((document) => JSON.stringify(document)).join('\n'));
+    const gz = gzipSync(
+      documents
+        .slice(0, 40)
+        .map((document) => JSON.stringify(document))
+        .join('\n'),
+    );
     writeFileSync(truncated, gz.subarray(0, Math.floor(gz.length * 0.6)));
     const corruptParquet = join(bad, 'c-corrupt.parquet');
     await writeParquet(corruptParquet, documents.slice(0, 5));
@@ -157,13 +192,30 @@ describe('bad input', () => {
     writeJsonl(untouched, documents.slice(0, 3));
 
     const inputFiles = [jsonl, truncated, corruptParquet, untouched];
-    const before = inputFiles.map((path) => ({ hash: createHash('sha256').update(readFileSync(path)).digest('hex'), mtime: statSync(path).mtimeMs }));
+    const before = inputFiles.map((path) => ({
+      hash: createHash('sha256').update(readFileSync(path)).digest('hex'),
+      mtime: statSync(path).mtimeMs,
+    }));
 
     const out = join(folder, 'bad-scores.jsonl');
-    const summary = await runScoreJob({ inputs: [bad], model: FAKE_MODEL_PATH, scorer: createFakeScorer(), workers: 2, tokenizerModule: FAKE_TOKENIZER_MODULE, out, wordBuckets: 1024 });
+    const summary = await runScoreJob({
+      inputs: [bad],
+      model: FAKE_MODEL_PATH,
+      scorer: createFakeScorer(),
+      workers: 2,
+      tokenizerModule: FAKE_TOKENIZER_MODULE,
+      out,
+      wordBuckets: 1024,
+    });
     expect(summary.status).toBe('completed');
-    const errors = readFileSync(`${out}.errors.jsonl`, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
-    const scored = readFileSync(out, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const errors = readFileSync(`${out}.errors.jsonl`, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const scored = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
 
     expect(errors.filter((error) => error.source === jsonl)).toEqual([
       { source: jsonl, line: 3, reason: expect.stringMatching(/^malformed JSON/) },
@@ -172,10 +224,20 @@ describe('bad input', () => {
       { source: jsonl, line: 6, reason: 'empty text' },
       { source: jsonl, line: 7, reason: 'invalid UTF-8' },
       { source: jsonl, line: 9, reason: 'not a JSON object (array)' },
-      { source: jsonl, line: 10, reason: expect.stringMatching(/^document too large: 5\d{7} bytes, more than maxDocumentBytes 33554432/) },
+      {
+        source: jsonl,
+        line: 10,
+        reason: expect.stringMatching(/^document too large: 5\d{7} bytes, more than maxDocumentBytes 33554432/),
+      },
     ]);
-    expect(scored.filter((record) => record.source === jsonl).map((record) => record.id)).toEqual(['bom', 'crlf', 'ok']);
-    expect(scored.find((record) => record.id === 'bom').bytes).toBe(Buffer.byteLength('A line after a byte order mark.'));
+    expect(scored.filter((record) => record.source === jsonl).map((record) => record.id)).toEqual([
+      'bom',
+      'crlf',
+      'ok',
+    ]);
+    expect(scored.find((record) => record.id === 'bom').bytes).toBe(
+      Buffer.byteLength('A line after a byte order mark.'),
+    );
 
     const truncation = errors.filter((error) => error.source === truncated);
     expect(truncation).toHaveLength(1);
@@ -183,13 +245,19 @@ describe('bad input', () => {
     const beforeTruncation = scored.filter((record) => record.source === truncated);
     expect(beforeTruncation.length).toBeGreaterThan(0);
     expect(truncation[0].line).toBe(beforeTruncation.length + 1);
-    expect(beforeTruncation.map((record) => record.id)).toEqual(documents.slice(0, beforeTruncation.length).map((document) => document.id));
+    expect(beforeTruncation.map((record) => record.id)).toEqual(
+      documents.slice(0, beforeTruncation.length).map((document) => document.id),
+    );
 
     expect(errors.filter((error) => error.source === corruptParquet)).toEqual([
       { source: corruptParquet, line: 0, reason: expect.stringMatching(/^corrupt or unreadable Parquet file/) },
     ]);
     expect(errors.filter((error) => error.source === unreadable)).toEqual([
-      { source: unreadable, line: expect.any(Number), reason: expect.stringMatching(/^(read error|cannot read): E(IO|ACCES)/) },
+      {
+        source: unreadable,
+        line: expect.any(Number),
+        reason: expect.stringMatching(/^(read error|cannot read): E(IO|ACCES)/),
+      },
     ]);
     expect(scored.filter((record) => record.source === untouched)).toHaveLength(3);
 
@@ -201,7 +269,10 @@ describe('bad input', () => {
     expect(counts.fileErrors).toBe(3); // truncated gzip, corrupt Parquet, unreadable file
     expect(errors).toHaveLength(counts.skipped + counts.fileErrors);
 
-    const after = inputFiles.map((path) => ({ hash: createHash('sha256').update(readFileSync(path)).digest('hex'), mtime: statSync(path).mtimeMs }));
+    const after = inputFiles.map((path) => ({
+      hash: createHash('sha256').update(readFileSync(path)).digest('hex'),
+      mtime: statSync(path).mtimeMs,
+    }));
     expect(after).toEqual(before);
   });
 
@@ -216,7 +287,9 @@ describe('bad input', () => {
 
   it('reads on after a corrupt Parquet row group', async () => {
     const path = join(folder, 'groups.parquet');
-    const docs = documents.slice(0, 30).map((document, i) => ({ id: `g${i}`, text: `${'distinct words '.repeat(20)} ${document.text}` }));
+    const docs = documents
+      .slice(0, 30)
+      .map((document, i) => ({ id: `g${i}`, text: `${'distinct words '.repeat(20)} ${document.text}` }));
     await writeParquet(path, docs, 10);
     const { parquetMetadataAsync, asyncBufferFromFile } = await import('hyparquet');
     const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
@@ -228,10 +301,16 @@ describe('bad input', () => {
     writeFileSync(copy, bytes);
     const skips: { line: number; reason: string }[] = [];
     const records = await scoreAll([copy], { onSkip: (skip: { line: number; reason: string }) => skips.push(skip) });
-    expect(records.map((record) => record.id)).toEqual([...docs.slice(0, 10), ...docs.slice(20)].map((document) => document.id));
-    expect(skips).toEqual([{ source: copy, line: 10, reason: expect.stringMatching(/^corrupt Parquet row group 1 \(rows 10 to 19\)/), document: false }]);
+    expect(records.map((record) => record.id)).toEqual(
+      [...docs.slice(0, 10), ...docs.slice(20)].map((document) => document.id),
+    );
+    expect(skips).toEqual([
+      {
+        source: copy,
+        line: 10,
+        reason: expect.stringMatching(/^corrupt Parquet row group 1 \(rows 10 to 19\)/),
+        document: false,
+      },
+    ]);
   });
 });
-
-
-

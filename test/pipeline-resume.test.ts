@@ -32,7 +32,10 @@ beforeAll(async () => {
   writeFileSync(join(data, 'a.jsonl'), first.join('\n') + '\n');
   writeJsonlGz(join(data, 'b.jsonl.gz'), documents.slice(third, 2 * third));
   await writeParquet(join(data, 'c.parquet'), documents.slice(2 * third), 300);
-  writeJsonl(join(data, 'd.jsonl'), documents.slice(0, 50).map((document) => ({ ...document, id: `again-${document.id}` })));
+  writeJsonl(
+    join(data, 'd.jsonl'),
+    documents.slice(0, 50).map((document) => ({ ...document, id: `again-${document.id}` })),
+  );
   inputs = [data];
 });
 
@@ -47,9 +50,14 @@ interface ChildResult {
 }
 
 /** Runs the job in a child; SIGKILLs it after `kill.afterMs`, or once it reports `kill.atProgress` documents read. */
-function runChild(job: Record<string, unknown>, kill: { afterMs?: number; atProgress?: number } = {}): Promise<ChildResult> {
+function runChild(
+  job: Record<string, unknown>,
+  kill: { afterMs?: number; atProgress?: number } = {},
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [driver, JSON.stringify({ job, fake })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [driver, JSON.stringify({ job, fake })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (data) => {
@@ -70,7 +78,8 @@ function runChild(job: Record<string, unknown>, kill: { afterMs?: number; atProg
 
 function outputs(out: string): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const suffix of ['', '.errors.jsonl', '.words.bin']) files[suffix || 'scores'] = readFileSync(out + suffix).toString('base64');
+  for (const suffix of ['', '.errors.jsonl', '.words.bin'])
+    files[suffix || 'scores'] = readFileSync(out + suffix).toString('base64');
   return files;
 }
 
@@ -91,12 +100,16 @@ describe('resume after SIGKILL', () => {
     const out = join(folder, 'killed.jsonl');
     const kills: { at: string; progress: number; signal: string | null }[] = [];
     let resume = false;
-    const midRun = (kill: { progress: number; signal: string | null }) => kill.signal === 'SIGKILL' && kill.progress > 0 && kill.progress < total;
+    const midRun = (kill: { progress: number; signal: string | null }) =>
+      kill.signal === 'SIGKILL' && kill.progress > 0 && kill.progress < total;
     let done = 0;
     for (let round = 0; round < 5; round++) {
       // The first kill at a random time (startup included), the others at a random point of the documents still to
       // do, right after the child reports it (the child is then anywhere: reading, scoring, writing, checkpointing).
-      const kill = round === 0 ? { afterMs: Math.round(random() * cleanMs) } : { atProgress: Math.round(done + random() * (total - done) * 0.9) };
+      const kill =
+        round === 0
+          ? { afterMs: Math.round(random() * cleanMs) }
+          : { atProgress: Math.round(done + random() * (total - done) * 0.9) };
       const result = await runChild({ ...common, out, resume }, kill);
       kills.push({ at: JSON.stringify(kill), progress: result.progress, signal: result.signal });
       resume = true;
@@ -104,7 +117,8 @@ describe('resume after SIGKILL', () => {
       if (result.code === 0) {
         if (kills.some(midRun)) break;
         // The timed kill came after the run had finished (a fast or idle machine): start over, killing by progress.
-        for (const name of readdirSync(folder).filter((file) => file.startsWith('killed.jsonl'))) rmSync(join(folder, name));
+        for (const name of readdirSync(folder).filter((file) => file.startsWith('killed.jsonl')))
+          rmSync(join(folder, name));
         resume = false;
         done = 0;
         continue;
@@ -123,9 +137,11 @@ describe('resume after SIGKILL', () => {
     expect(manifest.counts.read).toBe(manifest.counts.scored + manifest.counts.skipped);
     expect(manifest.resumes).toBeGreaterThan(0);
     // Nothing is left behind but the four outputs.
-    expect(readdirSync(folder).filter((name) => name.startsWith('killed.jsonl')).sort()).toEqual(
-      ['killed.jsonl', 'killed.jsonl.errors.jsonl', 'killed.jsonl.manifest.json', 'killed.jsonl.words.bin'],
-    );
+    expect(
+      readdirSync(folder)
+        .filter((name) => name.startsWith('killed.jsonl'))
+        .sort(),
+    ).toEqual(['killed.jsonl', 'killed.jsonl.errors.jsonl', 'killed.jsonl.manifest.json', 'killed.jsonl.words.bin']);
   }, 240_000);
 
   it('stops cleanly on request and resumes to the same output; refuses to start over without --resume or --overwrite', async () => {
@@ -147,12 +163,20 @@ describe('resume after SIGKILL', () => {
     });
     expect(first.status).toBe('stopped');
     expect(first.counts.read).toBeGreaterThan(300);
-    await expect(runScoreJob({ ...common, scorer: createFakeScorer(), out })).rejects.toThrow(/pass --resume to continue it, or --overwrite/);
-    await expect(runScoreJob({ ...common, scorer: createFakeScorer(), out, resume: true, textField: 'body' })).rejects.toThrow(
-      /Cannot resume .*: the interrupted run used a different textField \(text vs body\)/,
+    await expect(runScoreJob({ ...common, scorer: createFakeScorer(), out })).rejects.toThrow(
+      /pass --resume to continue it, or --overwrite/,
     );
+    await expect(
+      runScoreJob({ ...common, scorer: createFakeScorer(), out, resume: true, textField: 'body' }),
+    ).rejects.toThrow(/Cannot resume .*: the interrupted run used a different textField \(text vs body\)/);
     const notices: string[] = [];
-    const second = await runScoreJob({ ...common, scorer: createFakeScorer({ batchSensitive: true }), out, resume: true, onNotice: (n) => notices.push(n) });
+    const second = await runScoreJob({
+      ...common,
+      scorer: createFakeScorer({ batchSensitive: true }),
+      out,
+      resume: true,
+      onNotice: (n) => notices.push(n),
+    });
     expect(second.status).toBe('completed');
     expect(notices.join('\n')).toMatch(/Resuming .* after \d+ documents/);
     expect(outputs(out)).toEqual(outputs(cleanOut));
@@ -162,7 +186,15 @@ describe('resume after SIGKILL', () => {
 
   it('workers and tokenizer module: a child run with worker threads matches an in-process run', async () => {
     const out = join(folder, 'inproc.jsonl');
-    await runScoreJob({ inputs, model: FAKE_MODEL_PATH, workers: 1, tokenizerModule: FAKE_TOKENIZER_MODULE, scorer: createFakeScorer({ ...fake, secondsPerToken: 0 }), out, wordBuckets: 4096 });
+    await runScoreJob({
+      inputs,
+      model: FAKE_MODEL_PATH,
+      workers: 1,
+      tokenizerModule: FAKE_TOKENIZER_MODULE,
+      scorer: createFakeScorer({ ...fake, secondsPerToken: 0 }),
+      out,
+      wordBuckets: 4096,
+    });
     expect(outputs(out)).toEqual(outputs(join(folder, 'clean.jsonl')));
   });
 });

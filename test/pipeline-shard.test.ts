@@ -33,7 +33,11 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 const common = () => ({ inputs: [data], model: FAKE_MODEL_PATH, workers: 0, wordBuckets: 2048 });
 
 function files(out: string): Record<string, Buffer> {
-  return { scores: readFileSync(out), errors: readFileSync(`${out}.errors.jsonl`), words: readFileSync(`${out}.words.bin`) };
+  return {
+    scores: readFileSync(out),
+    errors: readFileSync(`${out}.errors.jsonl`),
+    words: readFileSync(`${out}.words.bin`),
+  };
 }
 
 describe('sharding and merge', () => {
@@ -65,35 +69,56 @@ describe('sharding and merge', () => {
     await mergeShards({ shards, out: parquetMerged });
     const records = [];
     for await (const record of readScoreRecords(parquetMerged)) records.push(record);
-    expect(records).toEqual(readFileSync(whole, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line)));
+    expect(records).toEqual(
+      readFileSync(whole, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    );
   });
 
   it('refuses a missing shard, a shard given twice, and shards of different runs', async () => {
     const shards = [0, 1, 2].map((i) => join(folder, `shard-${i}.jsonl`));
     const out = join(folder, 'refused.jsonl');
-    await expect(mergeShards({ shards: [shards[0], shards[2]], out })).rejects.toThrow('Missing shard 1/3: got 0/3, 2/3');
+    await expect(mergeShards({ shards: [shards[0], shards[2]], out })).rejects.toThrow(
+      'Missing shard 1/3: got 0/3, 2/3',
+    );
     // The same shard twice (a copy under another name): two shards overlap.
     const copy = join(folder, 'copy-of-1.jsonl');
-    for (const suffix of ['', '.manifest.json', '.errors.jsonl', '.words.bin']) copyFileSync(shards[1] + suffix, copy + suffix);
+    for (const suffix of ['', '.manifest.json', '.errors.jsonl', '.words.bin'])
+      copyFileSync(shards[1] + suffix, copy + suffix);
     await expect(mergeShards({ shards: [shards[0], shards[1], copy, shards[2]], out })).rejects.toThrow(
       /Shards overlap: .*shard-1\.jsonl and .*copy-of-1\.jsonl are both shard 1\/3/,
     );
     // A shard of a run with other options.
     const other = join(folder, 'other-1.jsonl');
     await runScoreJob({ ...common(), scorer: createFakeScorer(), out: other, shard: '1/3', maxDocumentBytes: 1000 });
-    await expect(mergeShards({ shards: [shards[0], other, shards[2]], out })).rejects.toThrow(/cannot be merged: .* used a different maxDocumentBytes/);
+    await expect(mergeShards({ shards: [shards[0], other, shards[2]], out })).rejects.toThrow(
+      /cannot be merged: .* used a different maxDocumentBytes/,
+    );
     // A shard whose records were tampered with to overlap another's is caught while merging.
     const forged = join(folder, 'forged-2.jsonl');
-    for (const suffix of ['.manifest.json', '.errors.jsonl', '.words.bin']) copyFileSync(shards[2] + suffix, forged + suffix);
-    const sources: string[] = JSON.parse(readFileSync(`${shards[2]}.manifest.json`, 'utf8')).inputs.map((input: { source: string }) => input.source);
-    const lines = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    for (const suffix of ['.manifest.json', '.errors.jsonl', '.words.bin'])
+      copyFileSync(shards[2] + suffix, forged + suffix);
+    const sources: string[] = JSON.parse(readFileSync(`${shards[2]}.manifest.json`, 'utf8')).inputs.map(
+      (input: { source: string }) => input.source,
+    );
+    const lines = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line));
     const position = (record: { source: string; line: number }) => sources.indexOf(record.source) * 1e9 + record.line;
     const inOrder = [...lines(shards[2]), lines(shards[1])[5]].sort((a, b) => position(a) - position(b));
     writeFileSync(forged, inOrder.map((record) => JSON.stringify(record)).join('\n') + '\n');
-    await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(/Shards overlap: .* both hold the record at/);
+    await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(
+      /Shards overlap: .* both hold the record at/,
+    );
     // Out of input order (edited or corrupt): refused too.
     writeFileSync(forged, readFileSync(shards[2], 'utf8') + readFileSync(shards[1], 'utf8').split('\n')[0] + '\n');
-    await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(/forged-2\.jsonl is not in input order at /);
+    await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(
+      /forged-2\.jsonl is not in input order at /,
+    );
     await expect(mergeShards({ shards: [join(folder, 'nope.jsonl')], out })).rejects.toThrow(/has no manifest/);
   });
 

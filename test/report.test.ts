@@ -10,15 +10,34 @@ import { tempFolder, writeCorpus, type CraftedDocument } from './fixtures/select
 /** A corpus of 600 documents with a bell-shaped bits-per-token distribution, a few awkward texts among them. */
 function syntheticCorpus(): CraftedDocument[] {
   let state = 42;
-  const uniform = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const words = ['river', 'stone', 'light', 'quantum', 'the', 'a', 'of', 'maple', 'entropy', 'signal', 'harbor', 'violet'];
+  const uniform = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const words = [
+    'river',
+    'stone',
+    'light',
+    'quantum',
+    'the',
+    'a',
+    'of',
+    'maple',
+    'entropy',
+    'signal',
+    'harbor',
+    'violet',
+  ];
   return Array.from({ length: 600 }, (_, i) => {
     const bpt = Math.max(0.2, 4 + (uniform() + uniform() + uniform() + uniform() - 2) * 2.2);
     const length = 5 + Math.floor(uniform() * 40);
     let text = Array.from({ length }, () => words[Math.floor(uniform() * words.length)]).join(' ');
     if (i === 7) text = '<b>bold?</b> "quoted" & \'single\' — <img src=x onerror=alert(1)>';
     if (i === 8) text = 'line one\n\n\tline two    with    spaces';
-    return { file: i < 300 ? 'part-1.jsonl' : 'part-2.jsonl', line: (i % 300) + 1, text, bitsPerToken: Number(bpt.toFixed(3)), tokens: length * 2 };
+    return {
+      file: i < 300 ? 'part-1.jsonl' : 'part-2.jsonl',
+      line: (i % 300) + 1,
+      text,
+      bitsPerToken: Number(bpt.toFixed(3)),
+      tokens: length * 2,
+    };
   });
 }
 
@@ -28,7 +47,12 @@ describe('report.html', () => {
 
   beforeAll(async () => {
     const corpus = writeCorpus(syntheticCorpus());
-    result = await pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out: join(corpus.folder, 'out'), pruneRatio: 0.3 });
+    result = await pruneCorpus({
+      inputs: Object.values(corpus.files),
+      scores: corpus.scores,
+      out: join(corpus.folder, 'out'),
+      pruneRatio: 0.3,
+    });
     html = readFileSync(join(result.out, 'report.html'), 'utf8');
   });
 
@@ -86,11 +110,24 @@ describe.skipIf(CHROMIUM === undefined)(
 
     beforeAll(async () => {
       const corpus = writeCorpus(syntheticCorpus());
-      const { out } = await pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out: join(corpus.folder, 'out'), keepRatio: 0.6 });
+      const { out } = await pruneCorpus({
+        inputs: Object.values(corpus.files),
+        scores: corpus.scores,
+        out: join(corpus.folder, 'out'),
+        keepRatio: 0.6,
+      });
       reportPath = join(out, 'report.html');
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          '--disable-sync',
+        ],
       });
     });
 
@@ -144,7 +181,12 @@ describe.skipIf(CHROMIUM === undefined)(
           colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
           if (data[i] < 240 || data[i + 1] < 240 || data[i + 2] < 240) nonWhite++;
         }
-        return { colours: colours.size, nonWhiteShare: nonWhite / (data.length / 4), width: image.width, height: image.height };
+        return {
+          colours: colours.size,
+          nonWhiteShare: nonWhite / (data.length / 4),
+          width: image.width,
+          height: image.height,
+        };
       }, shot.toString('base64'));
       expect(stats.width).toBeGreaterThan(600);
       expect(stats.colours).toBeGreaterThan(20);

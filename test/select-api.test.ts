@@ -21,7 +21,10 @@ import { KEY_WORDS, compareKeys, keyValue, writeKey } from '../src/select/keys.j
 import { DuplicateIdFinder } from '../src/select/spill.js';
 import { CRAFTED, label, scoreRecordOf } from './fixtures/select/helpers.js';
 
-const documents: SelectableDocument[] = CRAFTED.map((d) => ({ ...scoreRecordOf(`/corpus/${d.file}`, d), text: d.text }));
+const documents: SelectableDocument[] = CRAFTED.map((d) => ({
+  ...scoreRecordOf(`/corpus/${d.file}`, d),
+  text: d.text,
+}));
 
 function keptLabels(options: SelectOptions, docs: readonly SelectableDocument[] = documents): string[] {
   const selection = select(docs, options);
@@ -95,7 +98,9 @@ describe('select: exact selections on the crafted set (bits-per-token)', () => {
     expect(once).toHaveLength(5);
     expect(keptLabels({ strategy: 'random', keepRatio: 0.5, seed: 7 })).toEqual(once);
     expect(keptLabels({ strategy: 'random', keepRatio: 0.5, seed: 7 }, [...documents].reverse())).toEqual(once);
-    const seeds = new Set(Array.from({ length: 8 }, (_, seed) => keptLabels({ strategy: 'random', keepRatio: 0.5, seed }).join()));
+    const seeds = new Set(
+      Array.from({ length: 8 }, (_, seed) => keptLabels({ strategy: 'random', keepRatio: 0.5, seed }).join()),
+    );
     expect(seeds.size).toBeGreaterThan(1);
     // Pinned: the random order must not change between releases (a selection must be reproducible).
     expect(once).toMatchInlineSnapshot(`
@@ -127,9 +132,18 @@ describe('select: exact selections on the crafted set (bits-per-token)', () => {
     const selection = select(documents, { keepRatio: 0.7 });
     expect(selection.cuts.order).toBe('information');
     expect(selection.cuts.upper).toBeNull();
-    expect(selection.cuts.lower).toMatchObject({ value: 2, source: '/corpus/a.jsonl', line: 4, id: '/corpus/a.jsonl:4' });
+    expect(selection.cuts.lower).toMatchObject({
+      value: 2,
+      source: '/corpus/a.jsonl',
+      line: 4,
+      id: '/corpus/a.jsonl:4',
+    });
     expect(selection.counts).toEqual({ documents: 10, kept: 7, pruned: 3 });
-    expect(select(documents, { strategy: 'threshold', min: 2 }).cuts).toEqual({ order: 'information', lower: { value: 2 }, upper: null });
+    expect(select(documents, { strategy: 'threshold', min: 2 }).cuts).toEqual({
+      order: 'information',
+      lower: { value: 2 },
+      upper: null,
+    });
   });
 });
 
@@ -141,8 +155,13 @@ describe('select: every metric', () => {
   function expectedLowestFirst(values: Float64Array, keep: number, higherIsMore: boolean): string[] {
     const order = documents
       .map((d, i) => ({ d, v: higherIsMore ? values[i] : -values[i] }))
-      .sort((x, y) => x.v - y.v || (x.d.source < y.d.source ? -1 : x.d.source > y.d.source ? 1 : 0) || x.d.line - y.d.line);
-    return order.slice(order.length - keep).map((x) => label(x.d)).sort();
+      .sort(
+        (x, y) => x.v - y.v || (x.d.source < y.d.source ? -1 : x.d.source > y.d.source ? 1 : 0) || x.d.line - y.d.line,
+      );
+    return order
+      .slice(order.length - keep)
+      .map((x) => label(x.d))
+      .sort();
   }
 
   for (const metric of METRIC_NAMES) {
@@ -150,9 +169,11 @@ describe('select: every metric', () => {
       const { values } = measure(documents, { metric, wordFrequencies: table });
       for (const keepRatio of [0.2, 0.5, 0.8]) {
         const keep = Math.floor(10 * keepRatio + 0.5);
-        expect(select(documents, { metric, keepRatio, wordFrequencies: table }).keptIndices.map((i) => label(documents[i])).sort()).toEqual(
-          expectedLowestFirst(values, keep, METRICS[metric].moreInformative === 'higher'),
-        );
+        expect(
+          select(documents, { metric, keepRatio, wordFrequencies: table })
+            .keptIndices.map((i) => label(documents[i]))
+            .sort(),
+        ).toEqual(expectedLowestFirst(values, keep, METRICS[metric].moreInformative === 'higher'));
       }
     });
   }
@@ -210,10 +231,16 @@ describe('hand-computed metric values', () => {
     const expected = -(Math.log2(3 / 4) + Math.log2(1 / 4)) / 2;
     expect(expected).toBeCloseTo(1.20752, 5);
     expect(table.wordEntropyBits('dog')).toBeCloseTo(3, 12); // f(dog) = ½ / 4 = 1/8
-    const { values } = measure([{ id: 'x', source: 's', line: 1, text: 'The cat.' }, { id: 'y', source: 's', line: 2, text: '...' }], {
-      metric: 'word-entropy',
-      wordFrequencies: table,
-    });
+    const { values } = measure(
+      [
+        { id: 'x', source: 's', line: 1, text: 'The cat.' },
+        { id: 'y', source: 's', line: 2, text: '...' },
+      ],
+      {
+        metric: 'word-entropy',
+        wordFrequencies: table,
+      },
+    );
     expect(values[0]).toBeCloseTo(expected, 12);
     expect(values[1]).toBe(0);
   });
@@ -226,7 +253,10 @@ describe('property: lowest-first on random score sets', () => {
     return Array.from({ length: n }, (_, i) => {
       const tokens = Math.floor(next() * 50);
       const bpt = Math.round(next() * 8) / 2; // many ties
-      return { ...scoreRecordOf(`/p/${i % 3}.jsonl`, { file: '', line: i + 1, text: 'x', tokens, bitsPerToken: bpt }), line: i + 1 };
+      return {
+        ...scoreRecordOf(`/p/${i % 3}.jsonl`, { file: '', line: i + 1, text: 'x', tokens, bitsPerToken: bpt }),
+        line: i + 1,
+      };
     });
   }
 
@@ -240,7 +270,8 @@ describe('property: lowest-first on random score sets', () => {
         expect(new Set([...selection.keptIndices, ...selection.prunedIndices]).size).toBe(docs.length);
         const minKept = Math.min(...selection.keptIndices.map((i) => selection.values[i]));
         const maxPruned = Math.max(...selection.prunedIndices.map((i) => selection.values[i]));
-        if (selection.keptIndices.length > 0 && selection.prunedIndices.length > 0) expect(minKept).toBeGreaterThanOrEqual(maxPruned);
+        if (selection.keptIndices.length > 0 && selection.prunedIndices.length > 0)
+          expect(minKept).toBeGreaterThanOrEqual(maxPruned);
         // Kept and pruned indices come in input order.
         expect(selection.keptIndices).toEqual([...selection.keptIndices].sort((a, b) => a - b));
       }
@@ -258,7 +289,13 @@ describe('property: lowest-first on random score sets', () => {
 });
 
 describe('cuts: the bounded-memory radix select agrees with sorting', () => {
-  function oracle(keys: Uint32Array, weights: Float64Array, n: number, kind: 'first-after' | 'last-before', target: number): number {
+  function oracle(
+    keys: Uint32Array,
+    weights: Float64Array,
+    n: number,
+    kind: 'first-after' | 'last-before',
+    target: number,
+  ): number {
     const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => compareKeys(keys, i, keys, j));
     let before = 0;
     let found = -1;
@@ -272,7 +309,7 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
 
   it('finds the same boundary document with tiny candidate limits (many histogram passes), ties and zero weights', () => {
     let state = 12345;
-    const next = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let trial = 0; trial < 60; trial++) {
       const n = 1 + Math.floor(next() * 400);
       const keys = new Uint32Array(n * KEY_WORDS);
@@ -305,7 +342,13 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
     const keys = new Uint32Array(5 * KEY_WORDS);
     [4, 1, 3, 1, 2].forEach((v, i) => writeKey(keys, i, v, 0, i));
     const weights = new Float64Array([1, 1, 1, 1, 1]);
-    const { range } = findKeyRange({ weighting: 'documents', order: 'information', lower: 2, upper: 4 }, 5, 5, (visit) => visit(keys, weights, 5), 1);
+    const { range } = findKeyRange(
+      { weighting: 'documents', order: 'information', lower: 2, upper: 4 },
+      5,
+      5,
+      (visit) => visit(keys, weights, 5),
+      1,
+    );
     expect(keyValue(range.from!)).toBe(2);
     expect(keyValue(range.to!)).toBe(3);
   });
@@ -323,13 +366,21 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
 
 describe('select: bad input', () => {
   it('rejects ratios outside (0, 1), both budgets, no budget', () => {
-    expect(() => select(documents, { pruneRatio: 1.5 })).toThrow('Expected number in (0, 1) for pruneRatio but received 1.5 of type number');
-    expect(() => select(documents, { keepRatio: 0 })).toThrow('Expected number in (0, 1) for keepRatio but received 0 of type number');
+    expect(() => select(documents, { pruneRatio: 1.5 })).toThrow(
+      'Expected number in (0, 1) for pruneRatio but received 1.5 of type number',
+    );
+    expect(() => select(documents, { keepRatio: 0 })).toThrow(
+      'Expected number in (0, 1) for keepRatio but received 0 of type number',
+    );
     expect(() => select(documents, { keepRatio: 1 })).toThrow('for keepRatio but received 1 of type number');
     expect(() => select(documents, { keepRatio: Number.NaN })).toThrow('for keepRatio but received NaN');
-    expect(() => select(documents, { keepRatio: 0.5, pruneRatio: 0.5 })).toThrow('but received keepRatio and pruneRatio');
+    expect(() => select(documents, { keepRatio: 0.5, pruneRatio: 0.5 })).toThrow(
+      'but received keepRatio and pruneRatio',
+    );
     expect(() => select(documents, {})).toThrow('needs one of keepRatio, pruneRatio or keepTokens');
-    expect(() => select(documents, { keepTokens: 0 })).toThrow('Expected positive integer for keepTokens but received 0');
+    expect(() => select(documents, { keepTokens: 0 })).toThrow(
+      'Expected positive integer for keepTokens but received 0',
+    );
     expect(() => select(documents, { keepTokens: 2.5 })).toThrow('Expected positive integer for keepTokens');
   });
 
@@ -337,13 +388,19 @@ describe('select: bad input', () => {
     expect(() => select(documents, { metric: 'perplexity' as never, keepRatio: 0.5 })).toThrow(
       /Expected one of "bits-per-token", .* for metric but received "perplexity" of type string/,
     );
-    expect(() => select(documents, { strategy: 'best' as never, keepRatio: 0.5 })).toThrow(/for strategy but received "best"/);
+    expect(() => select(documents, { strategy: 'best' as never, keepRatio: 0.5 })).toThrow(
+      /for strategy but received "best"/,
+    );
     expect(() => select(documents, { strategy: 'threshold', keepRatio: 0.5 })).toThrow('takes min and/or max');
     expect(() => select(documents, { strategy: 'threshold' })).toThrow('needs min, max or both');
-    expect(() => select(documents, { strategy: 'threshold', min: 3, max: 2 })).toThrow('Expected number >= min (3) for max but received 2');
+    expect(() => select(documents, { strategy: 'threshold', min: 3, max: 2 })).toThrow(
+      'Expected number >= min (3) for max but received 2',
+    );
     expect(() => select(documents, { keepRatio: 0.5, min: 1 })).toThrow('apply only to strategy "threshold"');
     expect(() => select(documents, { keepRatio: 0.5, seed: 3 })).toThrow('seed applies only to strategy "random"');
-    expect(() => select(documents, { strategy: 'random', keepRatio: 0.5, seed: -1 })).toThrow('for seed but received -1');
+    expect(() => select(documents, { strategy: 'random', keepRatio: 0.5, seed: -1 })).toThrow(
+      'for seed but received -1',
+    );
   });
 
   it('rejects NaN and negative scores, naming the document', () => {
@@ -352,23 +409,31 @@ describe('select: bad input', () => {
       'Expected non-negative finite number for bits_per_token of documents[3] (id "/corpus/a.jsonl:4") but received NaN of type number',
     );
     const negative = documents.map((d, i) => (i === 1 ? { ...d, tokens: -3 } : d));
-    expect(() => select(negative, { keepRatio: 0.5 })).toThrow('Expected non-negative integer for tokens of documents[1]');
+    expect(() => select(negative, { keepRatio: 0.5 })).toThrow(
+      'Expected non-negative integer for tokens of documents[1]',
+    );
   });
 
   it('rejects duplicate ids and missing text or tables', () => {
     const duplicated = [...documents, { ...documents[0], line: 99 }];
     expect(() => select(duplicated, { keepRatio: 0.5 })).toThrow('Duplicate id "/corpus/a.jsonl:1" at documents[10]');
-    expect(() => select(documents.map(({ text: _text, ...rest }) => rest), { metric: 'zlib-ratio', keepRatio: 0.5 })).toThrow(
-      'Expected string for text of documents[0]',
+    expect(() =>
+      select(
+        documents.map(({ text: _text, ...rest }) => rest),
+        { metric: 'zlib-ratio', keepRatio: 0.5 },
+      ),
+    ).toThrow('Expected string for text of documents[0]');
+    expect(() => select(documents, { metric: 'word-entropy', keepRatio: 0.5 })).toThrow(
+      'needs the wordFrequencies option',
     );
-    expect(() => select(documents, { metric: 'word-entropy', keepRatio: 0.5 })).toThrow('needs the wordFrequencies option');
   });
 
   it('every strategy and metric name is accepted', () => {
     const table = new WordFrequencyTable(1 << 10);
     for (const strategy of STRATEGY_NAMES) {
       for (const metric of METRIC_NAMES) {
-        const options: SelectOptions = strategy === 'threshold' ? { metric, strategy, min: 0 } : { metric, strategy, keepRatio: 0.5 };
+        const options: SelectOptions =
+          strategy === 'threshold' ? { metric, strategy, min: 0 } : { metric, strategy, keepRatio: 0.5 };
         expect(select(documents, { ...options, wordFrequencies: table }).counts.documents).toBe(10);
       }
     }

@@ -21,7 +21,14 @@ import {
   type SelectionSummary,
 } from '../src/select/index.js';
 import type { ScoreRecord } from '../src/records.js';
-import { CRAFTED, scoreRecordOf, tempFolder, writeCorpus, type CraftedDocument, type WrittenCorpus } from './fixtures/select/helpers.js';
+import {
+  CRAFTED,
+  scoreRecordOf,
+  tempFolder,
+  writeCorpus,
+  type CraftedDocument,
+  type WrittenCorpus,
+} from './fixtures/select/helpers.js';
 
 function saveWordTable(corpus: WrittenCorpus, texts: readonly string[]): WordFrequencyTable {
   const table = new WordFrequencyTable(1 << 12);
@@ -89,7 +96,10 @@ function documentsOf(corpus: WrittenCorpus, crafted: readonly CraftedDocument[])
 
 describe('pruneCorpus: the CLI path selects exactly what select() selects', () => {
   const corpus = writeCorpus(CRAFTED);
-  const table = saveWordTable(corpus, CRAFTED.map((d) => d.text));
+  const table = saveWordTable(
+    corpus,
+    CRAFTED.map((d) => d.text),
+  );
   const documents = documentsOf(corpus, CRAFTED);
   const inputs = [corpus.files['a.jsonl'], corpus.files['b.jsonl']];
   let run = 0;
@@ -112,7 +122,12 @@ describe('pruneCorpus: the CLI path selects exactly what select() selects', () =
           const pruned = prunedPositions(out);
           expect(kept).toEqual(expectedKept);
           expect([...kept, ...pruned].sort()).toEqual(documents.map((d) => `${d.source}:${d.line}`).sort());
-          expect(summary.counts).toEqual({ documents: 10, kept: expected.counts.kept, pruned: expected.counts.pruned, unreadable: 0 });
+          expect(summary.counts).toEqual({
+            documents: 10,
+            kept: expected.counts.kept,
+            pruned: expected.counts.pruned,
+            unreadable: 0,
+          });
           expect(summary.tokens).toEqual(expected.tokens);
           expect(summary.bytes).toEqual(expected.bytes);
           expect(summary.cuts.lower?.value).toBe(expected.cuts.lower?.value);
@@ -161,7 +176,10 @@ describe('pruneCorpus: outputs', () => {
     // LF (the reader's raw bytes exclude the line end, CR included).
     expect(kept.toString('utf8')).toBe(`${rawLines[0]}\n${rawLines[2].slice(0, -1)}\n${rawLines[4]}\n`);
     expect(prunedPositions(out)).toEqual([`${source}:2`, `${source}:4`]);
-    const pruned = readFileSync(join(out, 'pruned.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const pruned = readFileSync(join(out, 'pruned.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(pruned).toEqual([
       { id: 'x2', source, line: 2, value: 1 },
       { id: 'x4', source, line: 4, value: 2 },
@@ -193,7 +211,13 @@ describe('pruneCorpus: outputs', () => {
     const scoresPath = join(folder, 'scores.parquet');
     await writeParquetFromJsonl(jsonl, scoresPath);
     const out = join(folder, 'out');
-    const { summary } = await pruneCorpus({ inputs: [source], scores: scoresPath, out, pruneRatio: 0.4, idField: 'doc' });
+    const { summary } = await pruneCorpus({
+      inputs: [source],
+      scores: scoresPath,
+      out,
+      pruneRatio: 0.4,
+      idField: 'doc',
+    });
     expect(summary.counts).toMatchObject({ kept: 3, pruned: 2 });
     const rows = await parquetReadObjects({ file: await asyncBufferFromFile(join(out, 'kept', 'corpus.parquet')) });
     expect(rows).toEqual([
@@ -206,10 +230,16 @@ describe('pruneCorpus: outputs', () => {
   it('copies kept plain-text documents (one per file) unchanged, writes empty kept files, gzip stays gzip', async () => {
     const folder = tempFolder();
     mkdirSync(join(folder, 'docs', 'sub'), { recursive: true });
-    const files = [join(folder, 'docs', 'one.txt'), join(folder, 'docs', 'sub', 'two.txt'), join(folder, 'docs', 'three.txt')];
+    const files = [
+      join(folder, 'docs', 'one.txt'),
+      join(folder, 'docs', 'sub', 'two.txt'),
+      join(folder, 'docs', 'three.txt'),
+    ];
     const texts = ['First document.\nWith two lines.\n', 'Second document, no newline', 'Third\r\ndocument\r\n'];
     files.forEach((file, i) => writeFileSync(file, texts[i]));
-    const scores = files.map((file, i) => scoreRecordOf(file, { file: '', line: 0, text: texts[i], tokens: 5, bitsPerToken: [2, 9, 1][i] }));
+    const scores = files.map((file, i) =>
+      scoreRecordOf(file, { file: '', line: 0, text: texts[i], tokens: 5, bitsPerToken: [2, 9, 1][i] }),
+    );
     const scoresPath = join(folder, 'scores.jsonl');
     writeFileSync(scoresPath, scores.map((s) => `${JSON.stringify(s)}\n`).join(''));
     const out = join(folder, 'out');
@@ -226,14 +256,22 @@ describe('pruneCorpus: outputs', () => {
     const rawLines = ['{"text":"one"}', '{"text":"two two"}', '{"text":"three three three"}'];
     writeFileSync(source, gzipSync(`${rawLines.join('\n')}\n`));
     const scores = rawLines.map((line, i) =>
-      scoreRecordOf(source, { file: '', line: i + 1, text: JSON.parse(line).text, tokens: 3, bitsPerToken: [1, 3, 2][i] }),
+      scoreRecordOf(source, {
+        file: '',
+        line: i + 1,
+        text: JSON.parse(line).text,
+        tokens: 3,
+        bitsPerToken: [1, 3, 2][i],
+      }),
     );
     const scoresPath = join(folder, 'scores.jsonl');
     writeFileSync(scoresPath, scores.map((s) => `${JSON.stringify(s)}\n`).join(''));
     const out = join(folder, 'out');
     const { summary } = await pruneCorpus({ inputs: [source], scores: scoresPath, out, keepRatio: 0.6 });
     expect(summary.outputs.kept).toEqual(['kept/z.jsonl.gz']);
-    expect(gunzipSync(readFileSync(join(out, 'kept', 'z.jsonl.gz'))).toString('utf8')).toBe(`${rawLines[1]}\n${rawLines[2]}\n`);
+    expect(gunzipSync(readFileSync(join(out, 'kept', 'z.jsonl.gz'))).toString('utf8')).toBe(
+      `${rawLines[1]}\n${rawLines[2]}\n`,
+    );
   });
 
   it('falls back to a join by id when the scores are not in corpus order', async () => {
@@ -253,13 +291,21 @@ describe('pruneCorpus: outputs', () => {
     expect(notes.some((n) => n.includes('not in corpus order'))).toBe(true);
     const documents = documentsOf(corpus, CRAFTED);
     const expected = select(documents, { keepRatio: 0.7 });
-    expect(keptPositions(out, corpus, summary)).toEqual(expected.keptIndices.map((i) => `${documents[i].source}:${documents[i].line}`).sort());
+    expect(keptPositions(out, corpus, summary)).toEqual(
+      expected.keptIndices.map((i) => `${documents[i].source}:${documents[i].line}`).sort(),
+    );
   });
 
   it('dry run writes only selection.json and report.html', async () => {
     const corpus = writeCorpus(CRAFTED);
     const out = join(corpus.folder, 'out');
-    const { summary } = await pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out, keepRatio: 0.5, dryRun: true });
+    const { summary } = await pruneCorpus({
+      inputs: Object.values(corpus.files),
+      scores: corpus.scores,
+      out,
+      keepRatio: 0.5,
+      dryRun: true,
+    });
     expect(readdirSync(out).sort()).toEqual(['report.html', 'selection.json']);
     expect(summary.outputs).toMatchObject({ kept: [], pruned: null });
     expect(summary.counts.kept).toBe(5);
@@ -268,7 +314,12 @@ describe('pruneCorpus: outputs', () => {
   it('zlib-ratio needs no scores (tokens unknown)', async () => {
     const corpus = writeCorpus(CRAFTED);
     const out = join(corpus.folder, 'out');
-    const { summary } = await pruneCorpus({ inputs: Object.values(corpus.files), out, metric: 'zlib-ratio', keepRatio: 0.5 });
+    const { summary } = await pruneCorpus({
+      inputs: Object.values(corpus.files),
+      out,
+      metric: 'zlib-ratio',
+      keepRatio: 0.5,
+    });
     expect(summary.join).toBe('none');
     expect(summary.tokens).toBeNull();
     expect(summary.counts.kept).toBe(5);
@@ -280,7 +331,12 @@ describe('pruneCorpus: outputs', () => {
     const path = corpus.files['a.jsonl'];
     writeFileSync(path, `${readFileSync(path, 'utf8')}{not json\n`);
     const out = join(corpus.folder, 'out');
-    const { summary } = await pruneCorpus({ inputs: [path, corpus.files['b.jsonl']], scores: corpus.scores, out, keepRatio: 0.5 });
+    const { summary } = await pruneCorpus({
+      inputs: [path, corpus.files['b.jsonl']],
+      scores: corpus.scores,
+      out,
+      keepRatio: 0.5,
+    });
     expect(summary.counts).toMatchObject({ documents: 10, unreadable: 1 });
     expect(summary.unreadableExamples[0]).toMatchObject({ source: path, line: 6 });
     expect(summary.warnings.join(' ')).toContain('could not be read');
@@ -288,13 +344,26 @@ describe('pruneCorpus: outputs', () => {
 });
 
 describe('pruneCorpus: bad input fails before writing anything', () => {
-  async function expectFailure(options: Partial<PruneOptions>, message: string | RegExp, edit?: (corpus: WrittenCorpus) => void): Promise<void> {
+  async function expectFailure(
+    options: Partial<PruneOptions>,
+    message: string | RegExp,
+    edit?: (corpus: WrittenCorpus) => void,
+  ): Promise<void> {
     const corpus = writeCorpus(CRAFTED);
-    saveWordTable(corpus, CRAFTED.map((d) => d.text));
+    saveWordTable(
+      corpus,
+      CRAFTED.map((d) => d.text),
+    );
     edit?.(corpus);
     const out = join(corpus.folder, 'out');
     await expect(
-      pruneCorpus({ inputs: [corpus.files['a.jsonl'], corpus.files['b.jsonl']], scores: corpus.scores, out, keepRatio: 0.5, ...options } as PruneOptions),
+      pruneCorpus({
+        inputs: [corpus.files['a.jsonl'], corpus.files['b.jsonl']],
+        scores: corpus.scores,
+        out,
+        keepRatio: 0.5,
+        ...options,
+      } as PruneOptions),
     ).rejects.toThrow(message);
     expectNoOutput(out);
   }
@@ -309,41 +378,78 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
   });
 
   it('corpus records that have no score', async () => {
-    await expectFailure({}, /1 corpus record has no score \(".*b\.jsonl:5"\)/, (corpus) => rewriteScores(corpus, corpus.records.slice(0, -1)));
+    await expectFailure({}, /1 corpus record has no score \(".*b\.jsonl:5"\)/, (corpus) =>
+      rewriteScores(corpus, corpus.records.slice(0, -1)),
+    );
     await expectFailure({}, /1 corpus record has no score \(".*a\.jsonl:3"\)/, (corpus) =>
-      rewriteScores(corpus, corpus.records.filter((r) => !r.id.endsWith('a.jsonl:3'))),
+      rewriteScores(
+        corpus,
+        corpus.records.filter((r) => !r.id.endsWith('a.jsonl:3')),
+      ),
     );
   });
 
   it('both at once, by id', async () => {
-    await expectFailure({}, /2 corpus records have no score .*; 1 score record has an id not in the corpus \("zzz"\)/, (corpus) =>
-      rewriteScores(corpus, [{ ...corpus.records[0], id: 'zzz' }, ...corpus.records.slice(2)]),
+    await expectFailure(
+      {},
+      /2 corpus records have no score .*; 1 score record has an id not in the corpus \("zzz"\)/,
+      (corpus) => rewriteScores(corpus, [{ ...corpus.records[0], id: 'zzz' }, ...corpus.records.slice(2)]),
     );
   });
 
   it('NaN (written as null by JSON) and negative values', async () => {
-    await expectFailure({}, /Expected non-negative finite number for bits_per_token of score record 3 of .*scores\.jsonl \(id ".*a\.jsonl:3"\) but received null/, (corpus) =>
-      rewriteScores(corpus, corpus.records.map((r, i) => (i === 2 ? { ...r, bits_per_token: Number.NaN } : r))),
+    await expectFailure(
+      {},
+      /Expected non-negative finite number for bits_per_token of score record 3 of .*scores\.jsonl \(id ".*a\.jsonl:3"\) but received null/,
+      (corpus) =>
+        rewriteScores(
+          corpus,
+          corpus.records.map((r, i) => (i === 2 ? { ...r, bits_per_token: Number.NaN } : r)),
+        ),
     );
-    await expectFailure({}, /Expected non-negative integer for tokens of score record 2 .* but received -4 of type number/, (corpus) =>
-      rewriteScores(corpus, corpus.records.map((r, i) => (i === 1 ? { ...r, tokens: -4 } : r))),
+    await expectFailure(
+      {},
+      /Expected non-negative integer for tokens of score record 2 .* but received -4 of type number/,
+      (corpus) =>
+        rewriteScores(
+          corpus,
+          corpus.records.map((r, i) => (i === 1 ? { ...r, tokens: -4 } : r)),
+        ),
     );
-    await expectFailure({}, /Expected non-negative finite number for nll of .* but received -1 of type number/, (corpus) =>
-      rewriteScores(corpus, corpus.records.map((r, i) => (i === 5 ? { ...r, nll: -1 } : r))),
+    await expectFailure(
+      {},
+      /Expected non-negative finite number for nll of .* but received -1 of type number/,
+      (corpus) =>
+        rewriteScores(
+          corpus,
+          corpus.records.map((r, i) => (i === 5 ? { ...r, nll: -1 } : r)),
+        ),
     );
   });
 
   it('a ratio outside (0, 1), unknown metric or strategy', async () => {
-    await expectFailure({ keepRatio: undefined, pruneRatio: 1.5 }, 'Expected number in (0, 1) for pruneRatio but received 1.5 of type number');
+    await expectFailure(
+      { keepRatio: undefined, pruneRatio: 1.5 },
+      'Expected number in (0, 1) for pruneRatio but received 1.5 of type number',
+    );
     await expectFailure({ keepRatio: 0 }, 'Expected number in (0, 1) for keepRatio but received 0 of type number');
-    await expectFailure({ metric: 'entropy' as never }, /Expected one of .* for metric but received "entropy" of type string/);
-    await expectFailure({ strategy: 'smart' as never }, /Expected one of .* for strategy but received "smart" of type string/);
+    await expectFailure(
+      { metric: 'entropy' as never },
+      /Expected one of .* for metric but received "entropy" of type string/,
+    );
+    await expectFailure(
+      { strategy: 'smart' as never },
+      /Expected one of .* for strategy but received "smart" of type string/,
+    );
   });
 
   it('duplicate ids in the corpus, or in the scores', async () => {
     const crafted = CRAFTED.map((d, i) => ({ ...d, extra: { id: i === 7 ? 'dup' : i === 2 ? 'dup' : `id${i}` } }));
     const corpus = writeCorpus(crafted);
-    rewriteScores(corpus, corpus.records.map((r, i) => ({ ...r, id: crafted[i].extra.id })));
+    rewriteScores(
+      corpus,
+      corpus.records.map((r, i) => ({ ...r, id: crafted[i].extra.id })),
+    );
     const out = join(corpus.folder, 'out');
     const inputs = [corpus.files['a.jsonl'], corpus.files['b.jsonl']];
     await expect(pruneCorpus({ inputs, scores: corpus.scores, out, keepRatio: 0.5 })).rejects.toThrow(
@@ -352,7 +458,9 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
     expectNoOutput(out);
     // Out of order: the join by id finds the duplicate in the scores.
     rewriteScores(corpus, corpus.records.map((r, i) => ({ ...r, id: crafted[i].extra.id })).reverse());
-    await expect(pruneCorpus({ inputs, scores: corpus.scores, out, keepRatio: 0.5 })).rejects.toThrow(/Duplicate id "dup" in the scores/);
+    await expect(pruneCorpus({ inputs, scores: corpus.scores, out, keepRatio: 0.5 })).rejects.toThrow(
+      /Duplicate id "dup" in the scores/,
+    );
     expectNoOutput(out);
   });
 
@@ -370,7 +478,14 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
       }
     };
     await expect(
-      pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out, keepRatio: 0.5, readCorpus: reader, signal: controller.signal }),
+      pruneCorpus({
+        inputs: Object.values(corpus.files),
+        scores: corpus.scores,
+        out,
+        keepRatio: 0.5,
+        readCorpus: reader,
+        signal: controller.signal,
+      }),
     ).rejects.toThrow(/abort/i);
     expectNoOutput(out);
   });
@@ -380,19 +495,28 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
     const out = join(corpus.folder, 'existing');
     mkdirSync(out);
     writeFileSync(join(out, 'keep-me.txt'), 'x');
-    await expect(pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out, keepRatio: 0.5 })).rejects.toThrow(
-      /Output folder already exists: .*existing/,
-    );
+    await expect(
+      pruneCorpus({ inputs: Object.values(corpus.files), scores: corpus.scores, out, keepRatio: 0.5 }),
+    ).rejects.toThrow(/Output folder already exists: .*existing/);
     expect(readdirSync(out)).toEqual(['keep-me.txt']);
   });
 
   it('missing scores, word-frequency table or inputs', async () => {
     await expectFailure({ scores: undefined }, 'Metric "bits-per-token" needs the scores file (--scores)');
-    await expectFailure({ scores: undefined, metric: 'zlib-ratio', keepRatio: undefined, keepTokens: 10 }, 'keepTokens needs token counts');
+    await expectFailure(
+      { scores: undefined, metric: 'zlib-ratio', keepRatio: undefined, keepTokens: 10 },
+      'keepTokens needs token counts',
+    );
     await expectFailure({ scores: '/nonexistent/scores.jsonl' }, 'Scores file not found: /nonexistent/scores.jsonl');
-    await expectFailure({ metric: 'word-entropy', wordFrequencies: '/nonexistent/words.bin' }, 'Word-frequency table not found');
+    await expectFailure(
+      { metric: 'word-entropy', wordFrequencies: '/nonexistent/words.bin' },
+      'Word-frequency table not found',
+    );
     await expectFailure({ inputs: ['/nonexistent/corpus.jsonl'] }, 'Input not found: /nonexistent/corpus.jsonl');
-    await expectFailure({ inputs: [] }, 'Expected non-empty array of paths for inputs but received an array of length 0');
+    await expectFailure(
+      { inputs: [] },
+      'Expected non-empty array of paths for inputs but received an array of length 0',
+    );
   });
 });
 
@@ -412,7 +536,19 @@ describe('infoprune prune (command line, in process)', () => {
     process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
     try {
       await program().parseAsync(
-        ['prune', '--scores', corpus.scores, '--input', corpus.files['a.jsonl'], corpus.files['b.jsonl'], '--out', out, '--prune-ratio', '0.3', '--quiet'],
+        [
+          'prune',
+          '--scores',
+          corpus.scores,
+          '--input',
+          corpus.files['a.jsonl'],
+          corpus.files['b.jsonl'],
+          '--out',
+          out,
+          '--prune-ratio',
+          '0.3',
+          '--quiet',
+        ],
         { from: 'user' },
       );
     } finally {
@@ -433,12 +569,12 @@ describe('infoprune prune (command line, in process)', () => {
     await expect(program().parseAsync([...base, '--keep-ratio', 'half'], { from: 'user' })).rejects.toThrow(
       'Expected number in (0, 1) for keepRatio but received "half" of type string',
     );
-    await expect(program().parseAsync([...base, '--keep-ratio', '0.5', '--metric', 'nope'], { from: 'user' })).rejects.toThrow(
-      /for metric but received "nope"/,
-    );
-    await expect(program().parseAsync([...base, '--keep-ratio', '0.5', '--strategy', 'nope'], { from: 'user' })).rejects.toThrow(
-      /for strategy but received "nope"/,
-    );
+    await expect(
+      program().parseAsync([...base, '--keep-ratio', '0.5', '--metric', 'nope'], { from: 'user' }),
+    ).rejects.toThrow(/for metric but received "nope"/);
+    await expect(
+      program().parseAsync([...base, '--keep-ratio', '0.5', '--strategy', 'nope'], { from: 'user' }),
+    ).rejects.toThrow(/for strategy but received "nope"/);
     expectNoOutput(out);
   });
 });

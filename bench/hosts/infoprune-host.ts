@@ -6,7 +6,12 @@
  * Timed: exactly the one call, on documents already in memory as Int32Arrays.
  */
 import { openScorer } from '../../src/engine/scorer.js';
-import { nativeBinding, type NativeContext, type NativeContextOptions, type NativeModel } from '../../src/engine/native.js';
+import {
+  nativeBinding,
+  type NativeContext,
+  type NativeContextOptions,
+  type NativeModel,
+} from '../../src/engine/native.js';
 import type { Scorer, ScorerOptions } from '../../src/engine/types.js';
 import { peakRssBytes, resetPeakRss } from '../measure.js';
 import { serve } from './protocol.js';
@@ -40,7 +45,10 @@ function workload(name: unknown) {
   return found;
 }
 
-async function runOnce(documents: Int32Array[], bytes: number[]): Promise<{ tokensScored: number; tokensEvaluated: number; nll: number }> {
+async function runOnce(
+  documents: Int32Array[],
+  bytes: number[],
+): Promise<{ tokensScored: number; tokensEvaluated: number; nll: number }> {
   if (scorer) {
     const results = await scorer.scoreTokens(documents.map((tokens, i) => ({ tokens, bytes: bytes[i] })));
     let tokensScored = 0;
@@ -75,7 +83,10 @@ serve(async (request) => {
       return { options: resolved, model: ceilingModel.info(), systemInfo: binding.systemInfo() };
     }
     case 'workload': {
-      workloads.set(String(request.name), { documents: request.documents as Int32Array[], bytes: request.bytes as number[] });
+      workloads.set(String(request.name), {
+        documents: request.documents as Int32Array[],
+        bytes: request.bytes as number[],
+      });
       return {};
     }
     case 'warmup': {

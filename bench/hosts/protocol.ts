@@ -31,7 +31,12 @@ export function serve(handle: (request: HostRequest) => Promise<Record<string, u
     }
     handle(message).then(
       (result) => process.send!({ id: message.id, ok: true, ...result } satisfies HostReply),
-      (error: unknown) => process.send!({ id: message.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) } satisfies HostReply),
+      (error: unknown) =>
+        process.send!({
+          id: message.id,
+          ok: false,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        } satisfies HostReply),
     );
   });
 }
@@ -46,7 +51,11 @@ export class Host {
 
   constructor(name: string, script: string, args: string[] = [], env?: NodeJS.ProcessEnv) {
     this.name = name;
-    this.#child = fork(script, args, { serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: env ?? process.env });
+    this.#child = fork(script, args, {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: env ?? process.env,
+    });
     this.#child.stderr!.on('data', (chunk: Buffer) => {
       this.#stderr.push(chunk.toString('utf8'));
       if (this.#stderr.length > 200) this.#stderr.splice(0, 100);
@@ -59,13 +68,18 @@ export class Host {
       else pending.reject(new Error(`${this.name} host: ${reply.error}`));
     });
     this.#child.on('exit', (code, signal) => {
-      const error = new Error(`${this.name} host exited (code ${code}, signal ${signal}): ${this.#stderr.join('').slice(-2000)}`);
+      const error = new Error(
+        `${this.name} host exited (code ${code}, signal ${signal}): ${this.#stderr.join('').slice(-2000)}`,
+      );
       for (const pending of this.#pending.values()) pending.reject(error);
       this.#pending.clear();
     });
   }
 
-  request<T extends Record<string, unknown>>(type: string, payload: Record<string, unknown> = {}): Promise<HostReply & T> {
+  request<T extends Record<string, unknown>>(
+    type: string,
+    payload: Record<string, unknown> = {},
+  ): Promise<HostReply & T> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (reply: HostReply) => void, reject });

@@ -18,7 +18,15 @@
  * thread on purpose: common/log.cpp, llama.cpp issue 22142), so they are only kept beside it when present.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { runChild, type Sample } from '../measure.js';
 
@@ -52,7 +60,9 @@ export const PERPLEXITY_CMAKE_FLAGS = [
 ];
 
 function llamaTag(root: string): string {
-  const info = JSON.parse(readFileSync(join(root, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp.info.json'), 'utf8')) as { tag: string };
+  const info = JSON.parse(
+    readFileSync(join(root, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp.info.json'), 'utf8'),
+  ) as { tag: string };
   return info.tag;
 }
 
@@ -81,7 +91,10 @@ function which(name: string): boolean {
  * The built tool, building it when allowed (minutes: 10 or more on 2 cores). Never throws: a failure is returned
  * as `reason`, and the benchmark says so in its table.
  */
-export async function llamaPerplexity(root: string, options: { allowBuild: boolean; jobs: number; log: (line: string) => void }): Promise<PerplexityBuild> {
+export async function llamaPerplexity(
+  root: string,
+  options: { allowBuild: boolean; jobs: number; log: (line: string) => void },
+): Promise<PerplexityBuild> {
   let tag = 'unknown';
   const sourceDir = join(root, '.cache', 'llama-perplexity-src');
   const buildDir = join(root, '.cache', 'llama-perplexity-build');
@@ -91,10 +104,16 @@ export async function llamaPerplexity(root: string, options: { allowBuild: boole
   try {
     tag = llamaTag(root);
   } catch (error) {
-    return { ...base, tag, binary: null, reason: `node-llama-cpp's llama.cpp release is not installed (${(error as Error).message})` };
+    return {
+      ...base,
+      tag,
+      binary: null,
+      reason: `node-llama-cpp's llama.cpp release is not installed (${(error as Error).message})`,
+    };
   }
   const wanted = JSON.stringify({ tag, flags: PERPLEXITY_CMAKE_FLAGS });
-  if (existsSync(binary) && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === wanted) return { ...base, tag, binary };
+  if (existsSync(binary) && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === wanted)
+    return { ...base, tag, binary };
   // A binary built before the stamp existed (same folders, e.g. by hand with the same flags) is reused too, when
   // its CMake cache names the same source folder.
   if (existsSync(binary) && !existsSync(stampPath) && existsSync(join(buildDir, 'CMakeCache.txt'))) {
@@ -105,10 +124,20 @@ export async function llamaPerplexity(root: string, options: { allowBuild: boole
     }
   }
   if (!options.allowBuild) {
-    return { ...base, tag, binary: null, reason: `not built (${binary} missing; --quick never builds it: run the full benchmark once)` };
+    return {
+      ...base,
+      tag,
+      binary: null,
+      reason: `not built (${binary} missing; --quick never builds it: run the full benchmark once)`,
+    };
   }
   if (!which('cmake') || !(which('g++') || which('c++') || which('clang++'))) {
-    return { ...base, tag, binary: null, reason: 'could not be built: cmake or a C++ compiler is missing on this machine' };
+    return {
+      ...base,
+      tag,
+      binary: null,
+      reason: 'could not be built: cmake or a C++ compiler is missing on this machine',
+    };
   }
   const started = performance.now();
   mkdirSync(buildDir, { recursive: true });
@@ -116,19 +145,62 @@ export async function llamaPerplexity(root: string, options: { allowBuild: boole
   try {
     if (!existsSync(join(sourceDir, 'tools', 'perplexity', 'perplexity.cpp'))) {
       const bundle = join(root, 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle');
-      if (!existsSync(bundle)) return { ...base, tag, binary: null, reason: `could not be built: ${bundle} is missing` };
+      if (!existsSync(bundle))
+        return { ...base, tag, binary: null, reason: `could not be built: ${bundle} is missing` };
       options.log(`llama-perplexity: extracting llama.cpp ${tag} from node-llama-cpp's bundle into ${sourceDir}`);
-      if ((await command('git', ['-c', 'advice.detachedHead=false', 'clone', '--quiet', bundle, sourceDir], root, logPath)) !== 0) {
-        return { ...base, tag, binary: null, reason: `could not be built: git clone of the bundle failed (see ${logPath})`, log: logPath };
+      if (
+        (await command(
+          'git',
+          ['-c', 'advice.detachedHead=false', 'clone', '--quiet', bundle, sourceDir],
+          root,
+          logPath,
+        )) !== 0
+      ) {
+        return {
+          ...base,
+          tag,
+          binary: null,
+          reason: `could not be built: git clone of the bundle failed (see ${logPath})`,
+          log: logPath,
+        };
       }
     }
-    options.log(`llama-perplexity: building llama.cpp ${tag}'s llama-perplexity in ${buildDir} (once; several minutes on few cores) ...`);
+    options.log(
+      `llama-perplexity: building llama.cpp ${tag}'s llama-perplexity in ${buildDir} (once; several minutes on few cores) ...`,
+    );
     const generator = which('ninja') ? ['-G', 'Ninja'] : [];
-    if ((await command('cmake', ['-S', sourceDir, '-B', buildDir, ...generator, ...PERPLEXITY_CMAKE_FLAGS], root, logPath)) !== 0) {
-      return { ...base, tag, binary: null, reason: `could not be built: CMake configuration failed (see ${logPath})`, log: logPath };
+    if (
+      (await command(
+        'cmake',
+        ['-S', sourceDir, '-B', buildDir, ...generator, ...PERPLEXITY_CMAKE_FLAGS],
+        root,
+        logPath,
+      )) !== 0
+    ) {
+      return {
+        ...base,
+        tag,
+        binary: null,
+        reason: `could not be built: CMake configuration failed (see ${logPath})`,
+        log: logPath,
+      };
     }
-    if ((await command('cmake', ['--build', buildDir, '--target', 'llama-perplexity', '-j', String(options.jobs)], root, logPath)) !== 0 || !existsSync(binary)) {
-      return { ...base, tag, binary: null, reason: `could not be built: compilation failed (see ${logPath})`, log: logPath };
+    if (
+      (await command(
+        'cmake',
+        ['--build', buildDir, '--target', 'llama-perplexity', '-j', String(options.jobs)],
+        root,
+        logPath,
+      )) !== 0 ||
+      !existsSync(binary)
+    ) {
+      return {
+        ...base,
+        tag,
+        binary: null,
+        reason: `could not be built: compilation failed (see ${logPath})`,
+        log: logPath,
+      };
     }
   } catch (error) {
     return { ...base, tag, binary: null, reason: `could not be built: ${(error as Error).message}`, log: logPath };
@@ -145,7 +217,10 @@ export async function llamaPerplexity(root: string, options: { allowBuild: boole
  * binaries run the same tool code, so their difference is the llama.cpp build alone (compiler flags: GGML_NATIVE,
  * OpenMP). Linux x64 only; returns null with a reason when it cannot be linked.
  */
-export async function linkPerplexityToPrebuilt(root: string, build: PerplexityBuild): Promise<{ binary: string | null; reason?: string }> {
+export async function linkPerplexityToPrebuilt(
+  root: string,
+  build: PerplexityBuild,
+): Promise<{ binary: string | null; reason?: string }> {
   if (!build.binary) return { binary: null, reason: 'llama-perplexity is not built' };
   if (process.platform !== 'linux' || process.arch !== 'x64') return { binary: null, reason: 'only on linux-x64' };
   const prebuilt = join(root, 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
@@ -238,14 +313,22 @@ export function parsePerplexityOutput(output: string): PerplexityOutput {
   const ppl = /Final estimate: PPL = ([\d.]+)/.exec(output);
   const kvUnified = /kv_unified\s*=\s*(\w+)/.exec(output);
   const microBatch = /n_ubatch\s*=\s*(\d+)/.exec(output);
-  const flashAttention = /Flash Attention enabled/.test(output) ? true : /Flash Attention (was )?(auto, set to )?disabled|flash_attn\s*=\s*disabled/i.test(output) ? false : null;
+  const flashAttention = /Flash Attention enabled/.test(output)
+    ? true
+    : /Flash Attention (was )?(auto, set to )?disabled|flash_attn\s*=\s*disabled/i.test(output)
+      ? false
+      : null;
   return {
     ppl: ppl ? Number(ppl[1]) : null,
     loopSeconds: start !== null && end !== null ? end - start : null,
     chunks: Number(header[1]),
     nCtx: Number(header[2]),
     nSeq: Number(header[4]),
-    resolved: { flashAttention, kvUnified: kvUnified ? kvUnified[1] : null, microBatch: microBatch ? Number(microBatch[1]) : null },
+    resolved: {
+      flashAttention,
+      kvUnified: kvUnified ? kvUnified[1] : null,
+      microBatch: microBatch ? Number(microBatch[1]) : null,
+    },
   };
 }
 
@@ -255,17 +338,37 @@ export function perplexityScoredPerChunk(contextSize: number): number {
 }
 
 export function perplexityArgs(options: PerplexityRunOptions): string[] {
-  const args = ['-m', options.model, '-f', options.textFile, '-c', String(options.contextSize), '-b', String(options.batchSize), '-t', String(options.threads), '-tb', String(options.threads), '--chunks', String(options.chunks), '--log-timestamps'];
+  const args = [
+    '-m',
+    options.model,
+    '-f',
+    options.textFile,
+    '-c',
+    String(options.contextSize),
+    '-b',
+    String(options.batchSize),
+    '-t',
+    String(options.threads),
+    '-tb',
+    String(options.threads),
+    '--chunks',
+    String(options.chunks),
+    '--log-timestamps',
+  ];
   if (options.microBatchSize !== undefined) args.push('-ub', String(options.microBatchSize));
   return [...args, ...(options.extraArgs ?? []), ...(options.verbose ? ['-v'] : [])];
 }
 
 export async function runPerplexity(options: PerplexityRunOptions): Promise<Sample & { output: PerplexityOutput }> {
-  const run = await runChild(options.binary, perplexityArgs(options), { rssFile: options.rssFile, watch: PERPLEXITY_START_LINE });
+  const run = await runChild(options.binary, perplexityArgs(options), {
+    rssFile: options.rssFile,
+    watch: PERPLEXITY_START_LINE,
+  });
   const text = run.stdout + run.stderr;
   if (run.code !== 0) throw new Error(`llama-perplexity exited with ${run.code ?? run.signal}:\n${text.slice(-3000)}`);
   const output = parsePerplexityOutput(text);
-  if (output.chunks !== options.chunks) throw new Error(`llama-perplexity scored ${output.chunks} chunks, expected ${options.chunks}`);
+  if (output.chunks !== options.chunks)
+    throw new Error(`llama-perplexity scored ${output.chunks} chunks, expected ${options.chunks}`);
   if (run.watchedToExitSeconds === null) throw new Error('llama-perplexity: its start line was not seen while it ran');
   return {
     seconds: run.watchedToExitSeconds,

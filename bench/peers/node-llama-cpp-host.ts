@@ -6,7 +6,15 @@
  * process with infoprune's addon.
  * Timed: the loop over the documents (clearHistory, controlledEvaluate, reading each target's probability).
  */
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
 import { peakRssBytes, resetPeakRss } from '../measure.js';
 import { serve } from '../hosts/protocol.js';
 
@@ -18,7 +26,10 @@ const workloads = new Map<string, number[][]>();
 const sampling = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 
 /** Scores documents given as evaluated sequences (BOS included when the model adds it). */
-async function score(documents: number[][], probabilities = true): Promise<{ tokensScored: number; tokensEvaluated: number; nll: number[]; missing: number }> {
+async function score(
+  documents: number[][],
+  probabilities = true,
+): Promise<{ tokensScored: number; tokensEvaluated: number; nll: number[]; missing: number }> {
   let tokensScored = 0;
   let tokensEvaluated = 0;
   let missing = 0;
@@ -29,10 +40,19 @@ async function score(documents: number[][], probabilities = true): Promise<{ tok
     // position still returns its logits to node-llama-cpp via generateNext.token, so the decode is the same)
     const input = tokens.map((token, i) =>
       i < tokens.length - 1
-        ? ([token as Token, { generateNext: probabilities ? { probabilities: true, options: sampling } : { token: true, options: sampling } }] as const)
+        ? ([
+            token as Token,
+            {
+              generateNext: probabilities
+                ? { probabilities: true, options: sampling }
+                : { token: true, options: sampling },
+            },
+          ] as const)
         : (token as Token),
     );
-    const outputs = await sequence!.controlledEvaluate(input as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+    const outputs = await sequence!.controlledEvaluate(
+      input as Parameters<LlamaContextSequence['controlledEvaluate']>[0],
+    );
     let documentNll = 0;
     for (let i = 0; i + 1 < tokens.length; i++) {
       const probability = outputs[i]?.next?.probabilities?.get(tokens[i + 1] as Token);
@@ -53,7 +73,13 @@ serve(async (request) => {
       llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error });
       model = await llama.loadModel({ modelPath: String(request.model), gpuLayers: 0 });
       const contextSize = Number(request.contextSize);
-      context = await model.createContext({ contextSize, batchSize: contextSize, sequences: 1, threads: Number(request.threads), flashAttention: false });
+      context = await model.createContext({
+        contextSize,
+        batchSize: contextSize,
+        sequences: 1,
+        threads: Number(request.threads),
+        flashAttention: false,
+      });
       sequence = context.getSequence();
       return {};
     }

@@ -46,7 +46,11 @@ const FLAG_FOR_FIELD: Record<string, string> = {
 function parseIntegerOption(flag: string, text: string, min: number, max?: number): number {
   const trimmed = text.trim();
   if (!/^[+-]?\d+$/.test(trimmed)) {
-    throw invalidParameterError(flag, min === 0 ? 'non-negative integer' : min === 1 ? 'positive integer' : `integer >= ${min}`, text);
+    throw invalidParameterError(
+      flag,
+      min === 0 ? 'non-negative integer' : min === 1 ? 'positive integer' : `integer >= ${min}`,
+      text,
+    );
   }
   return expectInteger(flag, Number(trimmed), min, max);
 }
@@ -96,7 +100,8 @@ export function runMakeModel(out: string, options: MakeModelCliOptions): void {
   for (const [field, text, min] of overrides) {
     if (text !== undefined) shape[field] = parseIntegerOption(FLAG_FOR_FIELD[field], text, min);
   }
-  if (options.type !== undefined) shape.tensorType = expectOneOf('--type', options.type.toLowerCase(), ['f32', 'f16'] as const);
+  if (options.type !== undefined)
+    shape.tensorType = expectOneOf('--type', options.type.toLowerCase(), ['f32', 'f16'] as const);
   shape.addBos = options.bos;
   if (options.tiedEmbeddings !== undefined) shape.tiedEmbeddings = options.tiedEmbeddings;
   const seed = parseIntegerOption('--seed', options.seed, 0, 0xffffffff);

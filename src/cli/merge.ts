@@ -17,7 +17,9 @@ export function registerMergeCommand(program: Command): void {
   program
     .command('merge')
     .summary('combine the outputs of `score --shard i/N` runs into one')
-    .description('Combine shard outputs into the output of the unsharded run, checking that every shard is there exactly once.')
+    .description(
+      'Combine shard outputs into the output of the unsharded run, checking that every shard is there exactly once.',
+    )
     .argument('<shards...>', "the shards' score files")
     .requiredOption('-o, --out <file>', 'the merged score file (.jsonl, or .parquet for Parquet)')
     .option('-q, --quiet', 'no summary line')
@@ -25,7 +27,9 @@ export function registerMergeCommand(program: Command): void {
     .action(async (shards: string[], flags: { out: string; quiet?: boolean }) => {
       const summary = await mergeShards({ shards, out: flags.out });
       if (!flags.quiet) {
-        process.stderr.write(`infoprune merge: ${summary.shards} shards, ${formatCounts(summary.counts)} → ${summary.outputs.scores}\n`);
+        process.stderr.write(
+          `infoprune merge: ${summary.shards} shards, ${formatCounts(summary.counts)} → ${summary.outputs.scores}\n`,
+        );
       }
     });
 }

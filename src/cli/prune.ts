@@ -116,10 +116,13 @@ export function registerPruneCommand(program: Command): void {
         process.off('SIGTERM', abort);
       }
       const { out, summary } = result;
-      const share = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
+      const share = (part: number, whole: number): string =>
+        whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`;
       const lines = [
         `kept ${summary.counts.kept} of ${summary.counts.documents} documents (${share(summary.counts.kept, summary.counts.documents)})`,
-        summary.tokens === null ? null : `kept ${summary.tokens.after} of ${summary.tokens.before} tokens (${share(summary.tokens.after, summary.tokens.before)})`,
+        summary.tokens === null
+          ? null
+          : `kept ${summary.tokens.after} of ${summary.tokens.before} tokens (${share(summary.tokens.after, summary.tokens.before)})`,
         `${summary.configuration.dryRun ? 'report' : 'output'}: ${out}`,
       ].filter((line): line is string => line !== null);
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -41,7 +41,8 @@ function numeric(text: string | undefined): number | string | undefined {
 export function scoreOptionsFromFlags(inputs: string[], flags: ScoreFlags): ScoreJobOptions {
   const optional = <T>(value: string | undefined, check: (value: unknown) => T): T | undefined =>
     value === undefined ? undefined : check(numeric(value));
-  const gpuLayers = flags.gpuLayers === 'max' ? 'max' : optional(flags.gpuLayers, (v) => expectInteger('gpu-layers', v, 0));
+  const gpuLayers =
+    flags.gpuLayers === 'max' ? 'max' : optional(flags.gpuLayers, (v) => expectInteger('gpu-layers', v, 0));
   const checkpointEvery = optional(flags.checkpointEvery, (v) => expectInteger('checkpoint-every', v, 0));
   return {
     inputs,
@@ -49,8 +50,12 @@ export function scoreOptionsFromFlags(inputs: string[], flags: ScoreFlags): Scor
     out: flags.out,
     textField: flags.textField,
     idField: flags.idField,
-    textMode: flags.textMode === undefined ? undefined : expectOneOf('text-mode', flags.textMode, ['file', 'line'] as const),
-    format: flags.format === undefined ? undefined : expectOneOf('format', flags.format, ['auto', 'jsonl', 'parquet', 'text'] as const),
+    textMode:
+      flags.textMode === undefined ? undefined : expectOneOf('text-mode', flags.textMode, ['file', 'line'] as const),
+    format:
+      flags.format === undefined
+        ? undefined
+        : expectOneOf('format', flags.format, ['auto', 'jsonl', 'parquet', 'text'] as const),
     contextSize: optional(flags.context, (v) => expectInteger('context', v, 2)),
     stride: optional(flags.stride, (v) => expectPositiveInteger('stride', v)),
     batchSize: optional(flags.batch, (v) => expectPositiveInteger('batch', v)),
@@ -130,12 +135,23 @@ export function registerScoreCommand(program: Command): void {
     .option('--no-flash-attention', 'do not use flash attention')
     .option('--threads <n>', "CPU threads for the engine (default: the machine's cores)")
     .option('--gpu-layers <n|max>', "layers offloaded to the GPU (0: CPU only; 'max': all)", '0')
-    .option('--workers <n>', 'threads that parse, tokenize and count words (0: on the main thread; default cores-1, 1 to 8)')
+    .option(
+      '--workers <n>',
+      'threads that parse, tokenize and count words (0: on the main thread; default cores-1, 1 to 8)',
+    )
     .option('--shard <i/N>', 'score only shard i of N (0-based), partitioned by document position')
     .option('--resume', 'continue the interrupted run writing to --out')
     .option('--overwrite', "discard an interrupted run's files at --out and start over")
-    .option('--max-document-bytes <n>', 'skip (and report) documents larger than this', String(DEFAULT_MAX_DOCUMENT_BYTES))
-    .option('--word-buckets <n>', 'buckets of the word-frequency table, a power of two (8 bytes each)', String(WordFrequencyTable.DEFAULT_BUCKETS))
+    .option(
+      '--max-document-bytes <n>',
+      'skip (and report) documents larger than this',
+      String(DEFAULT_MAX_DOCUMENT_BYTES),
+    )
+    .option(
+      '--word-buckets <n>',
+      'buckets of the word-frequency table, a power of two (8 bytes each)',
+      String(WordFrequencyTable.DEFAULT_BUCKETS),
+    )
     .option('--checkpoint-every <seconds>', 'least time between checkpoints', '30')
     .option('-q, --quiet', 'no progress and no summary (errors still go to stderr)')
     .option('-v, --verbose', "notes about checkpoints and resuming, and llama.cpp's own log")
@@ -166,7 +182,9 @@ export function registerScoreCommand(program: Command): void {
         if (summary.alreadyComplete) return;
         const { counts } = summary;
         if (summary.status === 'stopped') {
-          process.stderr.write(`infoprune score: stopped after ${formatCounts(counts)}; run the same command with --resume to finish\n`);
+          process.stderr.write(
+            `infoprune score: stopped after ${formatCounts(counts)}; run the same command with --resume to finish\n`,
+          );
           process.exitCode = 130;
           return;
         }
@@ -180,7 +198,9 @@ export function registerScoreCommand(program: Command): void {
       } catch (error) {
         reporter.stop();
         if (abort.signal.aborted) {
-          process.stderr.write('infoprune score: stopped at once; run the same command with --resume to go on from the last checkpoint\n');
+          process.stderr.write(
+            'infoprune score: stopped at once; run the same command with --resume to go on from the last checkpoint\n',
+          );
           process.exitCode = 130;
           return;
         }

@@ -84,9 +84,13 @@ function resolveContextOptions(
 ): Omit<ResolvedOptions, 'gpuLayers' | 'verbose' | 'model'> {
   const maxContext = Math.max(2, trainingContextSize);
   const contextSize =
-    options.contextSize === undefined ? Math.min(512, maxContext) : expectInteger('contextSize', options.contextSize, 2, maxContext);
+    options.contextSize === undefined
+      ? Math.min(512, maxContext)
+      : expectInteger('contextSize', options.contextSize, 2, maxContext);
   const stride =
-    options.stride === undefined ? Math.floor(contextSize / 2) : expectInteger('stride', options.stride, 1, contextSize - 1);
+    options.stride === undefined
+      ? Math.floor(contextSize / 2)
+      : expectInteger('stride', options.stride, 1, contextSize - 1);
   const batchSize =
     options.batchSize === undefined
       ? defaultBatchSize(contextSize, vocabularySize, gpuLayers)
@@ -158,7 +162,11 @@ class LlamaScorer implements Scorer {
     for (let i = 0; i < documents.length; i++) {
       const document = documents[i];
       if (typeof document !== 'object' || document === null || !(document.tokens instanceof Int32Array)) {
-        throw invalidParameterError(`documents[${i}].tokens`, 'Int32Array', (document as TokenizedDocument | null)?.tokens ?? document);
+        throw invalidParameterError(
+          `documents[${i}].tokens`,
+          'Int32Array',
+          (document as TokenizedDocument | null)?.tokens ?? document,
+        );
       }
       bytes[i] = expectInteger(`documents[${i}].bytes`, document.bytes, 0);
       tokenArrays[i] = document.tokens; // ids are range-checked natively while copied, before any decode
@@ -183,16 +191,18 @@ class LlamaScorer implements Scorer {
 
   /** Queues one native call; an abort before it starts skips it, an abort while it runs stops llama.cpp. */
   #run(signal: AbortSignal | undefined, call: () => Promise<NativeScoreOutput>): Promise<NativeScoreOutput> {
-    const result = this.#queue.catch(() => undefined).then(async () => {
-      if (signal?.aborted) throw abortError();
-      const onAbort = () => this.#context.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        return await call();
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    });
+    const result = this.#queue
+      .catch(() => undefined)
+      .then(async () => {
+        if (signal?.aborted) throw abortError();
+        const onAbort = () => this.#context.abort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          return await call();
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+        }
+      });
     this.#queue = result;
     return result;
   }
@@ -205,4 +215,3 @@ function toResults(output: NativeScoreOutput, bytes: ArrayLike<number>): ScoreRe
   }
   return results;
 }
-

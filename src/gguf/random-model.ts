@@ -138,7 +138,11 @@ export function resolveModelShape(shape: RandomModelShape | ModelPresetName): Re
   const embedding = expectInteger('embedding', raw.embedding, 2, 1 << 16);
   const heads = expectInteger('heads', raw.heads, 1, embedding);
   if (embedding % heads !== 0 || (embedding / heads) % 2 !== 0) {
-    throw invalidParameterError('heads', `divisor of embedding (${embedding}) that leaves an even head dimension`, heads);
+    throw invalidParameterError(
+      'heads',
+      `divisor of embedding (${embedding}) that leaves an even head dimension`,
+      heads,
+    );
   }
   const kvHeads = expectInteger('kvHeads', raw.kvHeads, 1, heads);
   if (heads % kvHeads !== 0) throw invalidParameterError('kvHeads', `divisor of heads (${heads})`, kvHeads);
@@ -148,12 +152,26 @@ export function resolveModelShape(shape: RandomModelShape | ModelPresetName): Re
   const tensorType = expectOneOf('tensorType', raw.tensorType ?? 'f32', ['f32', 'f16'] as const);
   const addBos = expectBoolean('addBos', raw.addBos ?? true);
   const tiedEmbeddings = expectBoolean('tiedEmbeddings', raw.tiedEmbeddings ?? false);
-  return { layers, embedding, heads, kvHeads, feedForward, vocabularySize, contextLength, tensorType, addBos, tiedEmbeddings };
+  return {
+    layers,
+    embedding,
+    heads,
+    kvHeads,
+    feedForward,
+    vocabularySize,
+    contextLength,
+    tensorType,
+    addBos,
+    tiedEmbeddings,
+  };
 }
 
 /** Tensor count and total parameters of a shape. */
 export function randomModelParameterCount(shape: RandomModelShape | ModelPresetName): number {
-  return randomModelTensorShapes(resolveModelShape(shape)).reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
+  return randomModelTensorShapes(resolveModelShape(shape)).reduce(
+    (sum, t) => sum + t.dims.reduce((a, b) => a * b, 1),
+    0,
+  );
 }
 
 // ---- vocabulary ----
@@ -306,11 +324,16 @@ export interface RandomModelLayout {
 }
 
 /** The metadata and tensor list of a random model, without writing anything. */
-export function randomModelLayout(shape: RandomModelShape | ModelPresetName, options: Omit<RandomModelOptions, 'onProgress'> = {}): RandomModelLayout {
+export function randomModelLayout(
+  shape: RandomModelShape | ModelPresetName,
+  options: Omit<RandomModelOptions, 'onProgress'> = {},
+): RandomModelLayout {
   const resolved = resolveModelShape(shape);
   expectObject('options', options);
   const seed = expectInteger('seed', options.seed ?? 0, 0, 0xffffffff);
-  const name = expectString('name', options.name ?? `random-llama-${resolved.layers}x${resolved.embedding}`, { nonEmpty: true });
+  const name = expectString('name', options.name ?? `random-llama-${resolved.layers}x${resolved.embedding}`, {
+    nonEmpty: true,
+  });
   const { layers, embedding, heads, kvHeads, feedForward, vocabularySize, contextLength } = resolved;
   const vocabulary = syntheticVocabulary(vocabularySize);
   const metadata = new Map<string, GgufMetadataValue>([
@@ -343,10 +366,16 @@ export function randomModelLayout(shape: RandomModelShape | ModelPresetName, opt
   let parameterCount = 0;
   const tensors: GgufTensorSource[] = randomModelTensorShapes(resolved).map((tensor) => {
     parameterCount += tensor.dims.reduce((a, b) => a * b, 1);
-    if (tensor.kind === 'norm') return { name: tensor.name, dims: tensor.dims, type: 'F32', fill: (chunk) => chunk.fill(1) };
+    if (tensor.kind === 'norm')
+      return { name: tensor.name, dims: tensor.dims, type: 'F32', fill: (chunk) => chunk.fill(1) };
     // Uniform in ±1/sqrt(fan_in) (fan_in = dims[0], the input width of ggml_mul_mat): finite, varied logits.
     const scale = 1 / Math.sqrt(tensor.dims[0]);
-    return { name: tensor.name, dims: tensor.dims, type: matrixType, fill: uniformFill(tensorSeed(seed, tensor.name), scale) };
+    return {
+      name: tensor.name,
+      dims: tensor.dims,
+      type: matrixType,
+      fill: uniformFill(tensorSeed(seed, tensor.name), scale),
+    };
   });
   return { shape: resolved, seed, name, metadata, tensors, parameterCount };
 }

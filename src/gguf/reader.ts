@@ -127,7 +127,9 @@ class HeaderCursor {
     while (got < size) {
       const read = readSync(this.fd, this.storage, got, size - got, this.position + got);
       if (read === 0) {
-        this.fail(`the file ended at byte ${this.position + got} while reading ${what} of ${this.context}; was it truncated while being read?`);
+        this.fail(
+          `the file ended at byte ${this.position + got} while reading ${what} of ${this.context}; was it truncated while being read?`,
+        );
       }
       got += read;
     }
@@ -226,7 +228,9 @@ class HeaderCursor {
       );
     }
     if (length > BigInt(MAX_STRING_BYTES)) {
-      this.fail(`the length of ${what} of ${this.context} is ${length} bytes (at offset ${start}), more than the ${MAX_STRING_BYTES}-byte limit`);
+      this.fail(
+        `the length of ${what} of ${this.context} is ${length} bytes (at offset ${start}), more than the ${MAX_STRING_BYTES}-byte limit`,
+      );
     }
     return Number(length);
   }
@@ -246,7 +250,9 @@ class HeaderCursor {
     const id = this.u32(what);
     const name = GGUF_VALUE_TYPES[id];
     if (name === undefined) {
-      this.fail(`${what} of ${this.context} is ${id} (at offset ${start}), not a known GGUF value type (0 to ${GGUF_VALUE_TYPES.length - 1})`);
+      this.fail(
+        `${what} of ${this.context} is ${id} (at offset ${start}), not a known GGUF value type (0 to ${GGUF_VALUE_TYPES.length - 1})`,
+      );
     }
     return name;
   }
@@ -348,18 +354,27 @@ function openRegularFile(path: string): { fd: number; size: number } {
 function parseHeader(cursor: HeaderCursor, arrayLimit: number): GgufHeader {
   const { path, fileSize } = cursor;
   if (fileSize < 4) {
-    throw new Error(`Not a GGUF file: ${path} (the file is ${fileSize} bytes long, too short for the 4-byte magic "GGUF")`);
+    throw new Error(
+      `Not a GGUF file: ${path} (the file is ${fileSize} bytes long, too short for the 4-byte magic "GGUF")`,
+    );
   }
   const magic = Buffer.from(cursor.bytes(4, 'the magic'));
   if (!magic.equals(GGUF_MAGIC)) {
-    throw new Error(`Not a GGUF file: ${path} (expected magic bytes ${formatBytesForMessage(GGUF_MAGIC)}, found ${formatBytesForMessage(magic)})`);
+    throw new Error(
+      `Not a GGUF file: ${path} (expected magic bytes ${formatBytesForMessage(GGUF_MAGIC)}, found ${formatBytesForMessage(magic)})`,
+    );
   }
   const version = cursor.u32('the version');
   if (version !== 2 && version !== 3) {
     if (version !== 0 && (version & 0xffff) === 0) {
-      throw new Error(`Unsupported GGUF file ${path}: it appears to be big-endian (version field ${version}), only little-endian GGUF is supported`);
+      throw new Error(
+        `Unsupported GGUF file ${path}: it appears to be big-endian (version field ${version}), only little-endian GGUF is supported`,
+      );
     }
-    if (version === 1) throw new Error(`Unsupported GGUF version 1 in ${path}: GGUF v1 is obsolete, only versions 2 and 3 are supported`);
+    if (version === 1)
+      throw new Error(
+        `Unsupported GGUF version 1 in ${path}: GGUF v1 is obsolete, only versions 2 and 3 are supported`,
+      );
     throw new Error(`Unsupported GGUF version ${version} in ${path}: only versions 2 and 3 are supported`);
   }
   cursor.context = 'the file header';
@@ -402,7 +417,8 @@ function parseHeader(cursor: HeaderCursor, arrayLimit: number): GgufHeader {
     const name = cursor.string('the tensor name');
     cursor.context = `tensor info ${i} (${JSON.stringify(name)})`;
     const dimCount = cursor.u32('the number of dimensions');
-    if (dimCount > GGML_MAX_DIMS) cursor.fail(`${cursor.context} has ${dimCount} dimensions, more than ggml's maximum of ${GGML_MAX_DIMS}`);
+    if (dimCount > GGML_MAX_DIMS)
+      cursor.fail(`${cursor.context} has ${dimCount} dimensions, more than ggml's maximum of ${GGML_MAX_DIMS}`);
     const dims: number[] = [];
     let elementCount = 1;
     for (let d = 0; d < dimCount; d++) {
@@ -522,7 +538,9 @@ export function validateGgufFile(path: string, options: ReadGgufHeaderOptions = 
   for (const tensor of header.tensors) {
     const where = describeTensor(tensor);
     if (Buffer.byteLength(tensor.name, 'utf8') >= GGML_MAX_NAME) {
-      fail(`${where} has a name of ${Buffer.byteLength(tensor.name, 'utf8')} bytes; ggml allows at most ${GGML_MAX_NAME - 1}`);
+      fail(
+        `${where} has a name of ${Buffer.byteLength(tensor.name, 'utf8')} bytes; ggml allows at most ${GGML_MAX_NAME - 1}`,
+      );
     }
     if (tensor.name.includes('\0')) fail(`${where} has a name containing a NUL byte`);
     if (names.has(tensor.name)) fail(`duplicate tensor name ${JSON.stringify(tensor.name)}`);
@@ -538,16 +556,22 @@ export function validateGgufFile(path: string, options: ReadGgufHeaderOptions = 
     }
     const byteSize = tensor.byteSize;
     if (byteSize === undefined) {
-      fail(`${where} has rows of ${tensor.dims[0]} elements, not a multiple of the ${info!.name} block size ${info!.blockSize}`);
+      fail(
+        `${where} has rows of ${tensor.dims[0]} elements, not a multiple of the ${info!.name} block size ${info!.blockSize}`,
+      );
     }
     if (tensor.offset % header.alignment !== 0) {
       fail(`${where} has data offset ${tensor.offset}, not a multiple of the alignment ${header.alignment}`);
     }
     if (tensor.offset < expectedOffset) {
-      fail(`${where} has data offset ${tensor.offset}, which overlaps the previous tensor's data (expected offset ${expectedOffset})`);
+      fail(
+        `${where} has data offset ${tensor.offset}, which overlaps the previous tensor's data (expected offset ${expectedOffset})`,
+      );
     }
     if (tensor.offset > expectedOffset) {
-      fail(`${where} has data offset ${tensor.offset}, expected ${expectedOffset}: tensors must be stored contiguously in order`);
+      fail(
+        `${where} has data offset ${tensor.offset}, expected ${expectedOffset}: tensors must be stored contiguously in order`,
+      );
     }
     const end = header.dataOffset + tensor.offset + byteSize!;
     if (end > header.fileSize) {
@@ -572,7 +596,11 @@ export function ggufMetadataScalar(header: GgufHeader, key: string): number | bi
 export function ggufMetadataNumber(header: GgufHeader, key: string): number | undefined {
   const value = ggufMetadataScalar(header, key);
   if (typeof value === 'number') return value;
-  if (typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)) {
+  if (
+    typeof value === 'bigint' &&
+    value <= BigInt(Number.MAX_SAFE_INTEGER) &&
+    value >= BigInt(Number.MIN_SAFE_INTEGER)
+  ) {
     return Number(value);
   }
   return undefined;
@@ -640,7 +668,10 @@ export function readTensorBytes(header: GgufHeader, tensor: string | GgufTensorI
   const { fd, size } = openRegularFile(header.path);
   try {
     if (start + info.byteSize > size) {
-      throw invalid(header.path, `tensor data is truncated: ${describeTensor(info)} needs bytes up to offset ${start + info.byteSize} but the file has only ${size} bytes`);
+      throw invalid(
+        header.path,
+        `tensor data is truncated: ${describeTensor(info)} needs bytes up to offset ${start + info.byteSize} but the file has only ${size} bytes`,
+      );
     }
     const buffer = Buffer.alloc(info.byteSize);
     let got = 0;
@@ -667,7 +698,9 @@ export function readTensorFloat32(header: GgufHeader, tensor: string | GgufTenso
   } else if (info.typeName === 'BF16') {
     for (let i = 0; i < out.length; i++) out[i] = bfloat16BitsToFloat32(bytes.readUInt16LE(i * 2));
   } else {
-    throw new Error(`readTensorFloat32 supports F32, F16 and BF16 tensors; ${describeTensor(info)} in ${header.path} is not one`);
+    throw new Error(
+      `readTensorFloat32 supports F32, F16 and BF16 tensors; ${describeTensor(info)} in ${header.path} is not one`,
+    );
   }
   return out;
 }

@@ -218,7 +218,11 @@ function encodeArray(out: ByteBuilder, array: GgufArrayValue, name: string): voi
   }
   const values = array.value;
   if (values === undefined || values === null || typeof values.length !== 'number') {
-    throw invalidParameterError(`${name}.value`, 'an array of values (the reader omits long arrays unless arrayLimit allows them)', values);
+    throw invalidParameterError(
+      `${name}.value`,
+      'an array of values (the reader omits long arrays unless arrayLimit allows them)',
+      values,
+    );
   }
   if (array.length !== undefined && array.length !== values.length) {
     throw invalidParameterError(`${name}.length`, `the number of values (${values.length})`, array.length);
@@ -248,8 +252,14 @@ function encodeMetadataValue(out: ByteBuilder, key: string, entry: GgufMetadataV
 }
 
 function resolveTensorType(tensor: GgufTensorSource, name: string): GgmlTypeInfo {
-  const info = typeof tensor.type === 'number' ? ggmlTypeInfo(tensor.type) : typeof tensor.type === 'string' ? ggmlTypeByName(tensor.type) : undefined;
-  if (!info) throw invalidParameterError(`${name}.type`, 'a known ggml type name or id (e.g. "F32", "F16")', tensor.type);
+  const info =
+    typeof tensor.type === 'number'
+      ? ggmlTypeInfo(tensor.type)
+      : typeof tensor.type === 'string'
+        ? ggmlTypeByName(tensor.type)
+        : undefined;
+  if (!info)
+    throw invalidParameterError(`${name}.type`, 'a known ggml type name or id (e.g. "F32", "F16")', tensor.type);
   return info;
 }
 
@@ -278,28 +288,43 @@ function planTensors(tensors: readonly GgufTensorSource[], requireData: boolean)
     let elementCount = 1;
     const dims: readonly unknown[] = source.dims;
     for (let d = 0; d < dims.length; d++) elementCount *= expectInteger(`${label}.dims[${d}]`, dims[d], 1);
-    if (!Number.isSafeInteger(elementCount)) throw invalidParameterError(`${label}.dims`, 'a shape of fewer than 2^53 elements', source.dims);
+    if (!Number.isSafeInteger(elementCount))
+      throw invalidParameterError(`${label}.dims`, 'a shape of fewer than 2^53 elements', source.dims);
     const type = resolveTensorType(source, label);
     if (source.dims[0] % type.blockSize !== 0) {
-      throw invalidParameterError(`${label}.dims[0]`, `multiple of the ${type.name} block size ${type.blockSize}`, source.dims[0]);
+      throw invalidParameterError(
+        `${label}.dims[0]`,
+        `multiple of the ${type.name} block size ${type.blockSize}`,
+        source.dims[0],
+      );
     }
     const byteSize = (elementCount / type.blockSize) * type.typeSize;
     if (requireData) {
       const given = [source.data, source.fill, source.bytes].filter((x) => x !== undefined).length;
       if (given !== 1) throw invalidParameterError(label, 'exactly one of data, fill or bytes', source);
       if (source.bytes !== undefined) {
-        if (!(source.bytes instanceof Uint8Array)) throw invalidParameterError(`${label}.bytes`, 'Uint8Array', source.bytes);
+        if (!(source.bytes instanceof Uint8Array))
+          throw invalidParameterError(`${label}.bytes`, 'Uint8Array', source.bytes);
         if (source.bytes.length !== byteSize) {
-          throw invalidParameterError(`${label}.bytes`, `${byteSize} bytes for ${type.name} [${source.dims.join(', ')}]`, source.bytes);
+          throw invalidParameterError(
+            `${label}.bytes`,
+            `${byteSize} bytes for ${type.name} [${source.dims.join(', ')}]`,
+            source.bytes,
+          );
         }
       } else {
         if (type.name !== 'F32' && type.name !== 'F16') {
-          throw invalidParameterError(`${label}.type`, '"F32" or "F16" when data or fill gives values (use bytes for other types)', source.type);
+          throw invalidParameterError(
+            `${label}.type`,
+            '"F32" or "F16" when data or fill gives values (use bytes for other types)',
+            source.type,
+          );
         }
         if (source.data !== undefined && source.data.length !== elementCount) {
           throw invalidParameterError(`${label}.data`, `${elementCount} values`, source.data);
         }
-        if (source.fill !== undefined && typeof source.fill !== 'function') throw invalidParameterError(`${label}.fill`, 'function', source.fill);
+        if (source.fill !== undefined && typeof source.fill !== 'function')
+          throw invalidParameterError(`${label}.fill`, 'function', source.fill);
       }
     }
     return { source, type, elementCount, byteSize };
@@ -310,7 +335,8 @@ function resolveAlignment(metadata: Map<string, GgufMetadataValue>, requested: n
   const entry = metadata.get('general.alignment');
   let fromMetadata: number | undefined;
   if (entry !== undefined) {
-    if (entry.type !== 'uint32') throw invalidParameterError('metadata "general.alignment".type', '"uint32"', entry.type);
+    if (entry.type !== 'uint32')
+      throw invalidParameterError('metadata "general.alignment".type', '"uint32"', entry.type);
     fromMetadata = entry.value;
   }
   const alignment = requested ?? fromMetadata ?? GGUF_DEFAULT_ALIGNMENT;
@@ -326,7 +352,11 @@ function resolveAlignment(metadata: Map<string, GgufMetadataValue>, requested: n
 }
 
 function toMetadataMap(metadata: Iterable<readonly [string, GgufMetadataValue]>): Map<string, GgufMetadataValue> {
-  if (metadata === null || typeof metadata !== 'object' || typeof (metadata as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+  if (
+    metadata === null ||
+    typeof metadata !== 'object' ||
+    typeof (metadata as Iterable<unknown>)[Symbol.iterator] !== 'function'
+  ) {
     throw invalidParameterError('metadata', 'a Map or iterable of [key, value] pairs', metadata);
   }
   const map = new Map<string, GgufMetadataValue>();
@@ -338,7 +368,11 @@ function toMetadataMap(metadata: Iterable<readonly [string, GgufMetadataValue]>)
   return map;
 }
 
-function encodeHeader(metadata: Map<string, GgufMetadataValue>, planned: PlannedTensor[], alignment: number): EncodedGgufHeader {
+function encodeHeader(
+  metadata: Map<string, GgufMetadataValue>,
+  planned: PlannedTensor[],
+  alignment: number,
+): EncodedGgufHeader {
   const out = new ByteBuilder();
   out.u8(GGUF_MAGIC[0]);
   out.u8(GGUF_MAGIC[1]);
@@ -367,7 +401,8 @@ function encodeHeader(metadata: Map<string, GgufMetadataValue>, planned: Planned
   const dataOffset = alignOffset(out.length, alignment);
   out.zeros(dataOffset - out.length);
   const last = planned.length - 1;
-  const totalBytes = planned.length === 0 ? dataOffset : dataOffset + tensorOffsets[last] + alignOffset(tensorSizes[last], alignment);
+  const totalBytes =
+    planned.length === 0 ? dataOffset : dataOffset + tensorOffsets[last] + alignOffset(tensorSizes[last], alignment);
   return { header: out.toBuffer(), dataOffset, alignment, tensorOffsets, tensorSizes, totalBytes };
 }
 

@@ -41,7 +41,6 @@ export interface ReadCorpusOptions {
   signal?: AbortSignal;
 }
 
-
 /** Options beyond the contract's, for callers that need them (all optional, with the same defaults as `score`). */
 export interface ReadCorpusExtraOptions {
   /** Force the input format instead of telling it from file names. Default `auto`. */
@@ -82,7 +81,12 @@ export async function* readCorpus(
       options.onError?.({ source, line: unit.line, reason: parsed.reason });
       continue;
     }
-    const record: CorpusRecord = { source, line: unit.line, id: parsed.id ?? positionId(source, unit.line), text: parsed.text };
+    const record: CorpusRecord = {
+      source,
+      line: unit.line,
+      id: parsed.id ?? positionId(source, unit.line),
+      text: parsed.text,
+    };
     if (unit.kind === 'bytes') record.raw = Buffer.from(unit.data);
     if (unit.kind === 'cells' && unit.row) record.row = unit.row;
     yield record;

@@ -34,7 +34,9 @@ export class AppendLog {
     const size = fstatSync(fd).size;
     if (size < length) {
       closeSync(fd);
-      throw new Error(`${path} holds ${size} bytes but its checkpoint says ${length}: the run's files were changed; start over without --resume`);
+      throw new Error(
+        `${path} holds ${size} bytes but its checkpoint says ${length}: the run's files were changed; start over without --resume`,
+      );
     }
     ftruncateSync(fd, length);
     closeSync(fd);

@@ -78,7 +78,9 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
       );
     }
     if (format === 'parquet' && described.compression !== 'none') {
-      throw new Error(`${path}: Parquet files compress their pages themselves; a compressed Parquet file is not supported`);
+      throw new Error(
+        `${path}: Parquet files compress their pages themselves; a compressed Parquet file is not supported`,
+      );
     }
     seen.add(absolute);
     files.push({ source: path, key, format, compression: described.compression, sizeBytes: stats.size });
@@ -122,7 +124,9 @@ function toKey(path: string): string {
 function walk(folder: string, keep: (path: string) => boolean): string[] {
   const found: string[] = [];
   const visit = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
@@ -167,7 +171,10 @@ export function globToRegExp(glob: string): RegExp {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) out += '\\[';
       else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         out += `[${body}]`;
         i = end;
       }

@@ -120,7 +120,8 @@ function errorLine(skipped: SkippedRecord): string {
 function readCheckpoint(path: string): Checkpoint | undefined {
   if (!existsSync(path)) return undefined;
   const checkpoint = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
-  if (checkpoint.format !== CHECKPOINT_FORMAT || checkpoint.version !== 1) throw new Error(`${path} is not an infoprune checkpoint`);
+  if (checkpoint.format !== CHECKPOINT_FORMAT || checkpoint.version !== 1)
+    throw new Error(`${path} is not an infoprune checkpoint`);
   return checkpoint;
 }
 
@@ -151,9 +152,16 @@ function checkCanRun(model: string, out: string): void {
 
 export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSummary> {
   const out = expectString('out', options.out, { nonEmpty: true });
-  const checkpointIntervalMs = options.checkpointIntervalMs === undefined ? 30_000 : expectInteger('checkpointIntervalMs', options.checkpointIntervalMs, 0);
-  const progressIntervalMs = options.progressIntervalMs === undefined ? 1000 : expectInteger('progressIntervalMs', options.progressIntervalMs, 0);
-  if (options.stopSignal !== undefined && !(options.stopSignal instanceof AbortSignal)) throw invalidParameterError('stopSignal', 'AbortSignal', options.stopSignal);
+  const checkpointIntervalMs =
+    options.checkpointIntervalMs === undefined
+      ? 30_000
+      : expectInteger('checkpointIntervalMs', options.checkpointIntervalMs, 0);
+  const progressIntervalMs =
+    options.progressIntervalMs === undefined
+      ? 1000
+      : expectInteger('progressIntervalMs', options.progressIntervalMs, 0);
+  if (options.stopSignal !== undefined && !(options.stopSignal instanceof AbortSignal))
+    throw invalidParameterError('stopSignal', 'AbortSignal', options.stopSignal);
   const paths = outputPaths(out);
   const notice = options.onNotice ?? (() => undefined);
   expectString('model', options.model, { nonEmpty: true });
@@ -173,7 +181,14 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
     if (existsSync(paths.manifest) && existsSync(paths.scores)) {
       notice(`${out} is already complete (see ${paths.manifest}): nothing to resume`);
       const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as ScoreManifest;
-      return { status: 'completed', alreadyComplete: true, counts: manifest.counts, seconds: 0, tokensPerSecond: 0, outputs: paths };
+      return {
+        status: 'completed',
+        alreadyComplete: true,
+        counts: manifest.counts,
+        seconds: 0,
+        tokensPerSecond: 0,
+        outputs: paths,
+      };
     }
     notice(`No checkpoint at ${paths.checkpoint}: starting from the beginning`);
   }
@@ -189,7 +204,12 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
   let scores: AppendLog | undefined;
   let errors: AppendLog | undefined;
   try {
-    const model: ModelIdentity & { mtimeMs: number } = { path: options.model, sizeBytes: modelStats.size, sha256: await sha256, mtimeMs: modelStats.mtimeMs };
+    const model: ModelIdentity & { mtimeMs: number } = {
+      path: options.model,
+      sizeBytes: modelStats.size,
+      sha256: await sha256,
+      mtimeMs: modelStats.mtimeMs,
+    };
     const reading = session.options.reading;
     const identity = runIdentity(model, session.scorer, reading, session.options.wordBuckets, session.inputs);
     const shard = session.options.shard ?? null;
@@ -199,14 +219,22 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
       const difference =
         identityDifference(previous.identity, identity) ??
         (JSON.stringify(previous.sources) !== JSON.stringify(sources) ? 'inputs named differently' : undefined) ??
-        (JSON.stringify(previous.shard) !== JSON.stringify(shard) ? `a different shard (${JSON.stringify(previous.shard)} vs ${JSON.stringify(shard)})` : undefined) ??
-        (previous.scoresFormat !== scoresFormat ? `a different output format (${previous.scoresFormat} vs ${scoresFormat})` : undefined);
+        (JSON.stringify(previous.shard) !== JSON.stringify(shard)
+          ? `a different shard (${JSON.stringify(previous.shard)} vs ${JSON.stringify(shard)})`
+          : undefined) ??
+        (previous.scoresFormat !== scoresFormat
+          ? `a different output format (${previous.scoresFormat} vs ${scoresFormat})`
+          : undefined);
       if (difference) {
-        throw new Error(`Cannot resume ${out}: the interrupted run used ${difference}. Resume with the same inputs and options, or start over with --overwrite`);
+        throw new Error(
+          `Cannot resume ${out}: the interrupted run used ${difference}. Resume with the same inputs and options, or start over with --overwrite`,
+        );
       }
     }
 
-    const table = previous ? WordFrequencyTable.load(resolve(dirname(out), previous.wordsFile)) : new WordFrequencyTable(session.options.wordBuckets);
+    const table = previous
+      ? WordFrequencyTable.load(resolve(dirname(out), previous.wordsFile))
+      : new WordFrequencyTable(session.options.wordBuckets);
     const from = previous?.position ?? START_POSITION;
     const state = {
       generation: previous?.generation ?? 0,
@@ -250,7 +278,8 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
         resumes: state.resumes,
       };
       writeFileDurably(paths.checkpoint, `${JSON.stringify(checkpoint, null, 1)}\n`);
-      if (oldWordsFile !== undefined && oldWordsFile !== wordsFile) removeIfPresent(resolve(dirname(out), oldWordsFile));
+      if (oldWordsFile !== undefined && oldWordsFile !== wordsFile)
+        removeIfPresent(resolve(dirname(out), oldWordsFile));
       state.wordsFile = wordsFile;
       state.wordsTotal = table.total;
     };
@@ -262,7 +291,10 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
       }
       session.restoreCounts(previous.counts, from);
       removeStaleWordSnapshots(out, previous.wordsFile);
-      if (!previous.finished) notice(`Resuming ${out} after ${previous.counts.read} documents (${sources[from.input] ?? 'end'}, position ${from.units})`);
+      if (!previous.finished)
+        notice(
+          `Resuming ${out} after ${previous.counts.read} documents (${sources[from.input] ?? 'end'}, position ${from.units})`,
+        );
     } else {
       removeStaleWordSnapshots(out, undefined);
       scores = AppendLog.create(paths.partialScores);
@@ -302,7 +334,15 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
       if (stopped) {
         options.onProgress?.(session.progress());
         const progress = session.progress();
-        return { status: 'stopped', alreadyComplete: false, counts: progress.counts, seconds: progress.elapsedSeconds, tokensPerSecond: progress.tokensPerSecond, resumedFrom: previous ? from : undefined, outputs: paths };
+        return {
+          status: 'stopped',
+          alreadyComplete: false,
+          counts: progress.counts,
+          seconds: progress.elapsedSeconds,
+          tokensPerSecond: progress.tokensPerSecond,
+          resumedFrom: previous ? from : undefined,
+          outputs: paths,
+        };
       }
       writeCheckpoint({ input: session.inputs.length, units: 0, offset: 0 }, true);
     }
@@ -353,7 +393,13 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
       },
       reading,
       wordFrequency: { buckets: table.buckets, hash: 'fnv1a32', file: basename(paths.words) },
-      inputs: session.inputs.map(({ source, key, format, compression, sizeBytes }) => ({ source, key, format, compression, sizeBytes })),
+      inputs: session.inputs.map(({ source, key, format, compression, sizeBytes }) => ({
+        source,
+        key,
+        format,
+        compression,
+        sizeBytes,
+      })),
       shard,
       outputs: { scores: basename(out), scoresFormat, words: basename(paths.words), errors: basename(paths.errors) },
       counts: { ...session.counts },

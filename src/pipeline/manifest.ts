@@ -124,14 +124,17 @@ export function identityOfManifest(manifest: ScoreManifest): RunIdentity {
 
 /** The first difference between two identities, in words, or undefined when they are equal. */
 export function identityDifference(a: RunIdentity, b: RunIdentity): string | undefined {
-  if (a.model.sha256 !== b.model.sha256 || a.model.sizeBytes !== b.model.sizeBytes) return 'a different model (sha256 differs)';
+  if (a.model.sha256 !== b.model.sha256 || a.model.sizeBytes !== b.model.sizeBytes)
+    return 'a different model (sha256 differs)';
   for (const key of ['contextSize', 'stride'] as const) {
     if (a.scoring[key] !== b.scoring[key]) return `a different ${key} (${a.scoring[key]} vs ${b.scoring[key]})`;
   }
   for (const key of Object.keys({ ...a.reading, ...b.reading }) as (keyof RunIdentity['reading'])[]) {
-    if (a.reading[key] !== b.reading[key]) return `a different ${key} (${String(a.reading[key])} vs ${String(b.reading[key])})`;
+    if (a.reading[key] !== b.reading[key])
+      return `a different ${key} (${String(a.reading[key])} vs ${String(b.reading[key])})`;
   }
-  if (a.wordBuckets !== b.wordBuckets) return `a different number of word buckets (${a.wordBuckets} vs ${b.wordBuckets})`;
+  if (a.wordBuckets !== b.wordBuckets)
+    return `a different number of word buckets (${a.wordBuckets} vs ${b.wordBuckets})`;
   if (a.inputs.length !== b.inputs.length) return `different inputs (${a.inputs.length} files vs ${b.inputs.length})`;
   for (let i = 0; i < a.inputs.length; i++) {
     const x = a.inputs[i];
@@ -164,7 +167,8 @@ export function readManifest(scoresPath: string): ScoreManifest {
   } catch (error) {
     throw new Error(`${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (manifest.format !== MANIFEST_FORMAT || manifest.version !== 1) throw new Error(`${path} is not an infoprune score manifest`);
+  if (manifest.format !== MANIFEST_FORMAT || manifest.version !== 1)
+    throw new Error(`${path} is not an infoprune score manifest`);
   return manifest;
 }
 

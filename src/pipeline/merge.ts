@@ -38,13 +38,17 @@ export function checkShardSet(paths: readonly string[], manifests: readonly Scor
   manifests.forEach((manifest, i) => {
     if (!manifest.shard) throw new Error(`${paths[i]} is not a shard output (it was scored without --shard)`);
     if (manifest.shard.count !== count) {
-      throw new Error(`${paths[i]} is shard ${formatShard(manifest.shard)} but ${paths[0]} is shard ${formatShard(manifests[0].shard!)}: they come from different splits`);
+      throw new Error(
+        `${paths[i]} is shard ${formatShard(manifest.shard)} but ${paths[0]} is shard ${formatShard(manifests[0].shard!)}: they come from different splits`,
+      );
     }
     const difference = identityDifference(identityOfManifest(manifests[0]), identityOfManifest(manifest));
     if (difference) throw new Error(`${paths[i]} and ${paths[0]} cannot be merged: ${paths[i]} used ${difference}`);
     const sources = manifest.inputs.map((input) => input.source).join('\n');
     if (sources !== manifests[0].inputs.map((input) => input.source).join('\n')) {
-      throw new Error(`${paths[i]} and ${paths[0]} name their inputs differently: run every shard with the same input arguments`);
+      throw new Error(
+        `${paths[i]} and ${paths[0]} name their inputs differently: run every shard with the same input arguments`,
+      );
     }
   });
   const byIndex = new Map<number, number>();
@@ -60,7 +64,10 @@ export function checkShardSet(paths: readonly string[], manifests: readonly Scor
   for (let index = 0; index < count!; index++) if (!byIndex.has(index)) missing.push(`${index}/${count}`);
   if (missing.length > 0) {
     throw new Error(
-      `Missing shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: got ${[...byIndex.keys()].sort((a, b) => a - b).map((index) => `${index}/${count}`).join(', ')}`,
+      `Missing shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: got ${[...byIndex.keys()]
+        .sort((a, b) => a - b)
+        .map((index) => `${index}/${count}`)
+        .join(', ')}`,
     );
   }
   return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, i]) => manifests[i]);
@@ -87,11 +94,15 @@ async function* mergeByPosition<T extends Positioned>(
     if (next.done) return undefined;
     const nextKey = key(next.value);
     if (previous && (nextKey[0] - previous[0] || nextKey[1] - previous[1]) <= 0) {
-      throw new Error(`${names[i]} is not in input order at ${next.value.source} line ${next.value.line}: the file was edited or is corrupt`);
+      throw new Error(
+        `${names[i]} is not in input order at ${next.value.source} line ${next.value.line}: the file was edited or is corrupt`,
+      );
     }
     return { item: next.value, key: nextKey };
   };
-  const heads: ({ item: T; key: [number, number] } | undefined)[] = await Promise.all(streams.map((_, i) => advance(i)));
+  const heads: ({ item: T; key: [number, number] } | undefined)[] = await Promise.all(
+    streams.map((_, i) => advance(i)),
+  );
   for (;;) {
     let best = -1;
     for (let i = 0; i < heads.length; i++) {
@@ -104,7 +115,9 @@ async function* mergeByPosition<T extends Positioned>(
       const b = heads[best]!.key;
       const order = head.key[0] - b[0] || head.key[1] - b[1];
       if (order === 0) {
-        throw new Error(`Shards overlap: ${names[best]} and ${names[i]} both hold the ${what} at ${head.item.source} line ${head.item.line}`);
+        throw new Error(
+          `Shards overlap: ${names[best]} and ${names[i]} both hold the ${what} at ${head.item.source} line ${head.item.line}`,
+        );
       }
       if (order < 0) best = i;
     }
@@ -134,7 +147,8 @@ export async function mergeShards(options: MergeOptions): Promise<MergeSummary> 
       if (!existsSync(file)) throw new Error(`${file} is missing: the shard's outputs are incomplete`);
     }
   }
-  if (orderedPaths.some((path) => outputPaths(path).scores === out)) throw new Error(`The merged output ${out} would overwrite a shard`);
+  if (orderedPaths.some((path) => outputPaths(path).scores === out))
+    throw new Error(`The merged output ${out} would overwrite a shard`);
 
   const paths = outputPaths(out);
   const inputIndex = new Map(ordered[0].inputs.map((input, i) => [input.source, i]));
@@ -182,14 +196,26 @@ export async function mergeShards(options: MergeOptions): Promise<MergeSummary> 
   const merged: ScoreManifest = {
     ...first,
     shard: null,
-    outputs: { scores: out.split(/[/\\]/).pop()!, scoresFormat: scoreFileFormat(out), words: paths.words.split(/[/\\]/).pop()!, errors: paths.errors.split(/[/\\]/).pop()! },
+    outputs: {
+      scores: out.split(/[/\\]/).pop()!,
+      scoresFormat: scoreFileFormat(out),
+      words: paths.words.split(/[/\\]/).pop()!,
+      errors: paths.errors.split(/[/\\]/).pop()!,
+    },
     counts,
     startedAt: ordered.map((manifest) => manifest.startedAt).sort()[0],
-    finishedAt: ordered.map((manifest) => manifest.finishedAt).sort().at(-1)!,
+    finishedAt: ordered
+      .map((manifest) => manifest.finishedAt)
+      .sort()
+      .at(-1)!,
     activeSeconds: ordered.reduce((sum, manifest) => sum + manifest.activeSeconds, 0),
     resumes: ordered.reduce((sum, manifest) => sum + manifest.resumes, 0),
     mergedFrom: orderedPaths,
   };
   writeFileDurably(paths.manifest, `${JSON.stringify(merged, null, 2)}\n`);
-  return { shards: ordered.length, counts, outputs: { scores: out, errors: paths.errors, words: paths.words, manifest: paths.manifest } };
+  return {
+    shards: ordered.length,
+    counts,
+    outputs: { scores: out, errors: paths.errors, words: paths.words, manifest: paths.manifest },
+  };
 }

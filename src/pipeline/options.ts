@@ -93,16 +93,26 @@ export interface ResolvedScoreOptions {
 
 /** Text and id fields, text mode: the reading options `readCorpus` and the pipeline share. */
 export function resolveReadOptions(options: ReadCorpusOptions & ReadingOptions): ResolvedReading {
-  const textField = options.textField === undefined ? DEFAULT_TEXT_FIELD : expectString('textField', options.textField, { nonEmpty: true });
-  const idField = options.idField === undefined ? DEFAULT_ID_FIELD : expectString('idField', options.idField, { nonEmpty: true });
+  const textField =
+    options.textField === undefined
+      ? DEFAULT_TEXT_FIELD
+      : expectString('textField', options.textField, { nonEmpty: true });
+  const idField =
+    options.idField === undefined ? DEFAULT_ID_FIELD : expectString('idField', options.idField, { nonEmpty: true });
   return {
     textField,
     idField,
     idFieldExplicit: options.idField !== undefined,
-    textMode: options.textMode === undefined ? 'file' : expectOneOf('textMode', options.textMode, ['file', 'line'] as const),
-    format: options.format === undefined ? 'auto' : expectOneOf('format', options.format, ['auto', 'jsonl', 'parquet', 'text'] as const),
+    textMode:
+      options.textMode === undefined ? 'file' : expectOneOf('textMode', options.textMode, ['file', 'line'] as const),
+    format:
+      options.format === undefined
+        ? 'auto'
+        : expectOneOf('format', options.format, ['auto', 'jsonl', 'parquet', 'text'] as const),
     maxDocumentBytes:
-      options.maxDocumentBytes === undefined ? DEFAULT_MAX_DOCUMENT_BYTES : expectPositiveInteger('maxDocumentBytes', options.maxDocumentBytes),
+      options.maxDocumentBytes === undefined
+        ? DEFAULT_MAX_DOCUMENT_BYTES
+        : expectPositiveInteger('maxDocumentBytes', options.maxDocumentBytes),
   };
 }
 
@@ -121,25 +131,35 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
   options.inputs.forEach((input, i) => expectString(`inputs[${i}]`, input, { nonEmpty: true }));
   const model = expectString('model', options.model, { nonEmpty: true });
   const engine = {
-    contextSize: options.contextSize === undefined ? undefined : expectPositiveInteger('contextSize', options.contextSize),
+    contextSize:
+      options.contextSize === undefined ? undefined : expectPositiveInteger('contextSize', options.contextSize),
     stride: options.stride === undefined ? undefined : expectPositiveInteger('stride', options.stride),
     batchSize: options.batchSize === undefined ? undefined : expectPositiveInteger('batchSize', options.batchSize),
     threads: options.threads === undefined ? undefined : expectPositiveInteger('threads', options.threads, 1024),
     gpuLayers:
-      options.gpuLayers === undefined || options.gpuLayers === 'max' ? options.gpuLayers : expectInteger('gpuLayers', options.gpuLayers, 0),
-    flashAttention: options.flashAttention === undefined ? undefined : expectBoolean('flashAttention', options.flashAttention),
+      options.gpuLayers === undefined || options.gpuLayers === 'max'
+        ? options.gpuLayers
+        : expectInteger('gpuLayers', options.gpuLayers, 0),
+    flashAttention:
+      options.flashAttention === undefined ? undefined : expectBoolean('flashAttention', options.flashAttention),
     verbose: options.verbose === undefined ? false : expectBoolean('verbose', options.verbose),
   };
   if (engine.contextSize !== undefined && engine.stride !== undefined && engine.stride > engine.contextSize) {
     throw invalidParameterError('stride', `integer between 1 and contextSize (${engine.contextSize})`, engine.stride);
   }
   if (options.scorer !== undefined) {
-    if (typeof options.scorer !== 'object' || options.scorer === null || typeof options.scorer.scoreTokens !== 'function') {
+    if (
+      typeof options.scorer !== 'object' ||
+      options.scorer === null ||
+      typeof options.scorer.scoreTokens !== 'function'
+    ) {
       throw invalidParameterError('scorer', 'a Scorer (from openScorer)', options.scorer);
     }
     for (const name of ['contextSize', 'stride', 'batchSize', 'threads', 'gpuLayers', 'flashAttention'] as const) {
       if (options[name] !== undefined) {
-        throw new TypeError(`Expected no ${name} with scorer: the scorer's own options apply (received ${String(options[name])})`);
+        throw new TypeError(
+          `Expected no ${name} with scorer: the scorer's own options apply (received ${String(options[name])})`,
+        );
       }
     }
   }
@@ -157,7 +177,12 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
     }
   }
   const wordBuckets = options.wordBuckets === undefined ? WordFrequencyTable.DEFAULT_BUCKETS : options.wordBuckets;
-  if (!Number.isInteger(wordBuckets) || wordBuckets < 1 || wordBuckets > 2 ** 30 || (wordBuckets & (wordBuckets - 1)) !== 0) {
+  if (
+    !Number.isInteger(wordBuckets) ||
+    wordBuckets < 1 ||
+    wordBuckets > 2 ** 30 ||
+    (wordBuckets & (wordBuckets - 1)) !== 0
+  ) {
     throw invalidParameterError('wordBuckets', 'power of two between 1 and 2^30', options.wordBuckets);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
@@ -170,7 +195,8 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
     scorer: options.scorer,
     tokenizerModule,
     engine,
-    workers: options.workers === undefined ? defaultWorkerCount(cores) : expectInteger('workers', options.workers, 0, 256),
+    workers:
+      options.workers === undefined ? defaultWorkerCount(cores) : expectInteger('workers', options.workers, 0, 256),
     shard,
     wordBuckets,
     signal: options.signal,

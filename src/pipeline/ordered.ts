@@ -29,7 +29,11 @@ export async function* mapOrdered<T, R>(
  * working while the one after is busy (the worker pool tokenizes the next window while the engine scores this one).
  * Bounded: it stops pulling once the waiting items weigh `capacity` (one item is always let in, however heavy).
  */
-export async function* prefetch<T>(source: AsyncIterable<T>, capacity: number, weigh: (item: T) => number = () => 1): AsyncGenerator<T> {
+export async function* prefetch<T>(
+  source: AsyncIterable<T>,
+  capacity: number,
+  weigh: (item: T) => number = () => 1,
+): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
   const buffer: { result: IteratorResult<T>; weight: number }[] = [];
   let weight = 0;
@@ -40,7 +44,8 @@ export async function* prefetch<T>(source: AsyncIterable<T>, capacity: number, w
   const pump = (async () => {
     try {
       for (;;) {
-        while (buffer.length > 0 && weight >= capacity && !stopped) await new Promise<void>((resolve) => (wakeProducer = resolve));
+        while (buffer.length > 0 && weight >= capacity && !stopped)
+          await new Promise<void>((resolve) => (wakeProducer = resolve));
         if (stopped) return;
         const result = await iterator.next();
         const itemWeight = result.done ? 0 : weigh(result.value);

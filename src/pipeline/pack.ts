@@ -38,7 +38,13 @@ export function packingFor(scorer: Scorer): PackingOptions {
   const { batchSize, maxSequences } = scorer.options;
   const callTokens = Math.max(batchSize, 1) * 4;
   const callDocuments = Math.max(maxSequences, 1) * 4;
-  return { callTokens, callDocuments, windowDocuments: callDocuments * 4, windowTokens: callTokens * 4, windowsInFlight: 2 };
+  return {
+    callTokens,
+    callDocuments,
+    windowDocuments: callDocuments * 4,
+    windowTokens: callTokens * 4,
+    windowsInFlight: 2,
+  };
 }
 
 export function scoreDocuments(
@@ -54,7 +60,10 @@ export function scoreDocuments(
   return flatten(mapOrdered(cutWindows(documents, packing), packing.windowsInFlight, scoreWindow));
 }
 
-async function* cutWindows(documents: AsyncIterable<PreparedDocument>, packing: PackingOptions): AsyncGenerator<PreparedDocument[]> {
+async function* cutWindows(
+  documents: AsyncIterable<PreparedDocument>,
+  packing: PackingOptions,
+): AsyncGenerator<PreparedDocument[]> {
   let window: PreparedDocument[] = [];
   let tokens = 0;
   for await (const document of documents) {

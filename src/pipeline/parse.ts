@@ -37,7 +37,9 @@ export function positionId(source: string, line: number): string {
 function checkText(value: unknown, field: string): string | { reason: string } {
   if (value === undefined) return { reason: `missing text field ${JSON.stringify(field)}` };
   if (typeof value !== 'string') {
-    return { reason: `text field ${JSON.stringify(field)} is ${value === null ? 'null' : `of type ${Array.isArray(value) ? 'array' : typeof value}`}, not a string` };
+    return {
+      reason: `text field ${JSON.stringify(field)} is ${value === null ? 'null' : `of type ${Array.isArray(value) ? 'array' : typeof value}`}, not a string`,
+    };
   }
   if (value.length === 0) return { reason: 'empty text' };
   return value;
@@ -49,7 +51,9 @@ function checkId(value: unknown, options: ParseOptions): string | undefined | { 
   }
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  return { reason: `id field ${JSON.stringify(options.idField)} is of type ${Array.isArray(value) ? 'array' : typeof value}, not a string or number` };
+  return {
+    reason: `id field ${JSON.stringify(options.idField)} is of type ${Array.isArray(value) ? 'array' : typeof value}, not a string or number`,
+  };
 }
 
 /** A JSONL line (without its line end). */

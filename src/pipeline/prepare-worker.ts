@@ -22,7 +22,8 @@ function tokenizerFor(module: TokenizerModule, model: string): Promise<Tokenizer
     tokenizer = (async () => {
       const loaded = (await import(module.url)) as Record<string, unknown>;
       const open = loaded[module.exportName ?? 'openTokenizer'];
-      if (typeof open !== 'function') throw new Error(`${module.url} exports no function ${module.exportName ?? 'openTokenizer'}`);
+      if (typeof open !== 'function')
+        throw new Error(`${module.url} exports no function ${module.exportName ?? 'openTokenizer'}`);
       return (await open(model)) as Tokenizer;
     })();
     tokenizers.set(key, tokenizer);
@@ -37,7 +38,10 @@ export default async function prepare(message: PrepareMessage): Promise<unknown>
 }
 
 /** Piscina's Transferable interface: the chunk, and the buffers to move (not copy) back to the main thread. */
-function transferablePrepared(chunk: PreparedChunk): { [transferableSymbol]: ArrayBuffer[]; [valueSymbol]: PreparedChunk } {
+function transferablePrepared(chunk: PreparedChunk): {
+  [transferableSymbol]: ArrayBuffer[];
+  [valueSymbol]: PreparedChunk;
+} {
   const buffers = new Set<ArrayBuffer>();
   for (const array of [chunk.bytes, chunk.tokenEnds, chunk.tokens, chunk.wordEnds, chunk.wordBuckets]) {
     if (array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0) buffers.add(array.buffer);

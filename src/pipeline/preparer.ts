@@ -62,7 +62,9 @@ export function resolveWorkerFile(): string {
   if (existsSync(beside)) return beside;
   const compiled = fileURLToPath(new URL('../../dist/src/pipeline/prepare-worker.js', import.meta.url));
   if (existsSync(compiled)) return compiled;
-  throw new Error(`The pipeline's worker is not compiled (looked for ${beside} and ${compiled}): run npx tsc -p tsconfig.json`);
+  throw new Error(
+    `The pipeline's worker is not compiled (looked for ${beside} and ${compiled}): run npx tsc -p tsconfig.json`,
+  );
 }
 
 export class DocumentPreparer {
@@ -121,7 +123,12 @@ async function* chunkUnits(units: AsyncIterable<Unit>): AsyncGenerator<UnitChunk
       bytes = 0;
     }
     chunk.units.push(unit);
-    bytes += unit.kind === 'bytes' ? unit.data.length : unit.kind === 'cells' && typeof unit.text === 'string' ? unit.text.length : 0;
+    bytes +=
+      unit.kind === 'bytes'
+        ? unit.data.length
+        : unit.kind === 'cells' && typeof unit.text === 'string'
+          ? unit.text.length
+          : 0;
     if (bytes >= CHUNK_BYTES || chunk.units.length >= CHUNK_UNITS) {
       yield chunk;
       chunk = undefined;
@@ -165,16 +172,36 @@ function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefin
   const documents: PreparedDocument[] = [];
   let k = 0; // index among the readable units (the prepared results)
   for (const unit of chunk.units) {
-    const base = { input: unit.input, source, line: unit.line, next: unit.next, inputBytes: unit.inputBytes, id: positionId(source, unit.line) };
+    const base = {
+      input: unit.input,
+      source,
+      line: unit.line,
+      next: unit.next,
+      inputBytes: unit.inputBytes,
+      id: positionId(source, unit.line),
+    };
     if (unit.kind === 'failed') {
-      documents.push({ ...base, failure: { reason: unit.reason, document: unit.document }, tokens: EMPTY_TOKENS, bytes: 0, wordBuckets: EMPTY_BUCKETS });
+      documents.push({
+        ...base,
+        failure: { reason: unit.reason, document: unit.document },
+        tokens: EMPTY_TOKENS,
+        bytes: 0,
+        wordBuckets: EMPTY_BUCKETS,
+      });
       continue;
     }
     const p = prepared!;
     const reason = p.reasons[k];
     const id = p.ids[k] ?? base.id;
     if (reason !== null) {
-      documents.push({ ...base, id, failure: { reason, document: true }, tokens: EMPTY_TOKENS, bytes: 0, wordBuckets: EMPTY_BUCKETS });
+      documents.push({
+        ...base,
+        id,
+        failure: { reason, document: true },
+        tokens: EMPTY_TOKENS,
+        bytes: 0,
+        wordBuckets: EMPTY_BUCKETS,
+      });
     } else {
       documents.push({
         ...base,

@@ -11,7 +11,11 @@ export type ProgressMode = 'bar' | 'lines' | 'none';
 /** 1234 → "1,234"; 1234567 → "1.23M" (for rates and large totals). */
 export function formatCount(value: number): string {
   if (value < 10_000) return Math.round(value).toLocaleString('en-US');
-  for (const [unit, size] of [['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
+  for (const [unit, size] of [
+    ['G', 1e9],
+    ['M', 1e6],
+    ['k', 1e3],
+  ] as const) {
     if (value >= size) return `${(value / size).toFixed(value >= size * 100 ? 0 : value >= size * 10 ? 1 : 2)}${unit}`;
   }
   return String(value);
@@ -63,7 +67,8 @@ export class ProgressReporter {
         this.bar = new cliProgress.SingleBar(
           {
             stream: this.stream,
-            format: '{bar} {percentage}% | {documents} docs ({documentsRate}/s) | {tokens} tokens ({tokensRate}/s) | {skipped} skipped | ETA {etaText}',
+            format:
+              '{bar} {percentage}% | {documents} docs ({documentsRate}/s) | {tokens} tokens ({tokensRate}/s) | {skipped} skipped | ETA {etaText}',
             hideCursor: true,
             barsize: 24,
             fps: 5,

@@ -73,6 +73,7 @@ function validateOptions(options: ScoreCorpusOptions & ScoreCorpusCallbacks): vo
   resolveScoreOptions(options, availableParallelism());
   if (options.progressIntervalMs !== undefined) expectInteger('progressIntervalMs', options.progressIntervalMs, 0);
   for (const name of ['onProgress', 'onSkip'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidParameterError(name, 'function', options[name]);
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      throw invalidParameterError(name, 'function', options[name]);
   }
 }

@@ -103,7 +103,8 @@ export class ScoreSession {
     let inputs = listInputs(resolved.inputs, { format: resolved.reading.format });
     if (sessionOptions.exclude) {
       inputs = inputs.filter((input) => !sessionOptions.exclude!(resolve(input.source)));
-      if (inputs.length === 0) throw new Error(`No input left in ${resolved.inputs.join(', ')} once the run's own outputs are left out`);
+      if (inputs.length === 0)
+        throw new Error(`No input left in ${resolved.inputs.join(', ')} once the run's own outputs are left out`);
     }
     resolved.signal?.throwIfAborted();
     const scorer = resolved.scorer ?? (await openScorer({ model: resolved.model, ...resolved.engine }));
@@ -148,13 +149,20 @@ export class ScoreSession {
     });
     // The next window's documents are prepared while the engine scores this one's: up to a window's worth of tokens
     // (a document's weight is its tokens, at least 1), so that memory stays bounded whatever the documents' sizes.
-    const prepared = prefetch(preparer.prepare(units), this.packing.windowTokens, (document) => Math.max(1, document.tokens.length));
+    const prepared = prefetch(preparer.prepare(units), this.packing.windowTokens, (document) =>
+      Math.max(1, document.tokens.length),
+    );
     const scored = scoreDocuments(prepared, this.scorer, this.packing, signal);
     try {
       for await (const document of scored) {
         this.inputBytesDone = Math.max(this.inputBytesDone, this.inputStarts[document.input] + document.inputBytes);
         if (document.failure || !document.result) {
-          const skipped: SkippedRecord = { source: document.source, line: document.line, reason: document.failure?.reason ?? 'not scored', document: document.failure?.document ?? true };
+          const skipped: SkippedRecord = {
+            source: document.source,
+            line: document.line,
+            reason: document.failure?.reason ?? 'not scored',
+            document: document.failure?.document ?? true,
+          };
           if (skipped.document) {
             this.counts.read++;
             this.counts.skipped++;
@@ -167,7 +175,13 @@ export class ScoreSession {
           this.counts.tokens += record.tokens;
           this.counts.bytes += record.bytes;
           this.counts.words += record.words;
-          yield { kind: 'scored', record, wordBuckets: document.wordBuckets, next: document.next, windowEnd: document.windowEnd };
+          yield {
+            kind: 'scored',
+            record,
+            wordBuckets: document.wordBuckets,
+            next: document.next,
+            windowEnd: document.windowEnd,
+          };
         }
       }
     } finally {

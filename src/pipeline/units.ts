@@ -81,7 +81,8 @@ export async function* readUnits(inputs: readonly InputFile[], options: ReadUnit
     const start = index === from.input ? from : { input: index, units: 0, offset: 0 };
     let units: AsyncGenerator<Unit>;
     if (input.format === 'parquet') units = readParquetUnits(input, index, start, options);
-    else if (input.format === 'text' && (options.textMode ?? 'file') === 'file') units = readWholeFileUnit(input, index, start, options);
+    else if (input.format === 'text' && (options.textMode ?? 'file') === 'file')
+      units = readWholeFileUnit(input, index, start, options);
     else units = readLineUnits(input, index, start, options);
     for await (const unit of units) {
       if (inShard(options.shard, input.key, unit.line)) yield unit;
@@ -91,7 +92,15 @@ export async function* readUnits(inputs: readonly InputFile[], options: ReadUnit
 
 /** A failure of the file as a whole (or of its rest): after it, reading goes on with the next input. */
 function fileFailure(input: InputFile, index: number, line: number, reason: string): FailedUnit {
-  return { kind: 'failed', input: index, line, reason, document: false, next: { input: index + 1, units: 0, offset: 0 }, inputBytes: input.sizeBytes };
+  return {
+    kind: 'failed',
+    input: index,
+    line,
+    reason,
+    document: false,
+    next: { input: index + 1, units: 0, offset: 0 },
+    inputBytes: input.sizeBytes,
+  };
 }
 
 function describeError(error: unknown): string {
@@ -106,9 +115,13 @@ function describeError(error: unknown): string {
 async function openDecompressed(input: InputFile, offset: number): Promise<{ raw: ReadStream; stream: Readable }> {
   // Opening first, so that a missing or unreadable file is one clear error before any stream is set up.
   const handle = await fs.open(input.source, 'r');
-  const raw = handle.createReadStream({ start: input.compression === 'none' ? offset : 0, highWaterMark: READ_CHUNK_BYTES });
+  const raw = handle.createReadStream({
+    start: input.compression === 'none' ? offset : 0,
+    highWaterMark: READ_CHUNK_BYTES,
+  });
   if (input.compression === 'none') return { raw, stream: raw };
-  const decompressor = input.compression === 'gzip' ? createGunzip({ chunkSize: READ_CHUNK_BYTES }) : await createZstdDecompressor();
+  const decompressor =
+    input.compression === 'gzip' ? createGunzip({ chunkSize: READ_CHUNK_BYTES }) : await createZstdDecompressor();
   const stream = pipeline(raw, decompressor, () => {
     // Errors surface through the decompressor, where the reader iterates.
   });
@@ -155,7 +168,12 @@ async function createZstdDecompressor(): Promise<Transform> {
  * JSONL and text-per-line files: one unit per non-blank line. Lines are split on LF; a CR before it and a UTF-8 BOM
  * at the start of the file are dropped. A line longer than `maxDocumentBytes` is skipped over while being counted.
  */
-async function* readLineUnits(input: InputFile, index: number, start: ReadPosition, options: ReadUnitsOptions): AsyncGenerator<Unit> {
+async function* readLineUnits(
+  input: InputFile,
+  index: number,
+  start: ReadPosition,
+  options: ReadUnitsOptions,
+): AsyncGenerator<Unit> {
   const limit = options.maxDocumentBytes;
   const seekable = input.compression === 'none';
   let offset = seekable ? start.offset : 0; // decompressed bytes consumed, up to the end of the current line
@@ -178,11 +196,20 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
     const next = { input: index, units: line, offset };
     const inputBytes = seekable ? offset : raw.bytesRead;
     if (tooLong) {
-      return { kind: 'failed', input: index, line, next, inputBytes, document: true, reason: `document too large: ${pieceBytes} bytes, more than maxDocumentBytes ${limit}` };
+      return {
+        kind: 'failed',
+        input: index,
+        line,
+        next,
+        inputBytes,
+        document: true,
+        reason: `document too large: ${pieceBytes} bytes, more than maxDocumentBytes ${limit}`,
+      };
     }
     let begin = 0;
     let end = data.length;
-    if (atFileStart && end >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2]) begin = 3;
+    if (atFileStart && end >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2])
+      begin = 3;
     if (end > begin && data[end - 1] === 0x0d) end--;
     let blank = true;
     for (let i = begin; i < end; i++) {
@@ -225,26 +252,50 @@ async function* readLineUnits(input: InputFile, index: number, start: ReadPositi
   } catch (error) {
     options.signal?.throwIfAborted();
     raw.destroy();
-    const what = input.compression === 'none' ? 'read error' : `truncated or corrupt ${input.compression === 'gzip' ? 'gzip' : 'zstd'} data`;
-    yield fileFailure(input, index, line + 1, `${what}: ${describeError(error)}${line > 0 ? ` (after line ${line})` : ''}`);
+    const what =
+      input.compression === 'none'
+        ? 'read error'
+        : `truncated or corrupt ${input.compression === 'gzip' ? 'gzip' : 'zstd'} data`;
+    yield fileFailure(
+      input,
+      index,
+      line + 1,
+      `${what}: ${describeError(error)}${line > 0 ? ` (after line ${line})` : ''}`,
+    );
     return;
   }
   if (pieceBytes > 0 || tooLong) {
     // The last line has no newline.
     const atFileStart = offset === 0;
     offset += pieceBytes;
-    const unit = lineUnit(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, tooLong ? 0 : pieceBytes), atFileStart);
+    const unit = lineUnit(
+      pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, tooLong ? 0 : pieceBytes),
+      atFileStart,
+    );
     if (unit) yield unit;
   }
 }
 
 /** Plain text, one document per file: the file's bytes (BOM dropped) as one unit at line 0. */
-async function* readWholeFileUnit(input: InputFile, index: number, start: ReadPosition, options: ReadUnitsOptions): AsyncGenerator<Unit> {
+async function* readWholeFileUnit(
+  input: InputFile,
+  index: number,
+  start: ReadPosition,
+  options: ReadUnitsOptions,
+): AsyncGenerator<Unit> {
   if (start.units > 0) return;
   const next = { input: index, units: 1, offset: 0 };
   const limit = options.maxDocumentBytes;
   if (input.compression === 'none' && input.sizeBytes > limit) {
-    yield { kind: 'failed', input: index, line: 0, next, inputBytes: input.sizeBytes, document: true, reason: `document too large: ${input.sizeBytes} bytes, more than maxDocumentBytes ${limit}` };
+    yield {
+      kind: 'failed',
+      input: index,
+      line: 0,
+      next,
+      inputBytes: input.sizeBytes,
+      document: true,
+      reason: `document too large: ${input.sizeBytes} bytes, more than maxDocumentBytes ${limit}`,
+    };
     return;
   }
   const pieces: Buffer[] = [];
@@ -256,18 +307,32 @@ async function* readWholeFileUnit(input: InputFile, index: number, start: ReadPo
       total += chunk.length;
       if (total > limit) {
         raw.destroy();
-        yield { kind: 'failed', input: index, line: 0, next, inputBytes: input.sizeBytes, document: true, reason: `document too large: more than maxDocumentBytes ${limit} bytes` };
+        yield {
+          kind: 'failed',
+          input: index,
+          line: 0,
+          next,
+          inputBytes: input.sizeBytes,
+          document: true,
+          reason: `document too large: more than maxDocumentBytes ${limit} bytes`,
+        };
         return;
       }
       pieces.push(chunk);
     }
   } catch (error) {
     options.signal?.throwIfAborted();
-    yield fileFailure(input, index, 0, `${input.compression === 'none' ? 'cannot read' : `truncated or corrupt ${input.compression} data`}: ${describeError(error)}`);
+    yield fileFailure(
+      input,
+      index,
+      0,
+      `${input.compression === 'none' ? 'cannot read' : `truncated or corrupt ${input.compression} data`}: ${describeError(error)}`,
+    );
     return;
   }
   let data = Buffer.concat(pieces, total);
-  if (data.length >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2]) data = data.subarray(3);
+  if (data.length >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2])
+    data = data.subarray(3);
   yield { kind: 'bytes', input: index, line: 0, next: { ...next, offset: total }, inputBytes: input.sizeBytes, data };
 }
 
@@ -275,7 +340,12 @@ async function* readWholeFileUnit(input: InputFile, index: number, start: ReadPo
  * Parquet: row group by row group (what hyparquet decodes at once), reading only the text and id columns unless the
  * whole rows are asked for. Memory is one row group's columns: Hugging Face's shards hold 100-1000 MB groups at most.
  */
-async function* readParquetUnits(input: InputFile, index: number, start: ReadPosition, options: ReadUnitsOptions): AsyncGenerator<Unit> {
+async function* readParquetUnits(
+  input: InputFile,
+  index: number,
+  start: ReadPosition,
+  options: ReadUnitsOptions,
+): AsyncGenerator<Unit> {
   const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import('hyparquet');
   const { compressors } = await import('hyparquet-compressors');
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
@@ -290,10 +360,20 @@ async function* readParquetUnits(input: InputFile, index: number, start: ReadPos
     return;
   }
   if (!columns.includes(options.textField)) {
-    yield fileFailure(input, index, 0, `no column ${JSON.stringify(options.textField)} (columns: ${columns.join(', ')})`);
+    yield fileFailure(
+      input,
+      index,
+      0,
+      `no column ${JSON.stringify(options.textField)} (columns: ${columns.join(', ')})`,
+    );
     return;
   }
-  const wanted = options.parquetRows ? undefined : [options.textField, ...(columns.includes(options.idField) && options.idField !== options.textField ? [options.idField] : [])];
+  const wanted = options.parquetRows
+    ? undefined
+    : [
+        options.textField,
+        ...(columns.includes(options.idField) && options.idField !== options.textField ? [options.idField] : []),
+      ];
   let rowStart = 0;
   const groups = metadata.row_groups;
   for (let g = 0; g < groups.length; g++) {
@@ -309,7 +389,12 @@ async function* readParquetUnits(input: InputFile, index: number, start: ReadPos
     } catch (error) {
       options.signal?.throwIfAborted();
       // A corrupt row group: its rows are lost (one error names them), the following groups are still read.
-      const failure = fileFailure(input, index, rowStart, `corrupt Parquet row group ${g} (rows ${rowStart} to ${rowEnd - 1}): ${describeError(error)}`);
+      const failure = fileFailure(
+        input,
+        index,
+        rowStart,
+        `corrupt Parquet row group ${g} (rows ${rowStart} to ${rowEnd - 1}): ${describeError(error)}`,
+      );
       failure.next = { input: index, units: rowEnd, offset: 0 };
       yield failure;
       rowStart = rowEnd;

@@ -201,7 +201,10 @@ export function findKeyRange(
     target === null ? null : new BoundarySearch(kind, target, documents, totalWeight, candidateLimit);
   const lower = search('first-after', band.lower);
   const upper = search('last-before', band.upper);
-  const scans = runSearches([lower, upper].filter((s): s is BoundarySearch => s !== null), scan);
+  const scans = runSearches(
+    [lower, upper].filter((s): s is BoundarySearch => s !== null),
+    scan,
+  );
   const from = lower?.result ?? null;
   const to = upper?.result ?? null;
   let empty = documents === 0 || (lower !== null && from === null) || (upper !== null && to === null);

@@ -3,11 +3,25 @@
  * streaming `pruneCorpus()` behind `infoprune prune`.
  */
 export { METRICS, METRIC_NAMES, zlibCompressedBytes } from './metrics.js';
-export type { MetricContext, MetricDefinition, MetricInput, MetricName, MetricScores, TermStatistics } from './metrics.js';
+export type {
+  MetricContext,
+  MetricDefinition,
+  MetricInput,
+  MetricName,
+  MetricScores,
+  TermStatistics,
+} from './metrics.js';
 export { STRATEGY_DESCRIPTIONS, STRATEGY_NAMES, bandFor, keptDocuments, resolveSelectionSpec } from './strategies.js';
 export type { Band, Budget, SelectionOptions, SelectionSpec, StrategyName } from './strategies.js';
 export { measure, rank, select } from './select.js';
-export type { Measurement, MeasureOptions, RankedDocument, SelectableDocument, Selection, SelectOptions } from './select.js';
+export type {
+  Measurement,
+  MeasureOptions,
+  RankedDocument,
+  SelectableDocument,
+  Selection,
+  SelectOptions,
+} from './select.js';
 export type { CutPoint, Cuts } from './plan.js';
 export { pruneCorpus } from './prune.js';
 export type { CorpusReader, PruneOptions, PruneResult } from './prune.js';

@@ -107,7 +107,8 @@ const definitions: readonly MetricDefinition[] = [
     name: 'bits',
     unit: 'bits',
     formula: 'L(W) = −Σᵢ log₂ q(tᵢ | t<ᵢ) = nll / ln 2',
-    description: 'Total description length of the document under the probe model: grows with length as well as surprise.',
+    description:
+      'Total description length of the document under the probe model: grows with length as well as surprise.',
     termNames: ['L(W)'],
     moreInformative: 'higher',
     needsScores: true,
@@ -165,15 +166,17 @@ const definitions: readonly MetricDefinition[] = [
     name: 'combined-z',
     unit: 'standard deviations',
     formula: 'z(H(W,q)) + z(H(W,f)), z(x) = (x − mean x) / sd x over the corpus (population sd; z = 0 when sd = 0)',
-    description:
-      'The two terms standardised before summing, so that neither dominates because of its unit or spread.',
+    description: 'The two terms standardised before summing, so that neither dominates because of its unit or spread.',
     termNames: ['H(W,q)', 'H(W,f)'],
     moreInformative: 'higher',
     needsScores: true,
     needsText: true,
     needsWordFrequencies: true,
     standardized: true,
-    terms: (input, context) => [scoresOf(input, 'combined-z').bits_per_token, wordEntropy(input, context, 'combined-z')],
+    terms: (input, context) => [
+      scoresOf(input, 'combined-z').bits_per_token,
+      wordEntropy(input, context, 'combined-z'),
+    ],
     value: (terms, statistics) => {
       let z = 0;
       for (let i = 0; i < terms.length; i++) {
@@ -186,7 +189,8 @@ const definitions: readonly MetricDefinition[] = [
   {
     name: 'zlib-ratio',
     unit: 'raw bytes per compressed byte',
-    formula: 'B / Z, B = UTF-8 bytes of the text, Z = bytes of its zlib stream at level 9 (header and checksum included)',
+    formula:
+      'B / Z, B = UTF-8 bytes of the text, Z = bytes of its zlib stream at level 9 (header and checksum included)',
     description:
       'Model-free compressibility baseline, needing no scores: a high ratio means redundant text, so lower is more informative; 0 for an empty text. The zlib stream’s fixed overhead (about 11 bytes) keeps the ratio of short texts low, so it favours short documents.',
     termNames: ['B/Z'],

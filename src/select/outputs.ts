@@ -123,7 +123,8 @@ export class KeptCorpusWriter {
   async add(record: CorpusRecord): Promise<void> {
     const target = await this.targetFor(record.source);
     if (target.format === 'parquet') {
-      if (record.row === undefined) throw new Error(`Record ${record.id} of Parquet file ${record.source} has no row to write`);
+      if (record.row === undefined)
+        throw new Error(`Record ${record.id} of Parquet file ${record.source} has no row to write`);
       const parquet = target.parquet!;
       parquet.rows.push(record.row);
       if (parquet.rows.length >= PARQUET_ROW_GROUP) await this.flushParquet(parquet);
@@ -148,7 +149,9 @@ export class KeptCorpusWriter {
     mkdirSync(dirname(path), { recursive: true });
     if (format === 'parquet') {
       if (this.closedParquet.has(source)) {
-        throw new Error(`Records of ${source} come interleaved with other files'; a Parquet file cannot be appended to`);
+        throw new Error(
+          `Records of ${source} come interleaved with other files'; a Parquet file cannot be appended to`,
+        );
       }
       this.current = { source, format, parquet: await openParquet(source, path) };
     } else {

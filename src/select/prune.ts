@@ -19,23 +19,44 @@
 import { packageVersion } from '../version.js';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readCorpus, type CorpusRecord, type ReadCorpusExtraOptions, type ReadCorpusOptions, type RecordError } from '../pipeline/corpus.js';
+import {
+  readCorpus,
+  type CorpusRecord,
+  type ReadCorpusExtraOptions,
+  type ReadCorpusOptions,
+  type RecordError,
+} from '../pipeline/corpus.js';
 import type { InputFormat } from '../pipeline/inputs.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectBoolean, expectOneOf, expectString, invalidParameterError } from '../validate.js';
 import { KEY_WORDS, rankSources, writeKey } from './keys.js';
-import { METRICS, TermAccumulator, informationOrder, type MetricDefinition, type MetricScores, type TermStatistics } from './metrics.js';
+import {
+  METRICS,
+  TermAccumulator,
+  informationOrder,
+  type MetricDefinition,
+  type MetricScores,
+  type TermStatistics,
+} from './metrics.js';
 import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
 import type { KeyScan } from './cuts.js';
 import { KeepRule, randomKeyFor, type CutPoint } from './plan.js';
 import { renderReport } from './report.js';
 import { readScoreFile, wordFrequencyPathFor, type LocatedScoreRecord } from './scores-file.js';
 import { CHUNK_RECORDS, DuplicateIdFinder, SPILL_FIELDS, SPILL_WIDTH, SpillFile, SpillReader } from './spill.js';
-import { STRATEGY_DESCRIPTIONS, resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
+import {
+  STRATEGY_DESCRIPTIONS,
+  resolveSelectionSpec,
+  type SelectionOptions,
+  type SelectionSpec,
+} from './strategies.js';
 import { ExtremesTracker, HistogramAccumulator, snippetOf, type SelectionSummary } from './summary.js';
 
 /** Reads corpus records: `readCorpus` from src/pipeline/corpus.ts unless a caller supplies its own (tests, services). */
-export type CorpusReader = (inputs: readonly string[], options: ReadCorpusOptions & ReadCorpusExtraOptions) => AsyncIterable<CorpusRecord>;
+export type CorpusReader = (
+  inputs: readonly string[],
+  options: ReadCorpusOptions & ReadCorpusExtraOptions,
+) => AsyncIterable<CorpusRecord>;
 
 export interface PruneOptions extends SelectionOptions {
   /** Corpus files, folders or globs, as given to `infoprune score`. */
@@ -68,7 +89,6 @@ const EXAMPLES = 5;
 /** Most score records the join by id holds (about 200 bytes each with their ids: 2 GB). */
 const MAX_JOIN_BY_ID = 10_000_000;
 
-
 interface JoinContext {
   spec: SelectionSpec;
   metric: MetricDefinition;
@@ -95,7 +115,11 @@ interface JoinResult {
 }
 
 class OrderMismatch extends Error {
-  constructor(readonly position: number, readonly corpusId: string, readonly scoreId: string) {
+  constructor(
+    readonly position: number,
+    readonly corpusId: string,
+    readonly scoreId: string,
+  ) {
     super('scores are not in corpus order');
   }
 }
@@ -104,7 +128,13 @@ class OrderMismatch extends Error {
 class ScoreIndex {
   readonly byId = new Map<string, number>();
   readonly ids: string[] = [];
-  private columns = { tokens: new Float64Array(1024), nll: new Float64Array(1024), bytes: new Float64Array(1024), bpt: new Float64Array(1024), bpb: new Float64Array(1024) };
+  private columns = {
+    tokens: new Float64Array(1024),
+    nll: new Float64Array(1024),
+    bytes: new Float64Array(1024),
+    bpt: new Float64Array(1024),
+    bpb: new Float64Array(1024),
+  };
   used = new Uint8Array(1024);
 
   static async load(path: string, signal?: AbortSignal): Promise<ScoreIndex> {
@@ -123,7 +153,9 @@ class ScoreIndex {
     }
     const first = this.byId.get(record.id);
     if (first !== undefined) {
-      throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the scores: score records ${first + 1} and ${this.ids.length + 1} (${where})`);
+      throw new Error(
+        `Duplicate id ${JSON.stringify(record.id)} in the scores: score records ${first + 1} and ${this.ids.length + 1} (${where})`,
+      );
     }
     const i = this.ids.length;
     if (i === this.columns.tokens.length) {
@@ -153,13 +185,22 @@ function describeIds(ids: readonly string[], total: number): string {
   return total > ids.length ? `${shown}, …` : shown;
 }
 
-function mismatchError(missingInScores: number, missingExamples: string[], missingInCorpus: number, extraExamples: string[]): Error {
+function mismatchError(
+  missingInScores: number,
+  missingExamples: string[],
+  missingInCorpus: number,
+  extraExamples: string[],
+): Error {
   const parts: string[] = [];
   if (missingInScores > 0) {
-    parts.push(`${missingInScores} corpus record${missingInScores === 1 ? ' has' : 's have'} no score (${describeIds(missingExamples, missingInScores)})`);
+    parts.push(
+      `${missingInScores} corpus record${missingInScores === 1 ? ' has' : 's have'} no score (${describeIds(missingExamples, missingInScores)})`,
+    );
   }
   if (missingInCorpus > 0) {
-    parts.push(`${missingInCorpus} score record${missingInCorpus === 1 ? ' has an id' : 's have ids'} not in the corpus (${describeIds(extraExamples, missingInCorpus)})`);
+    parts.push(
+      `${missingInCorpus} score record${missingInCorpus === 1 ? ' has an id' : 's have ids'} not in the corpus (${describeIds(extraExamples, missingInCorpus)})`,
+    );
   }
   return new Error(
     `The scores do not match the corpus: ${parts.join('; ')}. Pass the scores of these inputs, scored with the same --id-field and --text-field (ids default to <source>:<line>, so give the inputs as they were given to infoprune score).`,
@@ -185,7 +226,8 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
     },
   };
   const index = mode === 'by-id' ? await ScoreIndex.load(context.scoresPath!, context.signal) : null;
-  const scoreStream = mode === 'in-order' ? readScoreFile(context.scoresPath!, context.signal)[Symbol.asyncIterator]() : null;
+  const scoreStream =
+    mode === 'in-order' ? readScoreFile(context.scoresPath!, context.signal)[Symbol.asyncIterator]() : null;
   let missingInScores = 0;
   const missingExamples: string[] = [];
   let position = 0;
@@ -212,7 +254,10 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
           if (missingExamples.length < EXAMPLES) missingExamples.push(record.id);
           continue;
         }
-        if (index.used[at]) throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the corpus (again at ${record.source}:${record.line})`);
+        if (index.used[at])
+          throw new Error(
+            `Duplicate id ${JSON.stringify(record.id)} in the corpus (again at ${record.source}:${record.line})`,
+          );
         index.used[at] = 1;
         scores = index.scoresAt(at);
       }
@@ -227,7 +272,11 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
       const raw = metric.terms({ scores, text: record.text }, metricContext);
       for (let t = 0; t < raw.length; t++) {
         if (!Number.isFinite(raw[t])) {
-          throw invalidParameterError(`${metric.termNames[t]} of ${record.source}:${record.line} (id ${JSON.stringify(record.id)})`, 'finite number', raw[t]);
+          throw invalidParameterError(
+            `${metric.termNames[t]} of ${record.source}:${record.line} (id ${JSON.stringify(record.id)})`,
+            'finite number',
+            raw[t],
+          );
         }
         terms[t] = raw[t];
         accumulators[t].add(raw[t]);
@@ -236,7 +285,15 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
       const documentBytes = scores?.bytes ?? Buffer.byteLength(record.text, 'utf8');
       tokens += documentTokens;
       bytes += documentBytes;
-      spill.append(terms[0], raw.length > 1 ? terms[1] : 0, documentTokens, documentBytes, source, record.line, randomKeyFor(context.spec, record.id));
+      spill.append(
+        terms[0],
+        raw.length > 1 ? terms[1] : 0,
+        documentTokens,
+        documentBytes,
+        source,
+        record.line,
+        randomKeyFor(context.spec, record.id),
+      );
       if (mode !== 'by-id') duplicates.add(record.id);
     }
 
@@ -255,7 +312,8 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
         if (extraExamples.length < EXAMPLES) extraExamples.push(index.ids[i]);
       }
     }
-    if (missingInScores > 0 || missingInCorpus > 0) throw mismatchError(missingInScores, missingExamples, missingInCorpus, extraExamples);
+    if (missingInScores > 0 || missingInCorpus > 0)
+      throw mismatchError(missingInScores, missingExamples, missingInCorpus, extraExamples);
   } finally {
     await scoreStream?.return?.(undefined);
   }
@@ -276,12 +334,18 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
 async function confirmDuplicates(context: JoinContext, candidates: Set<bigint>): Promise<void> {
   if (candidates.size === 0) return;
   const seen = new Map<string, string>();
-  for await (const record of context.reader(context.inputs, { ...context.readOptions, signal: context.signal, onError: () => {} })) {
+  for await (const record of context.reader(context.inputs, {
+    ...context.readOptions,
+    signal: context.signal,
+    onError: () => {},
+  })) {
     if (!candidates.has(DuplicateIdFinder.hashOf(record.id))) continue;
     const first = seen.get(record.id);
     const here = `${record.source}:${record.line}`;
     if (first !== undefined) {
-      throw new Error(`Duplicate id ${JSON.stringify(record.id)} in the corpus${context.scoresPath === null ? '' : ' and the scores'}: ${first} and ${here}`);
+      throw new Error(
+        `Duplicate id ${JSON.stringify(record.id)} in the corpus${context.scoresPath === null ? '' : ' and the scores'}: ${first} and ${here}`,
+      );
     }
     seen.set(record.id, here);
   }
@@ -323,7 +387,14 @@ class MeasuredSpill {
   /** Writes the record's order key for `rule` into `keys` at `offset`. */
   writeKey(rule: KeepRule, records: Float64Array, at: number, value: number, keys: Uint32Array, offset: number): void {
     const sourceRank = this.rankOfIndex[records[at + SPILL_FIELDS.sourceIndex]];
-    rule.writeKey(keys, offset, value, records[at + SPILL_FIELDS.randomKey], sourceRank, records[at + SPILL_FIELDS.line]);
+    rule.writeKey(
+      keys,
+      offset,
+      value,
+      records[at + SPILL_FIELDS.randomKey],
+      sourceRank,
+      records[at + SPILL_FIELDS.line],
+    );
   }
 
   valueRange(): { min: number; max: number; sum: number } {
@@ -402,7 +473,11 @@ async function outputPass(input: OutputPassInput): Promise<{
     }
     const at = inChunk++ * SPILL_WIDTH;
     const records = spillReader.records;
-    if (chunk === 0 || measured.sourceOf(records[at + SPILL_FIELDS.sourceIndex]) !== record.source || records[at + SPILL_FIELDS.line] !== record.line) {
+    if (
+      chunk === 0 ||
+      measured.sourceOf(records[at + SPILL_FIELDS.sourceIndex]) !== record.source ||
+      records[at + SPILL_FIELDS.line] !== record.line
+    ) {
       throw new Error(`The corpus changed while prune was reading it (at ${record.source}:${record.line})`);
     }
     const value = measured.valueAt(records, at);
@@ -429,9 +504,11 @@ async function outputPass(input: OutputPassInput): Promise<{
       kept: isKept,
       snippet: snippetOf(record.text),
     }));
-    for (const point of input.cutPoints) if (point.source === record.source && point.line === record.line) point.id = record.id;
+    for (const point of input.cutPoints)
+      if (point.source === record.source && point.line === record.line) point.id = record.id;
   }
-  if (inChunk !== chunk || spillReader.next() !== 0) throw new Error('The corpus changed while prune was reading it (fewer records)');
+  if (inChunk !== chunk || spillReader.next() !== 0)
+    throw new Error('The corpus changed while prune was reading it (fewer records)');
   return { kept, tokensAfter, bytesAfter, histogram, extremes };
 }
 
@@ -463,11 +540,13 @@ function checkOptions(options: PruneOptions): void {
   options.inputs.forEach((input, i) => expectString(`inputs[${i}]`, input, { nonEmpty: true }));
   expectString('out', options.out, { nonEmpty: true });
   if (options.scores !== undefined) expectString('scores', options.scores, { nonEmpty: true });
-  if (options.wordFrequencies !== undefined) expectString('wordFrequencies', options.wordFrequencies, { nonEmpty: true });
+  if (options.wordFrequencies !== undefined)
+    expectString('wordFrequencies', options.wordFrequencies, { nonEmpty: true });
   if (options.textField !== undefined) expectString('textField', options.textField, { nonEmpty: true });
   if (options.idField !== undefined) expectString('idField', options.idField, { nonEmpty: true });
   if (options.textMode !== undefined) expectOneOf('textMode', options.textMode, ['file', 'line'] as const);
-  if (options.format !== undefined) expectOneOf('format', options.format, ['auto', 'jsonl', 'parquet', 'text'] as const);
+  if (options.format !== undefined)
+    expectOneOf('format', options.format, ['auto', 'jsonl', 'parquet', 'text'] as const);
   if (options.dryRun !== undefined) expectBoolean('dryRun', options.dryRun);
   if (options.readCorpus !== undefined && typeof options.readCorpus !== 'function') {
     throw invalidParameterError('readCorpus', 'function', options.readCorpus);
@@ -482,7 +561,8 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
   const metric = METRICS[spec.metric];
   const log = options.log ?? (() => {});
   const out = resolve(options.out);
-  if (existsSync(out)) throw new Error(`Output folder already exists: ${options.out} (remove it or choose another --out)`);
+  if (existsSync(out))
+    throw new Error(`Output folder already exists: ${options.out} (remove it or choose another --out)`);
 
   const needsScores = metric.needsScores || spec.budget.kind === 'keep-tokens';
   const scoresPath = options.scores ?? null;
@@ -499,17 +579,26 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
   if (metric.needsWordFrequencies) {
     wordFrequencyPath = options.wordFrequencies ?? (scoresPath === null ? null : wordFrequencyPathFor(scoresPath));
     if (wordFrequencyPath === null) {
-      throw new Error(`Metric "${spec.metric}" needs the word-frequency table: pass --words, or --scores with <scores>.words.bin beside it`);
+      throw new Error(
+        `Metric "${spec.metric}" needs the word-frequency table: pass --words, or --scores with <scores>.words.bin beside it`,
+      );
     }
     if (!existsSync(wordFrequencyPath)) {
-      throw new Error(`Word-frequency table not found: ${wordFrequencyPath} (written by infoprune score beside the scores; or pass --words)`);
+      throw new Error(
+        `Word-frequency table not found: ${wordFrequencyPath} (written by infoprune score beside the scores; or pass --words)`,
+      );
     }
     wordFrequencies = WordFrequencyTable.load(wordFrequencyPath);
   }
   const reader = options.readCorpus ?? readCorpus;
   const textMode = options.textMode ?? 'file';
   const format = options.format ?? 'auto';
-  const readOptions: ReadCorpusOptions & ReadCorpusExtraOptions = { textField: options.textField, idField: options.idField, textMode, format };
+  const readOptions: ReadCorpusOptions & ReadCorpusExtraOptions = {
+    textField: options.textField,
+    idField: options.idField,
+    textMode,
+    format,
+  };
   const dryRun = options.dryRun ?? false;
   const inputs = [...options.inputs];
 
@@ -521,7 +610,16 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
   const duplicates = new DuplicateIdFinder(tmp);
   try {
     const context: JoinContext = {
-      spec, metric, wordFrequencies, scoresPath, reader, inputs, readOptions, spill, duplicates, signal: options.signal,
+      spec,
+      metric,
+      wordFrequencies,
+      scoresPath,
+      reader,
+      inputs,
+      readOptions,
+      spill,
+      duplicates,
+      signal: options.signal,
     };
     let joined: JoinResult;
     // A scores file, when given, is always joined (and checked): even zlib-ratio then reports token shares.
@@ -547,7 +645,9 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
     const cuts = rule.cuts(measured.sortedSources);
     log(`Cut search: ${rule.scans} scan(s) of the spill file`);
 
-    const keptWriter = dryRun ? null : new KeptCorpusWriter(tmp, joined.sources, textMode, format === 'auto' ? undefined : format);
+    const keptWriter = dryRun
+      ? null
+      : new KeptCorpusWriter(tmp, joined.sources, textMode, format === 'auto' ? undefined : format);
     const prunedWriter = dryRun ? null : new BufferedFileWriter(join(tmp, 'pruned.jsonl'));
     const written = await outputPass({
       records: reader(inputs, { ...readOptions, signal: options.signal, onError: () => {} }),
@@ -567,10 +667,13 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
     const statistics = joined.termStatistics;
 
     const warnings: string[] = [];
-    if (kept === 0) warnings.push('Nothing was kept: the budget rounds to zero documents, or no value passes the threshold.');
+    if (kept === 0)
+      warnings.push('Nothing was kept: the budget rounds to zero documents, or no value passes the threshold.');
     if (kept === joined.documents) warnings.push('Everything was kept: the budget covers the whole corpus.');
     if (joined.unreadable > 0) {
-      warnings.push(`${joined.unreadable} corpus record(s) could not be read and were skipped: neither kept nor pruned (see unreadableExamples).`);
+      warnings.push(
+        `${joined.unreadable} corpus record(s) could not be read and were skipped: neither kept nor pruned (see unreadableExamples).`,
+      );
     }
     const summary: SelectionSummary = {
       format: 'infoprune-selection',
@@ -591,7 +694,13 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
         format,
         dryRun,
       },
-      metric: { name: metric.name, unit: metric.unit, formula: metric.formula, description: metric.description, moreInformative: metric.moreInformative },
+      metric: {
+        name: metric.name,
+        unit: metric.unit,
+        formula: metric.formula,
+        description: metric.description,
+        moreInformative: metric.moreInformative,
+      },
       rule: ruleText(spec, joined.documents, joined.tokens, rule),
       counts: { documents: joined.documents, kept, pruned: joined.documents - kept, unreadable: joined.unreadable },
       tokens: joined.tokens === null ? null : { before: joined.tokens, after: tokensAfter },
@@ -620,7 +729,8 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
         mostInformative: extremes.mostInformative(),
       }),
     );
-    if (existsSync(out)) throw new Error(`Output folder already exists: ${options.out} (it appeared while prune was running)`);
+    if (existsSync(out))
+      throw new Error(`Output folder already exists: ${options.out} (it appeared while prune was running)`);
     renameSync(tmp, out);
     log(`Kept ${kept} of ${joined.documents} documents; wrote ${options.out}`);
     return { out, summary };

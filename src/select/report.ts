@@ -95,33 +95,51 @@ function histogramSvg(data: ReportData): string {
   const sy = (c: number): number => M.top + plotH - (c / yTop) * plotH;
   const unit = summary.metric.unit;
   const parts: string[] = [];
-  parts.push(`<svg class="histogram" viewBox="0 0 ${W} ${H}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" aria-label="${escapeHtml(`Histogram of ${summary.metric.name}, kept and pruned documents`)}">`);
+  parts.push(
+    `<svg class="histogram" viewBox="0 0 ${W} ${H}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" aria-label="${escapeHtml(`Histogram of ${summary.metric.name}, kept and pruned documents`)}">`,
+  );
   for (const t of yTicks) {
     const y = sy(t).toFixed(1);
-    parts.push(`<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/><text class="tick" x="${M.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${formatCount(t)}</text>`);
+    parts.push(
+      `<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/><text class="tick" x="${M.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${formatCount(t)}</text>`,
+    );
   }
   for (const bin of bins) {
     const left = sx(bin.from) + 0.5;
     const width = Math.max(0.5, sx(bin.to) - sx(bin.from) - 1);
-    const tip = escapeHtml(`${formatValue(bin.from)} – ${formatValue(bin.to)} ${unit}: ${formatCount(bin.kept)} kept, ${formatCount(bin.pruned)} pruned`);
+    const tip = escapeHtml(
+      `${formatValue(bin.from)} – ${formatValue(bin.to)} ${unit}: ${formatCount(bin.kept)} kept, ${formatCount(bin.pruned)} pruned`,
+    );
     if (bin.kept > 0) {
-      parts.push(`<rect class="bar kept" x="${left.toFixed(2)}" y="${sy(bin.kept).toFixed(2)}" width="${width.toFixed(2)}" height="${(sy(0) - sy(bin.kept)).toFixed(2)}"><title>${tip}</title></rect>`);
+      parts.push(
+        `<rect class="bar kept" x="${left.toFixed(2)}" y="${sy(bin.kept).toFixed(2)}" width="${width.toFixed(2)}" height="${(sy(0) - sy(bin.kept)).toFixed(2)}"><title>${tip}</title></rect>`,
+      );
     }
     if (bin.pruned > 0) {
       const top = sy(bin.kept + bin.pruned);
-      parts.push(`<rect class="bar pruned" x="${left.toFixed(2)}" y="${top.toFixed(2)}" width="${width.toFixed(2)}" height="${(sy(bin.kept) - top).toFixed(2)}"><title>${tip}</title></rect>`);
+      parts.push(
+        `<rect class="bar pruned" x="${left.toFixed(2)}" y="${top.toFixed(2)}" width="${width.toFixed(2)}" height="${(sy(bin.kept) - top).toFixed(2)}"><title>${tip}</title></rect>`,
+      );
     }
   }
   parts.push(`<line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${sy(0)}" y2="${sy(0)}"/>`);
   for (const t of niceTicks(x0, x1, 8)) {
     if (t < x0 || t > x1) continue;
     const x = sx(t).toFixed(1);
-    parts.push(`<line class="axis" x1="${x}" x2="${x}" y1="${sy(0)}" y2="${sy(0) + 5}"/><text class="tick" x="${x}" y="${sy(0) + 18}" text-anchor="middle">${formatValue(t)}</text>`);
+    parts.push(
+      `<line class="axis" x1="${x}" x2="${x}" y1="${sy(0)}" y2="${sy(0) + 5}"/><text class="tick" x="${x}" y="${sy(0) + 18}" text-anchor="middle">${formatValue(t)}</text>`,
+    );
   }
   const direction =
-    summary.metric.moreInformative === 'higher' ? '← less informative · more informative →' : '← more informative · less informative →';
-  parts.push(`<text class="axis-label" x="${M.left + plotW / 2}" y="${H - 10}" text-anchor="middle">${escapeHtml(`${summary.metric.name} (${unit})   ${direction}`)}</text>`);
-  parts.push(`<text class="axis-label" x="14" y="${M.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 14 ${M.top + plotH / 2})">documents</text>`);
+    summary.metric.moreInformative === 'higher'
+      ? '← less informative · more informative →'
+      : '← more informative · less informative →';
+  parts.push(
+    `<text class="axis-label" x="${M.left + plotW / 2}" y="${H - 10}" text-anchor="middle">${escapeHtml(`${summary.metric.name} (${unit})   ${direction}`)}</text>`,
+  );
+  parts.push(
+    `<text class="axis-label" x="14" y="${M.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 14 ${M.top + plotH / 2})">documents</text>`,
+  );
   if (summary.cuts.order === 'information') {
     const lines = [
       { point: summary.cuts.lower, name: summary.configuration.strategy === 'threshold' ? 'min' : 'cut' },
@@ -132,7 +150,9 @@ function histogramSvg(data: ReportData): string {
       const x = sx(point.value).toFixed(1);
       const anchor = sx(point.value) > M.left + plotW * 0.8 ? 'end' : 'start';
       const dx = anchor === 'end' ? -6 : 6;
-      parts.push(`<line class="cut" x1="${x}" x2="${x}" y1="${M.top - 8}" y2="${sy(0)}"/><text class="cut-label" x="${Number(x) + dx}" y="${M.top - 12}" text-anchor="${anchor}">${escapeHtml(`${name} ${formatValue(point.value)}`)}</text>`);
+      parts.push(
+        `<line class="cut" x1="${x}" x2="${x}" y1="${M.top - 8}" y2="${sy(0)}"/><text class="cut-label" x="${Number(x) + dx}" y="${M.top - 12}" text-anchor="${anchor}">${escapeHtml(`${name} ${formatValue(point.value)}`)}</text>`,
+      );
     }
   }
   parts.push('</svg>');
@@ -228,7 +248,9 @@ export function renderReport(data: ReportData): string {
       point === null
         ? null
         : `${label} ${formatValue(point.value)} ${unit}${point.source === undefined ? '' : ` (${basename(point.source)}:${point.line}${point.id === undefined || point.id === `${point.source}:${point.line}` ? '' : `, id ${point.id}`})`}`;
-    const parts = [describe('lower cut', s.cuts.lower), describe('upper cut', s.cuts.upper)].filter((p): p is string => p !== null);
+    const parts = [describe('lower cut', s.cuts.lower), describe('upper cut', s.cuts.upper)].filter(
+      (p): p is string => p !== null,
+    );
     return parts.length > 0 ? parts.join(' · ') : 'no cut (everything kept or nothing kept)';
   })();
   const warnings =
@@ -237,9 +259,13 @@ export function renderReport(data: ReportData): string {
       : `<section class="card warnings"><h2>Warnings</h2><ul>${s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></section>`;
   const tokenShare = s.tokens === null ? '' : shareBar('Tokens', s.tokens.after, s.tokens.before, 'tokens');
   const leastNote =
-    s.metric.moreInformative === 'higher' ? `lowest ${s.metric.name}: what lowest-first prunes first` : `highest ${s.metric.name}: what lowest-first prunes first`;
+    s.metric.moreInformative === 'higher'
+      ? `lowest ${s.metric.name}: what lowest-first prunes first`
+      : `highest ${s.metric.name}: what lowest-first prunes first`;
   const mostNote =
-    s.metric.moreInformative === 'higher' ? `highest ${s.metric.name}: what lowest-first keeps longest` : `lowest ${s.metric.name}: what lowest-first keeps longest`;
+    s.metric.moreInformative === 'higher'
+      ? `highest ${s.metric.name}: what lowest-first keeps longest`
+      : `lowest ${s.metric.name}: what lowest-first keeps longest`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -6,7 +6,15 @@
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectOneOf, invalidParameterError } from '../validate.js';
 import { KEY_WORDS, compareKeys, rankSources, writeKey } from './keys.js';
-import { METRICS, METRIC_NAMES, TermAccumulator, informationOrder, type MetricName, type MetricScores, type TermStatistics } from './metrics.js';
+import {
+  METRICS,
+  METRIC_NAMES,
+  TermAccumulator,
+  informationOrder,
+  type MetricName,
+  type MetricScores,
+  type TermStatistics,
+} from './metrics.js';
 import { KeepRule, type Cuts } from './plan.js';
 import { checkIdentity, checkScoreFields, type DocumentIdentity } from './score-records.js';
 import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
@@ -69,7 +77,8 @@ function checkDocuments(documents: readonly SelectableDocument[], needsScores: b
   const positions = new Set<string>();
   for (let i = 0; i < documents.length; i++) {
     const document = documents[i];
-    if (typeof document !== 'object' || document === null) throw invalidParameterError(`documents[${i}]`, 'object', document);
+    if (typeof document !== 'object' || document === null)
+      throw invalidParameterError(`documents[${i}]`, 'object', document);
     const where = `documents[${i}]`;
     const { id, source, line } = checkIdentity(document as unknown as Record<string, unknown>, where);
     if (ids.has(id)) throw new Error(`Duplicate id ${JSON.stringify(id)} at ${where}`);
@@ -85,10 +94,16 @@ function checkDocuments(documents: readonly SelectableDocument[], needsScores: b
   }
 }
 
-function measureChecked(documents: readonly SelectableDocument[], metricName: MetricName, wordFrequencies?: WordFrequencyTable): Measurement {
+function measureChecked(
+  documents: readonly SelectableDocument[],
+  metricName: MetricName,
+  wordFrequencies?: WordFrequencyTable,
+): Measurement {
   const metric = METRICS[metricName];
   if (metric.needsWordFrequencies && wordFrequencies === undefined) {
-    throw new TypeError(`Metric "${metricName}" needs the wordFrequencies option (the scoring run's word-frequency table)`);
+    throw new TypeError(
+      `Metric "${metricName}" needs the wordFrequencies option (the scoring run's word-frequency table)`,
+    );
   }
   const context = { wordFrequencies };
   const accumulators = metric.termNames.map(() => new TermAccumulator());
@@ -96,7 +111,11 @@ function measureChecked(documents: readonly SelectableDocument[], metricName: Me
   for (let i = 0; i < documents.length; i++) {
     const document = documents[i];
     if (metric.needsText && typeof document.text !== 'string') {
-      throw invalidParameterError(`text of documents[${i}] (id ${JSON.stringify(document.id)})`, 'string', document.text);
+      throw invalidParameterError(
+        `text of documents[${i}] (id ${JSON.stringify(document.id)})`,
+        'string',
+        document.text,
+      );
     }
     const row = metric.terms({ scores: document as MetricScores, text: document.text }, context);
     row.forEach((term, t) => accumulators[t].add(term));
@@ -115,9 +134,20 @@ export function measure(documents: readonly SelectableDocument[], options: Measu
   return measureChecked(documents, metricName, options.wordFrequencies);
 }
 
-type KeyWriter = (out: Uint32Array, offset: number, value: number, id: string, sourceRank: number, line: number) => void;
+type KeyWriter = (
+  out: Uint32Array,
+  offset: number,
+  value: number,
+  id: string,
+  sourceRank: number,
+  line: number,
+) => void;
 
-function orderKeys(documents: readonly SelectableDocument[], write: KeyWriter, values: Float64Array): { keys: Uint32Array; sources: string[] } {
+function orderKeys(
+  documents: readonly SelectableDocument[],
+  write: KeyWriter,
+  values: Float64Array,
+): { keys: Uint32Array; sources: string[] } {
   const sourceRanks = rankSources(documents.map((document) => document.source));
   const keys = new Uint32Array(documents.length * KEY_WORDS);
   documents.forEach((document, i) => {
@@ -132,7 +162,8 @@ export function rank(documents: readonly SelectableDocument[], options: MeasureO
   const definition = METRICS[metric];
   const { keys } = orderKeys(
     documents,
-    (out, offset, value, _id, sourceRank, line) => writeKey(out, offset, informationOrder(definition, value), sourceRank, line),
+    (out, offset, value, _id, sourceRank, line) =>
+      writeKey(out, offset, informationOrder(definition, value), sourceRank, line),
     values,
   );
   const order = Array.from({ length: documents.length }, (_, i) => i).sort((i, j) => compareKeys(keys, i, keys, j));
@@ -160,7 +191,8 @@ export function select(documents: readonly SelectableDocument[], options: Select
   const rule = new KeepRule(spec, documents.length, totalTokens);
   const { keys, sources } = orderKeys(
     documents,
-    (out, offset, value, id, sourceRank, line) => rule.writeKey(out, offset, value, rule.randomKeyOf(id), sourceRank, line),
+    (out, offset, value, id, sourceRank, line) =>
+      rule.writeKey(out, offset, value, rule.randomKeyOf(id), sourceRank, line),
     values,
   );
   const weights = new Float64Array(documents.length);

@@ -45,7 +45,15 @@ export class SpillFile {
     this.count = 0;
   }
 
-  append(term0: number, term1: number, tokens: number, bytes: number, sourceIndex: number, line: number, randomKey: number): void {
+  append(
+    term0: number,
+    term1: number,
+    tokens: number,
+    bytes: number,
+    sourceIndex: number,
+    line: number,
+    randomKey: number,
+  ): void {
     const at = this.buffered * SPILL_WIDTH;
     const b = this.buffer;
     b[at] = term0;

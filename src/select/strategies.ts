@@ -101,7 +101,10 @@ export function resolveSelectionSpec(options: SelectionOptions): SelectionSpec {
     if (options.keepRatio !== undefined) {
       budget = {
         kind: 'keep-ratio',
-        keepRatio: expectNumberInRange('keepRatio', options.keepRatio, 0, 1, { minExclusive: true, maxExclusive: true }),
+        keepRatio: expectNumberInRange('keepRatio', options.keepRatio, 0, 1, {
+          minExclusive: true,
+          maxExclusive: true,
+        }),
       };
     } else if (options.pruneRatio !== undefined) {
       budget = {
@@ -143,7 +146,12 @@ export interface Band {
  * The band a strategy keeps, given the corpus totals. `tokens` is null when no scores are known (then a token
  * budget is an error the caller reports earlier).
  */
-export function bandFor(strategy: Exclude<StrategyName, 'threshold'>, budget: Budget, documents: number, tokens: number | null): Band {
+export function bandFor(
+  strategy: Exclude<StrategyName, 'threshold'>,
+  budget: Budget,
+  documents: number,
+  tokens: number | null,
+): Band {
   let weighting: Band['weighting'];
   let total: number;
   let keep: number;

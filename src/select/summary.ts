@@ -99,7 +99,10 @@ export const SNIPPET_CHARACTERS = 280;
 
 export function snippetOf(text: string | undefined): string {
   if (text === undefined) return '';
-  const collapsed = text.slice(0, SNIPPET_CHARACTERS * 4).replace(/\s+/g, ' ').trim();
+  const collapsed = text
+    .slice(0, SNIPPET_CHARACTERS * 4)
+    .replace(/\s+/g, ' ')
+    .trim();
   return collapsed.length > SNIPPET_CHARACTERS ? `${collapsed.slice(0, SNIPPET_CHARACTERS - 1)}…` : collapsed;
 }
 
@@ -115,8 +118,10 @@ export class ExtremesTracker {
 
   /** Offers the document whose key is `keys[i]`; `sample` is called only if it enters a list. */
   offer(keys: Uint32Array, i: number, sample: () => Sample): void {
-    const entersLeast = this.least.length < this.limit || compareKeys(keys, i, this.least[this.least.length - 1].key, 0) < 0;
-    const entersMost = this.most.length < this.limit || compareKeys(keys, i, this.most[this.most.length - 1].key, 0) > 0;
+    const entersLeast =
+      this.least.length < this.limit || compareKeys(keys, i, this.least[this.least.length - 1].key, 0) < 0;
+    const entersMost =
+      this.most.length < this.limit || compareKeys(keys, i, this.most[this.most.length - 1].key, 0) > 0;
     if (!entersLeast && !entersMost) return;
     const entry = { key: keys.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS), sample: sample() };
     if (entersLeast) insertSorted(this.least, entry, this.limit, (a, b) => compareKeys(a, 0, b, 0));
@@ -134,7 +139,12 @@ export class ExtremesTracker {
   }
 }
 
-function insertSorted<T extends { key: Uint32Array }>(list: T[], entry: T, limit: number, compare: (a: Uint32Array, b: Uint32Array) => number): void {
+function insertSorted<T extends { key: Uint32Array }>(
+  list: T[],
+  entry: T,
+  limit: number,
+  compare: (a: Uint32Array, b: Uint32Array) => number,
+): void {
   let at = list.length;
   while (at > 0 && compare(entry.key, list[at - 1].key) < 0) at--;
   list.splice(at, 0, entry);

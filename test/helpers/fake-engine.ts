@@ -26,7 +26,11 @@ export type FakeScorer = Scorer & { readonly calls: number[][]; readonly closed:
 export const createFakeScorer = fake.createFakeScorer as (options?: FakeScorerOptions) => FakeScorer;
 export const fakeTokenize = fake.fakeTokenize as (text: string) => Int32Array;
 export const openFakeTokenizer = fake.openFakeTokenizer as (modelPath: string) => Tokenizer;
-export const fakeScore = fake.fakeScore as (tokens: Int32Array, bytes: number, options?: { addsBos?: boolean }) => ScoreResult;
+export const fakeScore = fake.fakeScore as (
+  tokens: Int32Array,
+  bytes: number,
+  options?: { addsBos?: boolean },
+) => ScoreResult;
 
 export const FAKE_ENGINE_URL = new URL('../fixtures/pipeline/fake-engine.mjs', import.meta.url).href;
 /** For `tokenizerModule`: worker threads tokenize with the fake. */

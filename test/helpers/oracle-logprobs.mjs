@@ -7,7 +7,12 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
-const { model: modelPath, contextSize, documents, flashAttention = false } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const {
+  model: modelPath,
+  contextSize,
+  documents,
+  flashAttention = false,
+} = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 
 const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
