@@ -45,27 +45,31 @@ import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openTokenizer } from '../src/engine/tokenizer.js';
 import { nativeBuildInfo } from '../src/engine/native.js';
+import { openTokenizer } from '../src/engine/tokenizer.js';
 import { MODEL_PRESET_NAMES, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
-import { runEndToEnd, type EndToEndOptions } from './e2e.js';
+import { type EndToEndOptions, runEndToEnd } from './e2e.js';
 import { Host } from './hosts/protocol.js';
-import { interleave, machineInfo, median, type MachineInfo, type Sample } from './measure.js';
-import { givenModel, presetModel, type BenchModel } from './models.js';
+import { interleave, type MachineInfo, machineInfo, median, type Sample } from './measure.js';
+import { type BenchModel, givenModel, presetModel } from './models.js';
 import {
   linkPerplexityToPrebuilt,
   llamaPerplexity,
+  type PerplexityBuild,
+  type PerplexityRunOptions,
   perplexityArgs,
   perplexityScoredPerChunk,
   runPerplexity,
-  type PerplexityBuild,
-  type PerplexityRunOptions,
 } from './peers/llama-perplexity.js';
 import {
+  type BenchReport,
   figures,
+  type ModelReport,
   markdownReport,
-  pairedScoredRatio,
   modelHeading,
+  pairedScoredRatio,
+  type RowKind,
+  type RowResult,
   TABLE_HEADER,
   tableRows,
   targetLines,
@@ -73,18 +77,14 @@ import {
   textTable,
   writeJsonAtomic,
   writeTextAtomic,
-  type BenchReport,
-  type ModelReport,
-  type RowKind,
-  type RowResult,
 } from './report.js';
 import {
   buildWorkloads,
   lengthSummary,
   textSource,
-  writeJsonl,
   type WorkloadName,
   type WorkloadSizes,
+  writeJsonl,
 } from './workloads.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -700,12 +700,12 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       notes.push(
         `llama-perplexity ran as: llama-perplexity ${perplexityArgs(perplexityOptions)
           .join(' ')
-          .replaceAll(ROOT + '/', '')}`,
+          .replaceAll(`${ROOT}/`, '')}`,
       );
     return {
       model: {
         name: model.name,
-        path: model.path.replace(ROOT + '/', ''),
+        path: model.path.replace(`${ROOT}/`, ''),
         preset: model.preset,
         tensorType: model.preset ? tensorType : null,
         sizeBytes: model.sizeBytes,
@@ -804,7 +804,7 @@ async function main(): Promise<void> {
     writeJsonAtomic(dated, report);
     writeJsonAtomic(join(resultsDir, 'latest.json'), report);
     writeTextAtomic(join(resultsDir, 'latest.md'), markdownReport(report));
-    log(`wrote ${dated.replace(ROOT + '/', '')}, bench/results/latest.json and bench/results/latest.md`);
+    log(`wrote ${dated.replace(`${ROOT}/`, '')}, bench/results/latest.json and bench/results/latest.md`);
   } else {
     // a smoke run must not replace the measured results
     writeJsonAtomic(join(resultsDir, 'quick.tmp.json'), report);

@@ -5,11 +5,11 @@
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
-  MODEL_PRESETS,
-  RANDOM_MODEL_GENERATOR_VERSION,
   ensureRandomModel,
+  MODEL_PRESETS,
   type ModelPresetName,
   type ModelTensorType,
+  RANDOM_MODEL_GENERATOR_VERSION,
 } from '../src/gguf/random-model.js';
 import { validateGgufFile } from '../src/gguf/reader.js';
 

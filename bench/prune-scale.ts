@@ -62,7 +62,10 @@ async function generate(): Promise<void> {
     'violet',
   ];
   let state = 1;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const next = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
   const texts: string[] = [];
   // 4096 distinct texts reused (the corpus's text does not matter to a bits-per-token prune; its size does).
   for (let t = 0; t < 4096; t++) {

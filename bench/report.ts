@@ -4,7 +4,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatBytes, median, type MachineInfo, type Sample } from './measure.js';
+import { formatBytes, type MachineInfo, median, type Sample } from './measure.js';
 import type { WorkloadName } from './workloads.js';
 
 export type RowKind = 'ceiling' | 'engine' | 'e2e' | 'node-llama-cpp' | 'llama-perplexity';
@@ -269,11 +269,11 @@ export function textTable(header: string[], body: string[][]): string {
 }
 
 export function markdownTable(header: string[], body: string[][]): string {
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+  const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
   return [
-    `| ${header.map(escape).join(' | ')} |`,
+    `| ${header.map(escapeCell).join(' | ')} |`,
     `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...body.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...body.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
   ].join('\n');
 }
 
@@ -308,7 +308,7 @@ export function markdownReport(report: BenchReport): string {
     parts.push(targetLines(model.targets, report.quick).join('\n'));
     if (model.notes.length > 0) parts.push(model.notes.map((note) => `- ${note}`).join('\n'));
   }
-  return parts.join('\n\n') + '\n';
+  return `${parts.join('\n\n')}\n`;
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

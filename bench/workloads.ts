@@ -171,7 +171,7 @@ function cutDocuments(
     let text = stream.take(words);
     let tokens = tokenize(text);
     while (tokens.length < min) {
-      text += ' ' + stream.take(Math.max(1, Math.round((target - tokens.length) / tokensPerWord)));
+      text += ` ${stream.take(Math.max(1, Math.round((target - tokens.length) / tokensPerWord)))}`;
       tokens = tokenize(text);
     }
     while (tokens.length > max) {
@@ -225,7 +225,7 @@ export function buildWorkloads(
   let chunkText = chunkStream.take(Math.ceil(needed / 1.2));
   let allTokens = tokenize(chunkText);
   while (allTokens.length + (addsBos ? 1 : 0) < needed) {
-    chunkText += ' ' + chunkStream.take(Math.ceil((needed - allTokens.length) / 1.2) + 16);
+    chunkText += ` ${chunkStream.take(Math.ceil((needed - allTokens.length) / 1.2) + 16)}`;
     allTokens = tokenize(chunkText);
   }
   const withBos = addsBos ? 1 : 0;
@@ -298,9 +298,11 @@ export function writeJsonl(path: string, workload: Workload, copies = 1): void {
   if (!workload.texts) throw new Error(`workload ${workload.name} has no texts`);
   const lines: string[] = [];
   for (let copy = 0; copy < copies; copy++) {
-    workload.texts.forEach((text, i) => lines.push(JSON.stringify({ id: `${workload.name}-${copy}-${i}`, text })));
+    workload.texts.forEach((text, i) => {
+      lines.push(JSON.stringify({ id: `${workload.name}-${copy}-${i}`, text }));
+    });
   }
-  writeFileSync(path, lines.join('\n') + '\n');
+  writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
 export function lengthSummary(workload: Workload): {

@@ -18,7 +18,7 @@ mkdirSync(out, { recursive: true });
 
 const corpus = join(out, 'brown.jsonl');
 const documents = brownDocuments(10); // ~590 paragraphs, ~75k tokens: a minute or two on 2 cores
-writeFileSync(corpus, documents.map((d) => JSON.stringify(d)).join('\n') + '\n');
+writeFileSync(corpus, `${documents.map((d) => JSON.stringify(d)).join('\n')}\n`);
 console.log(`demo: wrote ${documents.length} Brown-corpus paragraphs to ${relative(process.cwd(), corpus)}`);
 
 let model = resolve(root, '../shared/models/stories260K.gguf');

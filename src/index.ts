@@ -7,12 +7,12 @@
  * - models:    writeRandomModel() and the GGUF reader, for tests and benchmarks.
  */
 export * from './engine/index.js';
+export type { RandomModelShape } from './gguf/index.js';
+export { describeModel, MODEL_PRESETS, readGgufHeader, validateGgufFile, writeRandomModel } from './gguf/index.js';
 export * from './pipeline/index.js';
-export * from './select/index.js';
 export type { ScoreRecord } from './records.js';
 export { SCORE_RECORD_COLUMNS } from './records.js';
-export { splitWords, countWords } from './text/words.js';
+export * from './select/index.js';
 export { WordFrequencyTable } from './text/word-frequency.js';
-export { writeRandomModel, MODEL_PRESETS, readGgufHeader, validateGgufFile, describeModel } from './gguf/index.js';
-export type { RandomModelShape } from './gguf/index.js';
+export { countWords, splitWords } from './text/words.js';
 export { packageVersion } from './version.js';

@@ -4,7 +4,7 @@
  * Mechanics run on generated random-weight models; the language test needs ../shared/models/stories260K.gguf.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,10 +228,14 @@ describe('engine on a generated model without BOS', () => {
       const texts = [SAMPLE_TEXTS[0], SAMPLE_TEXTS[1], 'a', ''];
       const results = await scorer.score(texts, { logprobs: true });
       const sequences = texts.map((t) => [...scorer.tokenize(t)]);
-      results.forEach((r, i) => expect(r.tokens).toBe(Math.max(0, sequences[i].length - 1)));
+      results.forEach((r, i) => {
+        expect(r.tokens).toBe(Math.max(0, sequences[i].length - 1));
+      });
       const oracle = oracleLogprobs(modelPath, 256, sequences.slice(0, 2));
       for (let d = 0; d < 2; d++) {
-        oracle[d].forEach((lp, i) => expect(Math.abs(results[d].logprobs![i] - lp)).toBeLessThan(1e-4));
+        oracle[d].forEach((lp, i) => {
+          expect(Math.abs(results[d].logprobs![i] - lp)).toBeLessThan(1e-4);
+        });
       }
     } finally {
       await scorer.close();

@@ -6,17 +6,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, readGgufFileInfo, type Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeGgufHeader,
+  type GgufArrayValue,
+  type GgufHeader,
   randomModelLayout,
   readGgufHeader,
   syntheticVocabulary,
-  type GgufArrayValue,
-  type GgufHeader,
 } from '../src/gguf/index.js';
-import { itIfStories, tinyModelPath, TINY_MODEL_SHAPE } from './helpers/models.js';
+import { itIfStories, TINY_MODEL_SHAPE, tinyModelPath } from './helpers/models.js';
 
 const TEXTS = [
   'Hello, world! The quick brown fox jumps over the lazy dog.',
@@ -117,7 +117,7 @@ describe.each([
   });
 
   it('evaluates to finite, normalised, non-uniform next-token probabilities', async () => {
-    const text = TEXTS[0] + ' ' + TEXTS[2];
+    const text = `${TEXTS[0]} ${TEXTS[2]}`;
     const tokens = model.tokenize(text);
     const input = options.addBos ? [model.tokens.bos!, ...tokens] : tokens;
     const distributions = await nextTokenDistributions(model, input, 3);

@@ -1,38 +1,41 @@
 /** GGUF reader, writer, random models and the make-model command (pure JS; llama.cpp checks are in gguf-llama). */
 import { createHash } from 'node:crypto';
 import {
+  copyFileSync,
+  mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   truncateSync,
   writeFileSync,
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { registerMakeModelCommand } from '../src/cli/make-model.js';
 import {
-  MODEL_PRESETS,
   describeModel,
   encodeGgufHeader,
   float16BitsToFloat32,
   float32ToFloat16Bits,
+  type GgufArrayValue,
+  type GgufMetadataValue,
   ggufArray,
   ggufBool,
   ggufFloat32,
   ggufFloat64,
+  ggufInt8,
   ggufInt16,
   ggufInt32,
   ggufInt64,
-  ggufInt8,
   ggufString,
+  ggufUint8,
   ggufUint16,
   ggufUint32,
   ggufUint64,
-  ggufUint8,
+  MODEL_PRESETS,
   randomModelLayout,
   randomModelParameterCount,
   readGgufHeader,
@@ -43,11 +46,8 @@ import {
   validateGgufFile,
   writeGguf,
   writeRandomModel,
-  type GgufArrayValue,
-  type GgufMetadataValue,
 } from '../src/gguf/index.js';
-import { registerMakeModelCommand } from '../src/cli/make-model.js';
-import { describeIfStories, tinyModelPath, TINY_MODEL_SHAPE } from './helpers/models.js';
+import { describeIfStories, TINY_MODEL_SHAPE, tinyModelPath } from './helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infoprune-gguf-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** A copy of `source` with `patch` applied to its bytes. */
-function patched(source: string, name: string, patch: (bytes: Buffer) => Buffer | void): string {
+function patched(source: string, name: string, patch: (bytes: Buffer) => Buffer | undefined): string {
   const bytes = readFileSync(source);
   const result = patch(bytes) ?? bytes;
   const path = join(dir, name);
@@ -147,7 +147,10 @@ describe('GGUF writer and reader round trip', () => {
           name: 'd.fill',
           dims: [10, 3, 2],
           type: 'F32',
-          fill: (chunk, start) => chunk.forEach((_, i) => (chunk[i] = start + i)),
+          fill: (chunk, start) =>
+            chunk.forEach((_, i) => {
+              chunk[i] = start + i;
+            }),
         },
       ],
       { alignment: 64, chunkElements: 7 },
@@ -200,7 +203,9 @@ describe('GGUF writer and reader round trip', () => {
     expect(header.tensors.map((t) => t.offset)).toEqual([0, 64, 192, 320]);
     expect(Array.from(readTensorFloat32(header, 'a.f32'))).toEqual(Array.from(f32Values));
     const f16 = readTensorFloat32(header, 'b.f16');
-    f16Values.forEach((v, i) => expect(Math.abs(f16[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 1e-7));
+    f16Values.forEach((v, i) => {
+      expect(Math.abs(f16[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 1e-7);
+    });
     expect(f16[5]).toBe(float16BitsToFloat32(float32ToFloat16Bits(f16Values[5])));
     expect(new Uint8Array(readTensorBytes(header, 'c.q8_0'))).toEqual(q8Bytes);
     expect(Array.from(readTensorFloat32(header, 'd.fill'))).toEqual(Array.from({ length: 60 }, (_, i) => i));

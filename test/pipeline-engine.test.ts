@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openScorer } from '../src/engine/index.js';
-import { countWords } from '../src/text/words.js';
 import type { ScoreRecord } from '../src/records.js';
+import { countWords } from '../src/text/words.js';
+import { brownDocuments, randomGenerator, type TestDocument, writeJsonl } from './fixtures/pipeline/corpus.js';
 import { itIfStories, tinyModelPath } from './helpers/models.js';
-import { brownDocuments, randomGenerator, writeJsonl, type TestDocument } from './fixtures/pipeline/corpus.js';
 
 const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
 let folder: string;

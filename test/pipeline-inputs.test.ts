@@ -9,20 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCorpus, type CorpusRecord, type RecordError } from '../src/pipeline/corpus.js';
-import { listInputs, globToRegExp } from '../src/pipeline/inputs.js';
+import { type CorpusRecord, type RecordError, readCorpus } from '../src/pipeline/corpus.js';
+import { globToRegExp, listInputs } from '../src/pipeline/inputs.js';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { scoreCorpus } from '../src/pipeline/score-corpus.js';
 import type { ScoreRecord } from '../src/records.js';
-import { FAKE_MODEL_PATH, FAKE_TOKENIZER_MODULE, createFakeScorer } from './helpers/fake-engine.js';
 import {
   brownDocuments,
+  type TestDocument,
   writeJsonl,
   writeJsonlGz,
   writeParquet,
   writeTextFiles,
-  type TestDocument,
 } from './fixtures/pipeline/corpus.js';
+import { createFakeScorer, FAKE_MODEL_PATH, FAKE_TOKENIZER_MODULE } from './helpers/fake-engine.js';
 
 const fixtures = new URL('./fixtures/pipeline/', import.meta.url).pathname;
 let folder: string;
@@ -71,7 +71,7 @@ describe('formats', () => {
       texts,
       documents.map((document, i) => ({ ...document, id: `${String(i).padStart(4, '0')}` })),
     );
-    writeFileSync(lines, documents.map((document) => document.text).join('\r\n') + '\r\n'); // CRLF line ends
+    writeFileSync(lines, `${documents.map((document) => document.text).join('\r\n')}\r\n`); // CRLF line ends
 
     const fromJsonl = await scoreAll([jsonl]);
     expect(fromJsonl.map((record) => record.id)).toEqual(documents.map((document) => document.id));
@@ -149,7 +149,7 @@ describe('bad input', () => {
     const bad = join(folder, 'bad');
     mkdirSync(bad);
     const jsonl = join(bad, 'a-mixed.jsonl');
-    const huge = 'x'.repeat(999) + ' ';
+    const huge = `${'x'.repeat(999)} `;
     const lines: (string | Buffer)[] = [
       '\uFEFF{"id":"bom","text":"A line after a byte order mark."}', // 1: BOM: read normally
       '{"id":"crlf","text":"CRLF line end."}\r', // 2: CRLF: read normally
@@ -278,7 +278,7 @@ describe('bad input', () => {
 
   it('scores a 50 MB document when the limit allows it', async () => {
     const path = join(folder, 'huge.jsonl');
-    writeFileSync(path, JSON.stringify({ id: 'huge', text: ('y'.repeat(999) + ' ').repeat(50 * 1024) }) + '\n');
+    writeFileSync(path, `${JSON.stringify({ id: 'huge', text: `${'y'.repeat(999)} `.repeat(50 * 1024) })}\n`);
     const records = await scoreAll([path], { maxDocumentBytes: 64 * 1024 * 1024 });
     expect(records).toHaveLength(1);
     expect(records[0].bytes).toBe(50 * 1024 * 1000);

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScoreJob } from '../src/pipeline/job.js';
-import { FAKE_MODEL_PATH, FAKE_TOKENIZER_MODULE, createFakeScorer } from './helpers/fake-engine.js';
 import { brownDocuments, randomGenerator, writeJsonl, writeJsonlGz, writeParquet } from './fixtures/pipeline/corpus.js';
+import { createFakeScorer, FAKE_MODEL_PATH, FAKE_TOKENIZER_MODULE } from './helpers/fake-engine.js';
 
 const driver = new URL('./fixtures/pipeline/run-fake-job.mjs', import.meta.url).pathname;
 const compiled = new URL('../dist/src/pipeline/job.js', import.meta.url).pathname;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   mkdirSync(data);
   const first = documents.slice(0, third).map((document) => JSON.stringify(document));
   first.splice(10, 0, '{"id":"broken", "text": ', '{"id":"empty","text":""}'); // errors to carry across resumes too
-  writeFileSync(join(data, 'a.jsonl'), first.join('\n') + '\n');
+  writeFileSync(join(data, 'a.jsonl'), `${first.join('\n')}\n`);
   writeJsonlGz(join(data, 'b.jsonl.gz'), documents.slice(third, 2 * third));
   await writeParquet(join(data, 'c.parquet'), documents.slice(2 * third), 300);
   writeJsonl(

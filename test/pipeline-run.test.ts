@@ -3,23 +3,23 @@
  * alone, the same results with and without worker threads, reordering inside windows never changing a result,
  * progress events, cancellation, option validation, and the file-writing job's outputs.
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scoreCorpus } from '../src/pipeline/score-corpus.js';
 import { runScoreJob } from '../src/pipeline/job.js';
+import { scoreCorpus } from '../src/pipeline/score-corpus.js';
+import type { ScoreRecord } from '../src/records.js';
 import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import { countWords } from '../src/text/words.js';
-import type { ScoreRecord } from '../src/records.js';
+import { brownDocuments, type TestDocument, writeJsonl } from './fixtures/pipeline/corpus.js';
 import {
+  createFakeScorer,
   FAKE_MODEL_PATH,
   FAKE_TOKENIZER_MODULE,
-  createFakeScorer,
   fakeScore,
   fakeTokenize,
 } from './helpers/fake-engine.js';
-import { brownDocuments, writeJsonl, type TestDocument } from './fixtures/pipeline/corpus.js';
 
 let folder: string;
 let documents: TestDocument[];

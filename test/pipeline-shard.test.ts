@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { mergeShards } from '../src/pipeline/merge.js';
-import { parseShard, shardOf } from '../src/pipeline/shard.js';
 import { readScoreRecords } from '../src/pipeline/score-files.js';
-import { FAKE_MODEL_PATH, createFakeScorer } from './helpers/fake-engine.js';
+import { parseShard, shardOf } from '../src/pipeline/shard.js';
 import { brownDocuments, writeJsonlGz, writeParquet } from './fixtures/pipeline/corpus.js';
+import { createFakeScorer, FAKE_MODEL_PATH } from './helpers/fake-engine.js';
 
 let folder: string;
 let data: string;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const documents = brownDocuments(20);
   const lines = documents.slice(0, 200).map((document) => JSON.stringify(document));
   lines.splice(50, 0, 'not json', '{"text":""}');
-  writeFileSync(join(data, 'a.jsonl'), lines.join('\n') + '\n');
+  writeFileSync(join(data, 'a.jsonl'), `${lines.join('\n')}\n`);
   writeJsonlGz(join(data, 'b.jsonl.gz'), documents.slice(200, 400));
   await writeParquet(join(data, 'c.parquet'), documents.slice(400), 64);
 });
@@ -110,12 +110,12 @@ describe('sharding and merge', () => {
         .map((line) => JSON.parse(line));
     const position = (record: { source: string; line: number }) => sources.indexOf(record.source) * 1e9 + record.line;
     const inOrder = [...lines(shards[2]), lines(shards[1])[5]].sort((a, b) => position(a) - position(b));
-    writeFileSync(forged, inOrder.map((record) => JSON.stringify(record)).join('\n') + '\n');
+    writeFileSync(forged, `${inOrder.map((record) => JSON.stringify(record)).join('\n')}\n`);
     await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(
       /Shards overlap: .* both hold the record at/,
     );
     // Out of input order (edited or corrupt): refused too.
-    writeFileSync(forged, readFileSync(shards[2], 'utf8') + readFileSync(shards[1], 'utf8').split('\n')[0] + '\n');
+    writeFileSync(forged, `${readFileSync(shards[2], 'utf8') + readFileSync(shards[1], 'utf8').split('\n')[0]}\n`);
     await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(
       /forged-2\.jsonl is not in input order at /,
     );

@@ -1,16 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { pruneCorpus, renderReport, type PruneResult } from '../src/select/index.js';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PruneResult, pruneCorpus, renderReport } from '../src/select/index.js';
 import { escapeHtml, formatValue, niceTicks } from '../src/select/report.js';
-import { tempFolder, writeCorpus, type CraftedDocument } from './fixtures/select/helpers.js';
+import { type CraftedDocument, tempFolder, writeCorpus } from './fixtures/select/helpers.js';
 
 /** A corpus of 600 documents with a bell-shaped bits-per-token distribution, a few awkward texts among them. */
 function syntheticCorpus(): CraftedDocument[] {
   let state = 42;
-  const uniform = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const uniform = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
   const words = [
     'river',
     'stone',
@@ -89,6 +92,7 @@ describe('report.html', () => {
   });
 
   it('formats numbers and ticks sensibly', () => {
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a decimal literal, not π
     expect(formatValue(3.14159)).toBe('3.142');
     expect(formatValue(0)).toBe('0');
     expect(formatValue(1234567)).toBe('1.235e+6');

@@ -1,24 +1,24 @@
-import { describe, expect, it } from 'vitest';
-import { deflateSync } from 'node:zlib';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WordFrequencyTable } from '../src/text/word-frequency.js';
+import { deflateSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { BoundarySearch, findKeyRange, runSearches } from '../src/select/cuts.js';
 import {
-  METRICS,
-  METRIC_NAMES,
-  STRATEGY_NAMES,
   keptDocuments,
+  METRIC_NAMES,
+  METRICS,
   measure,
   rank,
-  select,
-  zlibCompressedBytes,
   type SelectableDocument,
   type SelectOptions,
+  STRATEGY_NAMES,
+  select,
+  zlibCompressedBytes,
 } from '../src/select/index.js';
-import { BoundarySearch, findKeyRange, runSearches } from '../src/select/cuts.js';
-import { KEY_WORDS, compareKeys, keyValue, writeKey } from '../src/select/keys.js';
+import { compareKeys, KEY_WORDS, keyValue, writeKey } from '../src/select/keys.js';
 import { DuplicateIdFinder } from '../src/select/spill.js';
+import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import { CRAFTED, label, scoreRecordOf } from './fixtures/select/helpers.js';
 
 const documents: SelectableDocument[] = CRAFTED.map((d) => ({
@@ -249,7 +249,10 @@ describe('hand-computed metric values', () => {
 describe('property: lowest-first on random score sets', () => {
   function randomDocuments(n: number, seed: number): SelectableDocument[] {
     let state = seed >>> 0 || 1;
-    const next = (): number => ((state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
+    const next = (): number => {
+      state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5;
+      return (state >>> 0) / 2 ** 32;
+    };
     return Array.from({ length: n }, (_, i) => {
       const tokens = Math.floor(next() * 50);
       const bpt = Math.round(next() * 8) / 2; // many ties
@@ -309,7 +312,10 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
 
   it('finds the same boundary document with tiny candidate limits (many histogram passes), ties and zero weights', () => {
     let state = 12345;
-    const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const next = (): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
     for (let trial = 0; trial < 60; trial++) {
       const n = 1 + Math.floor(next() * 400);
       const keys = new Uint32Array(n * KEY_WORDS);
@@ -340,7 +346,9 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
 
   it('findKeyRange turns a band into an inclusive key range', () => {
     const keys = new Uint32Array(5 * KEY_WORDS);
-    [4, 1, 3, 1, 2].forEach((v, i) => writeKey(keys, i, v, 0, i));
+    [4, 1, 3, 1, 2].forEach((v, i) => {
+      writeKey(keys, i, v, 0, i);
+    });
     const weights = new Float64Array([1, 1, 1, 1, 1]);
     const { range } = findKeyRange(
       { weighting: 'documents', order: 'information', lower: 2, upper: 4 },
@@ -356,7 +364,9 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
   it('keys order numbers like numbers (negative, zero, subnormal, huge)', () => {
     const values = [-Infinity, -1e300, -2, -1e-310, -0, 0, 1e-310, 0.5, 1, 3, 1e300, Infinity];
     const keys = new Uint32Array(values.length * KEY_WORDS);
-    values.forEach((v, i) => writeKey(keys, i, v, 0, 0));
+    values.forEach((v, i) => {
+      writeKey(keys, i, v, 0, 0);
+    });
     for (let i = 1; i < values.length; i++) {
       expect(Math.sign(compareKeys(keys, i - 1, keys, i))).toBe(values[i - 1] === values[i] ? 0 : -1);
       expect(keyValue(keys, i)).toBe(values[i] === 0 ? 0 : values[i]);
@@ -455,7 +465,9 @@ describe('duplicate ids in bounded memory', () => {
       finder.close();
       expect(readdirSync(folder)).toEqual([]);
       const small = new DuplicateIdFinder(folder);
-      ['a', 'b', 'c'].forEach((id) => small.add(id));
+      ['a', 'b', 'c'].forEach((id) => {
+        small.add(id);
+      });
       expect(small.candidates().size).toBe(0);
       small.close();
     } finally {

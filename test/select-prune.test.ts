@@ -1,33 +1,33 @@
-import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Command } from 'commander';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
-import { WordFrequencyTable } from '../src/text/word-frequency.js';
-import { splitWords } from '../src/text/words.js';
-import { writeParquetFromJsonl } from '../src/pipeline/score-files.js';
-import { readCorpus } from '../src/pipeline/corpus.js';
+import { describe, expect, it } from 'vitest';
 import { registerPruneCommand } from '../src/cli/prune.js';
-import {
-  METRIC_NAMES,
-  STRATEGY_NAMES,
-  pruneCorpus,
-  select,
-  type CorpusReader,
-  type PruneOptions,
-  type SelectableDocument,
-  type SelectionSummary,
-} from '../src/select/index.js';
+import { readCorpus } from '../src/pipeline/corpus.js';
+import { writeParquetFromJsonl } from '../src/pipeline/score-files.js';
 import type { ScoreRecord } from '../src/records.js';
 import {
+  type CorpusReader,
+  METRIC_NAMES,
+  type PruneOptions,
+  pruneCorpus,
+  type SelectableDocument,
+  type SelectionSummary,
+  STRATEGY_NAMES,
+  select,
+} from '../src/select/index.js';
+import { WordFrequencyTable } from '../src/text/word-frequency.js';
+import { splitWords } from '../src/text/words.js';
+import {
   CRAFTED,
+  type CraftedDocument,
   scoreRecordOf,
   tempFolder,
-  writeCorpus,
-  type CraftedDocument,
   type WrittenCorpus,
+  writeCorpus,
 } from './fixtures/select/helpers.js';
 
 function saveWordTable(corpus: WrittenCorpus, texts: readonly string[]): WordFrequencyTable {
@@ -236,7 +236,9 @@ describe('pruneCorpus: outputs', () => {
       join(folder, 'docs', 'three.txt'),
     ];
     const texts = ['First document.\nWith two lines.\n', 'Second document, no newline', 'Third\r\ndocument\r\n'];
-    files.forEach((file, i) => writeFileSync(file, texts[i]));
+    files.forEach((file, i) => {
+      writeFileSync(file, texts[i]);
+    });
     const scores = files.map((file, i) =>
       scoreRecordOf(file, { file: '', line: 0, text: texts[i], tokens: 5, bitsPerToken: [2, 9, 1][i] }),
     );
@@ -533,7 +535,10 @@ describe('infoprune prune (command line, in process)', () => {
     const out = join(corpus.folder, 'cli-out');
     const written: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
     try {
       await program().parseAsync(
         [

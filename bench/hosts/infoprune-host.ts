@@ -5,13 +5,14 @@
  *                   logits for every position and nothing done with them (NativeContext.decodeOnly).
  * Timed: exactly the one call, on documents already in memory as Int32Arrays.
  */
-import { openScorer } from '../../src/engine/scorer.js';
+
 import {
-  nativeBinding,
   type NativeContext,
   type NativeContextOptions,
   type NativeModel,
+  nativeBinding,
 } from '../../src/engine/native.js';
+import { openScorer } from '../../src/engine/scorer.js';
 import type { Scorer, ScorerOptions } from '../../src/engine/types.js';
 import { peakRssBytes, resetPeakRss } from '../measure.js';
 import { serve } from './protocol.js';

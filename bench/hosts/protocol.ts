@@ -4,7 +4,7 @@
  * shares a process with infoprune's. A host loads its model once, then runs one repetition per `run` request
  * while the other hosts wait idle on their IPC channel (no CPU).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 
 export interface HostRequest {
   id: number;

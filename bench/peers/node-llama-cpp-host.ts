@@ -8,15 +8,15 @@
  */
 import {
   getLlama,
-  LlamaLogLevel,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
+  LlamaLogLevel,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
-import { peakRssBytes, resetPeakRss } from '../measure.js';
 import { serve } from '../hosts/protocol.js';
+import { peakRssBytes, resetPeakRss } from '../measure.js';
 
 let llama: Llama | undefined;
 let model: LlamaModel | undefined;

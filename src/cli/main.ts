@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** The `infoprune` command: each subcommand lives in its own file beside this one. */
 import { Command } from 'commander';
-import { registerScoreCommand } from './score.js';
-import { registerPruneCommand } from './prune.js';
-import { registerMergeCommand } from './merge.js';
-import { registerMakeModelCommand } from './make-model.js';
 import { packageVersion } from '../version.js';
+import { registerMakeModelCommand } from './make-model.js';
+import { registerMergeCommand } from './merge.js';
+import { registerPruneCommand } from './prune.js';
+import { registerScoreCommand } from './score.js';
 
 const program = new Command()
   .name('infoprune')

@@ -3,12 +3,13 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  MODEL_PRESETS,
   MODEL_PRESET_NAMES,
-  resolveModelShape,
-  writeRandomModel,
+  MODEL_PRESETS,
   type ModelPresetName,
   type RandomModelShape,
+  type ResolvedModelShape,
+  resolveModelShape,
+  writeRandomModel,
 } from '../gguf/random-model.js';
 import { expectInteger, expectOneOf, invalidParameterError } from '../validate.js';
 
@@ -106,7 +107,7 @@ export function runMakeModel(out: string, options: MakeModelCliOptions): void {
   if (options.tiedEmbeddings !== undefined) shape.tiedEmbeddings = options.tiedEmbeddings;
   const seed = parseIntegerOption('--seed', options.seed, 0, 0xffffffff);
 
-  let resolved;
+  let resolved: ResolvedModelShape;
   try {
     resolved = resolveModelShape(shape as unknown as RandomModelShape);
   } catch (error) {

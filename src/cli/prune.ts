@@ -1,7 +1,7 @@
 /** `infoprune prune`: the command-line face of `pruneCorpus` (src/select/prune.ts). */
 import type { Command } from 'commander';
-import { METRICS, METRIC_NAMES } from '../select/metrics.js';
-import { pruneCorpus, type PruneOptions } from '../select/prune.js';
+import { METRIC_NAMES, METRICS } from '../select/metrics.js';
+import { type PruneOptions, pruneCorpus } from '../select/prune.js';
 import { STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from '../select/strategies.js';
 
 /** A numeric option's text as a number when it is one, else unchanged (so the validator names the bad value). */

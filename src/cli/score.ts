@@ -1,7 +1,7 @@
 /** `infoprune score`: the command-line face of `runScoreJob` (src/pipeline/job.ts). */
 import type { Command } from 'commander';
-import { DEFAULT_MAX_DOCUMENT_BYTES } from '../pipeline/options.js';
 import { runScoreJob, type ScoreJobOptions } from '../pipeline/job.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES } from '../pipeline/options.js';
 import { formatCount, formatCounts, formatDuration, ProgressReporter } from '../pipeline/progress.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectInteger, expectOneOf, expectPositiveInteger, invalidParameterError } from '../validate.js';

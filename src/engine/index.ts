@@ -1,7 +1,7 @@
-export { openScorer, MAX_SEQUENCES } from './scorer.js';
-export { openTokenizer } from './tokenizer.js';
-export { scoreResult } from './results.js';
 export { nativeBuildInfo } from './native.js';
+export { scoreResult } from './results.js';
+export { MAX_SEQUENCES, openScorer } from './scorer.js';
+export { openTokenizer } from './tokenizer.js';
 export type {
   ModelInfo,
   ScoreOptions,

@@ -4,10 +4,10 @@
  * argument before calling it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { packageRoot } from '../version.js';
-import type { ModelInfo } from './types.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { packageRoot } from '../version.js';
+import type { ModelInfo } from './types.js';
 
 /** What the addon reports about a loaded model: the public ModelInfo less the path, which JS knows. */
 export type NativeModelInfo = Omit<ModelInfo, 'path'>;

@@ -13,7 +13,7 @@ import {
   expectString,
   invalidParameterError,
 } from '../validate.js';
-import { nativeBinding, type NativeContext, type NativeModel, type NativeScoreOutput } from './native.js';
+import { type NativeContext, type NativeModel, type NativeScoreOutput, nativeBinding } from './native.js';
 import { scoreResult } from './results.js';
 import type { ModelInfo, ScoreOptions, ScoreResult, Scorer, ScorerOptions, TokenizedDocument } from './types.js';
 

@@ -1,6 +1,7 @@
 /** GGUF support: header reader/validator, streaming writer, and random-weight llama models. */
-export * from './types.js';
+
 export * from './float16.js';
-export * from './reader.js';
-export * from './writer.js';
 export * from './random-model.js';
+export * from './reader.js';
+export * from './types.js';
+export * from './writer.js';

@@ -5,17 +5,6 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { validateGgufFile } from './reader.js';
-import {
-  ggufArray,
-  ggufBool,
-  ggufFloat32,
-  ggufString,
-  ggufUint32,
-  writeGguf,
-  type GgufTensorSource,
-} from './writer.js';
-import type { GgufMetadataValue } from './types.js';
 import {
   expectBoolean,
   expectInteger,
@@ -24,6 +13,17 @@ import {
   expectString,
   invalidParameterError,
 } from '../validate.js';
+import { validateGgufFile } from './reader.js';
+import type { GgufMetadataValue } from './types.js';
+import {
+  type GgufTensorSource,
+  ggufArray,
+  ggufBool,
+  ggufFloat32,
+  ggufString,
+  ggufUint32,
+  writeGguf,
+} from './writer.js';
 
 export type ModelTensorType = 'f32' | 'f16';
 

@@ -4,25 +4,25 @@
  * on anything malformed. `validateGgufFile` adds the checks llama.cpp makes before it touches tensor data (some of
  * which it answers by aborting the process), so it runs before llama.cpp ever sees a file.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import { expectInteger, expectObject, expectString } from '../validate.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from './float16.js';
 import {
+  alignOffset,
   GGML_MAX_DIMS,
   GGML_MAX_NAME,
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
   GGUF_VALUE_TYPES,
-  REMOVED_GGML_TYPES,
-  alignOffset,
+  type GgufArrayValue,
+  type GgufMetadataValue,
+  type GgufValueTypeName,
   ggmlTensorByteSize,
   ggmlTypeInfo,
   ggmlTypeName,
   ggufScalarSize,
-  type GgufArrayValue,
-  type GgufMetadataValue,
-  type GgufValueTypeName,
+  REMOVED_GGML_TYPES,
 } from './types.js';
-import { expectInteger, expectObject, expectString } from '../validate.js';
 
 export interface GgufTensorInfo {
   /** Position in the file's tensor list. */
@@ -325,7 +325,7 @@ function readValue(cursor: HeaderCursor, type: GgufValueTypeName, arrayLimit: nu
 }
 
 function openRegularFile(path: string): { fd: number; size: number } {
-  let stats;
+  let stats: Stats;
   try {
     stats = statSync(path);
   } catch (error) {

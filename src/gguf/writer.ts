@@ -6,23 +6,23 @@
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import { expectInteger, expectObject, expectString, invalidParameterError } from '../validate.js';
 import { float32ToFloat16Bits } from './float16.js';
 import {
+  alignOffset,
   GGML_MAX_DIMS,
   GGML_MAX_NAME,
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
   GGUF_VALUE_TYPES,
-  alignOffset,
-  ggmlTypeByName,
-  ggmlTypeInfo,
-  ggufValueTypeId,
   type GgmlTypeInfo,
   type GgufArrayValue,
   type GgufMetadataValue,
   type GgufValueTypeName,
+  ggmlTypeByName,
+  ggmlTypeInfo,
+  ggufValueTypeId,
 } from './types.js';
-import { expectInteger, expectObject, expectString, invalidParameterError } from '../validate.js';
 
 /** Where a tensor's data comes from: exactly one of `data`, `fill` or `bytes`. */
 export interface GgufTensorSource {

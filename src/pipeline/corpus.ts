@@ -3,10 +3,10 @@
  * Used by `infoprune score` (src/pipeline) and by `infoprune prune` (src/select) so both see the same records,
  * with the same ids, sources and line numbers.
  */
-import { listInputs, type InputFormat } from './inputs.js';
-import { readUnits } from './units.js';
-import { parseCells, parseJsonLine, parseText, positionId, type ParseOutcome } from './parse.js';
+import { type InputFormat, listInputs } from './inputs.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES, resolveReadOptions } from './options.js';
+import { type ParseOutcome, parseCells, parseJsonLine, parseText, positionId } from './parse.js';
+import { readUnits } from './units.js';
 
 export interface CorpusRecord {
   /** The input file, as resolved from the command line. */

@@ -1,16 +1,17 @@
 /** The corpus scoring pipeline's public API (re-exported by the package entry). */
-export { scoreCorpus, type ScoreCorpusCallbacks, type ScoreCorpusRun } from './score-corpus.js';
-export { runScoreJob, outputPaths, type ScoreJobOptions, type ScoreJobSummary, type OutputPaths } from './job.js';
-export { mergeShards, type MergeOptions, type MergeSummary } from './merge.js';
+
 export {
-  readCorpus,
   type CorpusRecord,
-  type ReadCorpusOptions,
   type ReadCorpusExtraOptions,
+  type ReadCorpusOptions,
   type RecordError,
+  readCorpus,
 } from './corpus.js';
-export { readScoreRecords, scoreFileFormat, type ScoreFileFormat } from './score-files.js';
+export { type OutputPaths, outputPaths, runScoreJob, type ScoreJobOptions, type ScoreJobSummary } from './job.js';
 export { readManifest, type ScoreManifest } from './manifest.js';
-export { parseShard, shardOf, type ShardSpec } from './shard.js';
-export type { ScoreCorpusOptions, ReadingOptions, TokenizerModule } from './options.js';
+export { type MergeOptions, type MergeSummary, mergeShards } from './merge.js';
+export type { ReadingOptions, ScoreCorpusOptions, TokenizerModule } from './options.js';
+export { type ScoreCorpusCallbacks, type ScoreCorpusRun, scoreCorpus } from './score-corpus.js';
+export { readScoreRecords, type ScoreFileFormat, scoreFileFormat } from './score-files.js';
 export type { RunCounts, ScoreProgress, SkippedRecord } from './session.js';
+export { parseShard, type ShardSpec, shardOf } from './shard.js';

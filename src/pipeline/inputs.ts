@@ -3,7 +3,7 @@
  * The order is part of the output's meaning (records come out in input order, shards and resumes count positions
  * in it), so it must be the same on every machine: arguments in the order given, folder and glob matches sorted.
  */
-import { readdirSync, statSync, type Stats } from 'node:fs';
+import { readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 
 export type InputFormat = 'jsonl' | 'parquet' | 'text';

@@ -10,29 +10,38 @@
  *   written exactly once, and (windows being cut the same way) with the same values as an uninterrupted run;
  * - at the end, the final files are put in place by renames (JSONL) or a conversion (Parquet), the manifest last.
  */
-import { accessSync, constants, existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectInteger, expectString, invalidParameterError } from '../validate.js';
 import { AppendLog, removeIfPresent, writeFileDurably } from './durable.js';
-import { countWordBuckets } from './prepare.js';
 import {
   bosPolicy,
   identityDifference,
   infopruneVersion,
   llamaCppVersion,
-  manifestPath,
-  runIdentity,
-  sha256File,
   type ModelIdentity,
+  manifestPath,
   type RunIdentity,
+  runIdentity,
   type ScoreManifest,
+  sha256File,
 } from './manifest.js';
 import type { ScoreCorpusOptions } from './options.js';
-import { scoreFileFormat, scoreRecordLine, writeParquetFromJsonl } from './score-files.js';
-import { ScoreSession, type RunCounts, type ScoreProgress, type SkippedRecord } from './session.js';
 import type { PackingOptions } from './pack.js';
-import { START_POSITION, type ReadPosition } from './units.js';
+import { countWordBuckets } from './prepare.js';
+import { scoreFileFormat, scoreRecordLine, writeParquetFromJsonl } from './score-files.js';
+import { type RunCounts, type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
+import { type ReadPosition, START_POSITION } from './units.js';
 
 export interface ScoreJobOptions extends ScoreCorpusOptions {
   /** The score file: `.parquet` for Parquet, anything else for JSONL. */
@@ -133,7 +142,7 @@ function ownOutput(out: string): (absolutePath: string) => boolean {
 
 /** Checks that the run can start: model present, output folder writable. Throws a clear message otherwise. */
 function checkCanRun(model: string, out: string): void {
-  let stats;
+  let stats: Stats;
   try {
     stats = statSync(model);
   } catch {

@@ -5,13 +5,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { nativeBuildInfo } from '../engine/index.js';
-import { packageVersion } from '../version.js';
 import type { Scorer } from '../engine/types.js';
+import { packageVersion } from '../version.js';
 import type { InputFile } from './inputs.js';
 import type { ResolvedReading } from './options.js';
+import type { ScoreFileFormat } from './score-files.js';
 import type { RunCounts } from './session.js';
 import type { ShardSpec } from './shard.js';
-import type { ScoreFileFormat } from './score-files.js';
 
 export const MANIFEST_FORMAT = 'infoprune-score-manifest';
 

@@ -12,8 +12,8 @@ import { AppendLog, removeIfPresent, writeFileDurably } from './durable.js';
 import { outputPaths } from './job.js';
 import { identityDifference, identityOfManifest, readManifest, type ScoreManifest } from './manifest.js';
 import { readLines, readScoreRecords, scoreFileFormat, scoreRecordLine, writeParquetFromJsonl } from './score-files.js';
+import { type RunCounts, zeroCounts } from './session.js';
 import { formatShard } from './shard.js';
-import { zeroCounts, type RunCounts } from './session.js';
 
 export interface MergeOptions {
   /** The shards' score files (their manifests, errors and word tables are found beside them). */

@@ -13,10 +13,10 @@ import {
   expectString,
   invalidParameterError,
 } from '../validate.js';
-import type { InputFormat } from './inputs.js';
 import type { ReadCorpusOptions } from './corpus.js';
-import { parseShard, type ShardSpec } from './shard.js';
+import type { InputFormat } from './inputs.js';
 import type { ParseOptions } from './parse.js';
+import { parseShard, type ShardSpec } from './shard.js';
 
 export const DEFAULT_TEXT_FIELD = 'text';
 export const DEFAULT_ID_FIELD = 'id';
@@ -128,7 +128,9 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
   if (!Array.isArray(options.inputs) || options.inputs.length === 0) {
     throw invalidParameterError('inputs', 'non-empty array of file, folder or glob strings', options.inputs);
   }
-  options.inputs.forEach((input, i) => expectString(`inputs[${i}]`, input, { nonEmpty: true }));
+  options.inputs.forEach((input, i) => {
+    expectString(`inputs[${i}]`, input, { nonEmpty: true });
+  });
   const model = expectString('model', options.model, { nonEmpty: true });
   const engine = {
     contextSize:

@@ -6,7 +6,7 @@
  * engine calls as an uninterrupted run: the scores cannot differ even if the engine's arithmetic depended on which
  * documents share a batch.
  */
-import type { Scorer, ScoreResult } from '../engine/types.js';
+import type { ScoreResult, Scorer } from '../engine/types.js';
 import { flatten, mapOrdered } from './ordered.js';
 import type { PreparedDocument } from './preparer.js';
 
@@ -114,7 +114,9 @@ async function scoreWindowDocuments(
       if (scored.length !== indexes.length) {
         throw new Error(`The engine returned ${scored.length} results for ${indexes.length} documents`);
       }
-      indexes.forEach((i, k) => (results[i] = scored[k]));
+      indexes.forEach((i, k) => {
+        results[i] = scored[k];
+      });
     }),
   );
   return results;

@@ -5,7 +5,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { Tokenizer } from '../engine/types.js';
 import type { TokenizerModule } from './options.js';
-import { prepareChunk, type PrepareTask, type PreparedChunk } from './prepare.js';
+import { type PreparedChunk, type PrepareTask, prepareChunk } from './prepare.js';
 
 export interface PrepareMessage {
   task: PrepareTask;

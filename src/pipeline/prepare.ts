@@ -3,9 +3,10 @@
  * buckets. Runs in the worker threads (prepare-worker.ts), or on the calling thread with `workers: 0`. The results are
  * packed into a few flat typed arrays so that a chunk crosses threads as a handful of transferred buffers.
  */
+
+import { type WordFrequencyTable, wordBucket } from '../text/word-frequency.js';
 import { splitWords } from '../text/words.js';
-import { WordFrequencyTable, wordBucket } from '../text/word-frequency.js';
-import { parseCells, parseJsonLine, parseText, type ParseOptions, type ParseOutcome } from './parse.js';
+import { type ParseOptions, type ParseOutcome, parseCells, parseJsonLine, parseText } from './parse.js';
 
 export interface PrepareTask {
   /** How to parse the units: JSONL lines, text (lines or files), or Parquet cells. */

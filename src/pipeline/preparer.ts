@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { InputFile } from './inputs.js';
 import type { TokenizerModule } from './options.js';
-import type { PrepareMessage } from './prepare-worker.js';
-import { prepareChunk, type PrepareTask, type PreparedChunk } from './prepare.js';
+import { flatten, mapOrdered } from './ordered.js';
 import type { ParseOptions } from './parse.js';
 import { positionId } from './parse.js';
-import { flatten, mapOrdered } from './ordered.js';
+import { type PreparedChunk, type PrepareTask, prepareChunk } from './prepare.js';
+import type { PrepareMessage } from './prepare-worker.js';
 import type { ReadPosition, Unit } from './units.js';
 
 /** A document ready to score, or a position that is not one (with the reason). */

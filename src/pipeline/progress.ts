@@ -4,7 +4,7 @@
  * summary line in both cases.
  */
 import cliProgress from 'cli-progress';
-import type { ScoreProgress, RunCounts } from './session.js';
+import type { RunCounts, ScoreProgress } from './session.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'none';
 

@@ -7,9 +7,9 @@ import { availableParallelism } from 'node:os';
 import type { ScoreRecord } from '../records.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectInteger, invalidParameterError } from '../validate.js';
-import { countWordBuckets } from './prepare.js';
 import { resolveScoreOptions, type ScoreCorpusOptions } from './options.js';
-import { ScoreSession, zeroCounts, type RunCounts, type ScoreProgress, type SkippedRecord } from './session.js';
+import { countWordBuckets } from './prepare.js';
+import { type RunCounts, type ScoreProgress, ScoreSession, type SkippedRecord, zeroCounts } from './session.js';
 
 export interface ScoreCorpusCallbacks {
   /** Called about every `progressIntervalMs` while records flow, and once at the end. */

@@ -9,13 +9,13 @@ import { resolve } from 'node:path';
 import { openScorer } from '../engine/index.js';
 import type { Scorer } from '../engine/types.js';
 import type { ScoreRecord } from '../records.js';
-import { listInputs, type InputFile } from './inputs.js';
-import { resolveScoreOptions, type ResolvedScoreOptions, type ScoreCorpusOptions } from './options.js';
+import { type InputFile, listInputs } from './inputs.js';
+import { type ResolvedScoreOptions, resolveScoreOptions, type ScoreCorpusOptions } from './options.js';
 import { prefetch } from './ordered.js';
-import { packingFor, scoreDocuments, type PackingOptions } from './pack.js';
+import { type PackingOptions, packingFor, scoreDocuments } from './pack.js';
 import { DocumentPreparer } from './preparer.js';
 import { toScoreRecord } from './score-files.js';
-import { readUnits, START_POSITION, type ReadPosition } from './units.js';
+import { type ReadPosition, readUnits, START_POSITION } from './units.js';
 
 /** A position that was not scored, as written to `<out>.errors.jsonl`. */
 export interface SkippedRecord {

@@ -5,7 +5,7 @@
  * and zstd, and can start at a resume position.
  */
 import { promises as fs, type ReadStream } from 'node:fs';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { InputFile } from './inputs.js';
 import { inShard, type ShardSpec } from './shard.js';

@@ -9,7 +9,7 @@
  * at most 9 and usually 2 or 3 (a 16-bit digit of a double spans a few exponents at most). The same code serves the
  * in-memory API (one scan over arrays) and `infoprune prune` (scans over its spill file), so both cut identically.
  */
-import { KEY_WORDS, compareKeys } from './keys.js';
+import { compareKeys, KEY_WORDS } from './keys.js';
 import type { Band } from './strategies.js';
 
 const DIGIT_BITS = 16;

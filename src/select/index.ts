@@ -2,7 +2,7 @@
  * Public API of information-based selection: measures, strategies, the in-memory `rank()` / `select()`, and the
  * streaming `pruneCorpus()` behind `infoprune prune`.
  */
-export { METRICS, METRIC_NAMES, zlibCompressedBytes } from './metrics.js';
+
 export type {
   MetricContext,
   MetricDefinition,
@@ -11,9 +11,13 @@ export type {
   MetricScores,
   TermStatistics,
 } from './metrics.js';
-export { STRATEGY_DESCRIPTIONS, STRATEGY_NAMES, bandFor, keptDocuments, resolveSelectionSpec } from './strategies.js';
-export type { Band, Budget, SelectionOptions, SelectionSpec, StrategyName } from './strategies.js';
-export { measure, rank, select } from './select.js';
+export { METRIC_NAMES, METRICS, zlibCompressedBytes } from './metrics.js';
+export type { CutPoint, Cuts } from './plan.js';
+export type { CorpusReader, PruneOptions, PruneResult } from './prune.js';
+export { pruneCorpus } from './prune.js';
+export type { ReportData } from './report.js';
+export { renderReport } from './report.js';
+export { readScoreFile, wordFrequencyPathFor } from './scores-file.js';
 export type {
   Measurement,
   MeasureOptions,
@@ -22,10 +26,7 @@ export type {
   Selection,
   SelectOptions,
 } from './select.js';
-export type { CutPoint, Cuts } from './plan.js';
-export { pruneCorpus } from './prune.js';
-export type { CorpusReader, PruneOptions, PruneResult } from './prune.js';
-export { readScoreFile, wordFrequencyPathFor } from './scores-file.js';
-export { renderReport } from './report.js';
-export type { ReportData } from './report.js';
+export { measure, rank, select } from './select.js';
+export type { Band, Budget, SelectionOptions, SelectionSpec, StrategyName } from './strategies.js';
+export { bandFor, keptDocuments, resolveSelectionSpec, STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from './strategies.js';
 export type { HistogramBin, Sample, SelectionSummary } from './summary.js';

@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, type SchemaElement } from 'hyparquet';
-import { ParquetWriter, fileWriter } from 'hyparquet-writer';
+import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import type { CorpusRecord } from '../pipeline/corpus.js';
 import { describeFileName, type InputFormat } from '../pipeline/inputs.js';
 

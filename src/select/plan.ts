@@ -4,8 +4,8 @@
  */
 import { findKeyRange, inKeyRange, type KeyRange, type KeyScan } from './cuts.js';
 import { keyValue, randomKey, writeKey } from './keys.js';
-import { METRICS, informationOrder, type MetricDefinition } from './metrics.js';
-import { bandFor, type Band, type SelectionSpec } from './strategies.js';
+import { informationOrder, METRICS, type MetricDefinition } from './metrics.js';
+import { type Band, bandFor, type SelectionSpec } from './strategies.js';
 
 /** A boundary of the kept set: the value there and, for ranking strategies, the boundary document itself. */
 export interface CutPoint {

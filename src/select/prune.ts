@@ -16,41 +16,42 @@
  * Everything is written into `<out>.tmp-<pid>` and renamed to `<out>` only when complete; on any error the
  * temporary folder is removed, so `<out>` either does not exist or is whole. An existing `<out>` is refused.
  */
-import { packageVersion } from '../version.js';
+
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
-  readCorpus,
   type CorpusRecord,
   type ReadCorpusExtraOptions,
   type ReadCorpusOptions,
   type RecordError,
+  readCorpus,
 } from '../pipeline/corpus.js';
 import type { InputFormat } from '../pipeline/inputs.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectBoolean, expectOneOf, expectString, invalidParameterError } from '../validate.js';
+import { packageVersion } from '../version.js';
+import type { KeyScan } from './cuts.js';
 import { KEY_WORDS, rankSources, writeKey } from './keys.js';
 import {
-  METRICS,
-  TermAccumulator,
   informationOrder,
+  METRICS,
   type MetricDefinition,
   type MetricScores,
+  TermAccumulator,
   type TermStatistics,
 } from './metrics.js';
 import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
-import type { KeyScan } from './cuts.js';
-import { KeepRule, randomKeyFor, type CutPoint } from './plan.js';
+import { type CutPoint, KeepRule, randomKeyFor } from './plan.js';
 import { renderReport } from './report.js';
-import { readScoreFile, wordFrequencyPathFor, type LocatedScoreRecord } from './scores-file.js';
+import { type LocatedScoreRecord, readScoreFile, wordFrequencyPathFor } from './scores-file.js';
 import { CHUNK_RECORDS, DuplicateIdFinder, SPILL_FIELDS, SPILL_WIDTH, SpillFile, SpillReader } from './spill.js';
 import {
-  STRATEGY_DESCRIPTIONS,
   resolveSelectionSpec,
   type SelectionOptions,
   type SelectionSpec,
+  STRATEGY_DESCRIPTIONS,
 } from './strategies.js';
-import { ExtremesTracker, HistogramAccumulator, snippetOf, type SelectionSummary } from './summary.js';
+import { ExtremesTracker, HistogramAccumulator, type SelectionSummary, snippetOf } from './summary.js';
 
 /** Reads corpus records: `readCorpus` from src/pipeline/corpus.ts unless a caller supplies its own (tests, services). */
 export type CorpusReader = (
@@ -537,7 +538,9 @@ function checkOptions(options: PruneOptions): void {
   if (!Array.isArray(options.inputs) || options.inputs.length === 0) {
     throw invalidParameterError('inputs', 'non-empty array of paths', options.inputs);
   }
-  options.inputs.forEach((input, i) => expectString(`inputs[${i}]`, input, { nonEmpty: true }));
+  options.inputs.forEach((input, i) => {
+    expectString(`inputs[${i}]`, input, { nonEmpty: true });
+  });
   expectString('out', options.out, { nonEmpty: true });
   if (options.scores !== undefined) expectString('scores', options.scores, { nonEmpty: true });
   if (options.wordFrequencies !== undefined)

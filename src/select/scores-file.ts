@@ -4,8 +4,8 @@
  * (src/select/score-records.ts). Memory: one read chunk (JSONL) or one row group (Parquet).
  */
 import { existsSync } from 'node:fs';
-import type { ScoreRecord } from '../records.js';
 import { readScoreRecords } from '../pipeline/score-files.js';
+import type { ScoreRecord } from '../records.js';
 import { parseScoreRecord } from './score-records.js';
 
 /** A score record with where it was read from, for error messages. */

@@ -5,17 +5,17 @@
  */
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectOneOf, invalidParameterError } from '../validate.js';
-import { KEY_WORDS, compareKeys, rankSources, writeKey } from './keys.js';
+import { compareKeys, KEY_WORDS, rankSources, writeKey } from './keys.js';
 import {
-  METRICS,
-  METRIC_NAMES,
-  TermAccumulator,
   informationOrder,
+  METRIC_NAMES,
+  METRICS,
   type MetricName,
   type MetricScores,
+  TermAccumulator,
   type TermStatistics,
 } from './metrics.js';
-import { KeepRule, type Cuts } from './plan.js';
+import { type Cuts, KeepRule } from './plan.js';
 import { checkIdentity, checkScoreFields, type DocumentIdentity } from './score-records.js';
 import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
 
@@ -118,7 +118,9 @@ function measureChecked(
       );
     }
     const row = metric.terms({ scores: document as MetricScores, text: document.text }, context);
-    row.forEach((term, t) => accumulators[t].add(term));
+    row.forEach((term, t) => {
+      accumulators[t].add(term);
+    });
     terms[i] = row;
   }
   const termStatistics = accumulators.map((accumulator) => accumulator.statistics());
@@ -196,7 +198,9 @@ export function select(documents: readonly SelectableDocument[], options: Select
     values,
   );
   const weights = new Float64Array(documents.length);
-  documents.forEach((document, i) => (weights[i] = rule.weightOf(document.tokens ?? 0)));
+  documents.forEach((document, i) => {
+    weights[i] = rule.weightOf(document.tokens ?? 0);
+  });
   const totalWeight = weights.reduce((sum, weight) => sum + weight, 0);
   rule.resolve(totalWeight, (visit) => visit(keys, weights, documents.length));
 

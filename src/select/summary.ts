@@ -2,9 +2,9 @@
  * What a selection tells a person: the summary written to `selection.json` and the data `report.html` draws
  * (histogram, extremes), gathered in one streaming pass with constant memory.
  */
-import { KEY_WORDS, compareKeys } from './keys.js';
-import type { Cuts } from './plan.js';
+import { compareKeys, KEY_WORDS } from './keys.js';
 import type { MetricName } from './metrics.js';
+import type { Cuts } from './plan.js';
 import type { Budget, StrategyName } from './strategies.js';
 
 export interface SelectionSummary {

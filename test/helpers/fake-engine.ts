@@ -4,7 +4,7 @@
  * and child processes load it too (they cannot load TypeScript).
  */
 import { fileURLToPath } from 'node:url';
-import type { Scorer, ScoreResult, Tokenizer } from '../../src/engine/types.js';
+import type { ScoreResult, Scorer, Tokenizer } from '../../src/engine/types.js';
 import type { TokenizerModule } from '../../src/pipeline/options.js';
 // @ts-expect-error: a plain JS module without type declarations (typed below).
 import * as fake from '../fixtures/pipeline/fake-engine.mjs';

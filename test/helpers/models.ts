@@ -9,10 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import {
-  RANDOM_MODEL_GENERATOR_VERSION,
   ensureRandomModel,
-  resolveModelShape,
+  RANDOM_MODEL_GENERATOR_VERSION,
   type RandomModelShape,
+  resolveModelShape,
 } from '../../src/gguf/random-model.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
