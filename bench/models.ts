@@ -11,7 +11,7 @@ import {
   type ModelTensorType,
   RANDOM_MODEL_GENERATOR_VERSION,
 } from '../src/gguf/random-model.js';
-import { validateGgufFile } from '../src/gguf/reader.js';
+import { validateGgufFile } from '../src/gguf/validate.js';
 
 export interface BenchModel {
   /** Preset name, or the file's name for --model. */

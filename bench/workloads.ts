@@ -8,7 +8,7 @@
  * chunks' source text as a file and cuts it into the same chunks the engine scores.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { brownDocuments } from '../src/sample/brown.js';
+import { brownDocuments } from '../dev/brown.js';
 
 export type WorkloadName = 'short' | 'long' | 'chunks';
 

@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { brownDocuments } = await import(join(root, 'dist/src/sample/brown.js'));
+const { brownDocuments } = await import(join(root, 'dist/dev/brown.js'));
 const { writeRandomModel } = await import(join(root, 'dist/src/gguf/random-model.js'));
 const cli = join(root, 'dist/src/cli/main.js');
 const out = join(root, 'demo-output');

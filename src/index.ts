@@ -1,18 +1,79 @@
 /**
- * infoprune: rank and prune LLM training corpora by information content.
+ * infoprune: rank and prune LLM training corpora by information content. The package entry: what a user calls, and
+ * its types. (Model generation for tests and benchmarks is `infoprune/testing`, src/testing.ts.)
  *
- * - engine:    openScorer() / openTokenizer(): exact per-token log-probabilities from a GGUF model (C++ addon).
- * - pipeline:  scoreCorpus(): stream corpora (JSONL, Parquet, text) through the engine into score records.
- * - selection: rank() / select() / pruneCorpus(): the paper's information measures, baselines and strategies.
- * - models:    writeRandomModel() and the GGUF reader, for tests and benchmarks.
+ * - engine:  openScorer() / openTokenizer(): exact per-token log-probabilities from a GGUF model (C++ addon).
+ * - corpus:  readCorpus(): the records of JSONL, Parquet and text files, folders and globs.
+ * - score:   scoreCorpus() streams score records; runScoreJob() writes a resumable score file; mergeShards().
+ * - scores:  readScoreFile(), readManifest(), scoreFilePaths(): the score-file format.
+ * - select:  measure() / rank() / select() in memory; pruneCorpus() streaming; the metrics and strategies.
+ * - errors:  every error infoprune raises on purpose has a stable `code` (InfopruneError, InvalidOptionError).
  */
-export * from './engine/index.js';
-export type { RandomModelShape } from './gguf/index.js';
-export { describeModel, MODEL_PRESETS, readGgufHeader, validateGgufFile, writeRandomModel } from './gguf/index.js';
-export * from './pipeline/index.js';
-export type { ScoreRecord } from './records.js';
-export { SCORE_RECORD_COLUMNS } from './records.js';
-export * from './select/index.js';
+
+export type { ReadingOptions } from './corpus/options.js';
+export { type CorpusRecord, type ReadCorpusOptions, type RecordError, readCorpus } from './corpus/read.js';
+export type { ShardSpec } from './corpus/shard.js';
+export { openScorer } from './engine/scorer.js';
+export { openTokenizer } from './engine/tokenizer.js';
+export type {
+  ModelInfo,
+  ScoreOptions,
+  ScoreResult,
+  Scorer,
+  ScorerOptions,
+  TokenizedDocument,
+  Tokenizer,
+} from './engine/types.js';
+export {
+  InfopruneError,
+  type InfopruneErrorCode,
+  InvalidOptionError,
+  type OptionNamer,
+} from './errors.js';
+export { describeModel, type GgufHeader, type ModelDescription, readGgufHeader } from './gguf/reader.js';
+export { validateGgufFile } from './gguf/validate.js';
+export { runScoreJob, type ScoreJobOptions, type ScoreJobSummary } from './pipeline/job.js';
+export { type MergeOptions, type MergeSummary, mergeShards } from './pipeline/merge.js';
+export type { ScoreCorpusOptions, TokenizerModule } from './pipeline/options.js';
+export { type ScoreCorpusCallbacks, type ScoreCorpusRun, scoreCorpus } from './pipeline/score-corpus.js';
+export type { ScoreProgress, SkippedRecord } from './pipeline/session.js';
+export { type ScoreFileFormat, type ScoreFilePaths, scoreFilePaths } from './scores/files.js';
+export { type RunCounts, readManifest, type ScoreManifest } from './scores/manifest.js';
+export { type ReadScoreFileOptions, readScoreFile } from './scores/read.js';
+export { SCORE_RECORD_COLUMNS, type ScoreRecord } from './scores/record.js';
+export {
+  METRIC_NAMES,
+  METRICS,
+  type MetricContext,
+  type MetricDefinition,
+  type MetricInput,
+  type MetricName,
+  type MetricScores,
+  type TermStatistics,
+} from './select/metrics.js';
+export type { CutPoint, Cuts } from './select/plan.js';
+export { type CorpusReader, type PruneOptions, type PruneResult, pruneCorpus } from './select/prune.js';
+export { type ReportData, renderReport } from './select/report.js';
+export {
+  type Measurement,
+  type MeasureOptions,
+  measure,
+  type RankedDocument,
+  rank,
+  type SelectableDocument,
+  type Selection,
+  type SelectOptions,
+  select,
+} from './select/select.js';
+export {
+  type Budget,
+  type SelectionOptions,
+  type SelectionSpec,
+  STRATEGY_DESCRIPTIONS,
+  STRATEGY_NAMES,
+  type StrategyName,
+} from './select/strategies.js';
+export type { HistogramBin, Sample, SelectionSummary } from './select/summary.js';
 export { WordFrequencyTable } from './text/word-frequency.js';
-export { countWords, splitWords } from './text/words.js';
-export { packageVersion } from './version.js';
+export { splitWords } from './text/words.js';
+export { packageVersion } from './util/version.js';

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openScorer, openTokenizer, type Scorer } from '../src/engine/index.js';
+import { openScorer, openTokenizer, type Scorer } from '../src/index.js';
 import { storiesModelPath, tinyModelPath } from './helpers/models.js';
 
 const oracleScript = new URL('./helpers/oracle-logprobs.mjs', import.meta.url).pathname;

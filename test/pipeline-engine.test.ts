@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openScorer } from '../src/engine/index.js';
-import type { ScoreRecord } from '../src/records.js';
+import { openScorer } from '../src/engine/scorer.js';
+import type { ScoreRecord } from '../src/scores/record.js';
 import { countWords } from '../src/text/words.js';
 import { brownDocuments, randomGenerator, type TestDocument, writeJsonl } from './fixtures/pipeline/corpus.js';
 import { itIfStories, tinyModelPath } from './helpers/models.js';
@@ -178,7 +178,7 @@ describe('infoprune score with the real engine', () => {
     expect(unwritable.stderr).toMatch(/Cannot write .*x\.jsonl: the folder .* does not exist/);
     const badOption = score([corpus, '--model', tinyModelPath(), '--out', join(folder, 'x.jsonl'), '--batch', '-1']);
     expect(badOption.status).toBe(1);
-    expect(badOption.stderr).toContain('Expected positive integer for batch but received -1 of type number');
+    expect(badOption.stderr).toContain('Expected positive integer for --batch but received -1 of type number');
   });
 
   itIfStories(
@@ -187,7 +187,7 @@ describe('infoprune score with the real engine', () => {
       const out = join(folder, 'stories.parquet');
       const result = score([corpus, '--model', model, '--out', out, '--context', '256', '--threads', '2']);
       expect(result.status, result.stderr).toBe(0);
-      const { readScoreRecords } = await import('../src/pipeline/score-files.js');
+      const { readScoreRecords } = await import('../src/scores/read.js');
       const records: ScoreRecord[] = [];
       for await (const record of readScoreRecords(out)) records.push(record);
       expectSameRecords(records, await apiRecords(model, 256));

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CorpusRecord, type RecordError, readCorpus } from '../src/pipeline/corpus.js';
-import { globToRegExp, listInputs } from '../src/pipeline/inputs.js';
+import { globToRegExp, listInputs } from '../src/corpus/inputs.js';
+import { type CorpusRecord, type RecordError, readCorpus } from '../src/corpus/read.js';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { scoreCorpus } from '../src/pipeline/score-corpus.js';
-import type { ScoreRecord } from '../src/records.js';
+import type { ScoreRecord } from '../src/scores/record.js';
 import {
   brownDocuments,
   type TestDocument,
@@ -138,7 +138,9 @@ describe('inputs', () => {
     ]);
     expect(() => listInputs([join(root, 'nothing*.jsonl')])).toThrow(/No file matches/);
     expect(() => listInputs([join(root, 'missing.jsonl')])).toThrow(/Input not found/);
-    expect(() => listInputs([join(root, 'a', 'README')])).toThrow(/Cannot tell the format .* use --format/);
+    expect(() => listInputs([join(root, 'a', 'README')])).toThrow(
+      /Cannot tell the format .* set format to jsonl, parquet or text/,
+    );
     expect(listInputs([join(root, 'a', 'README')], { format: 'text' })[0].format).toBe('text');
     expect(globToRegExp('data/{train,test}-??.jsonl').test('data/test-01.jsonl')).toBe(true);
   });

@@ -163,9 +163,10 @@ describe('resume after SIGKILL', () => {
     });
     expect(first.status).toBe('stopped');
     expect(first.counts.read).toBeGreaterThan(300);
-    await expect(runScoreJob({ ...common, scorer: createFakeScorer(), out })).rejects.toThrow(
-      /pass --resume to continue it, or --overwrite/,
-    );
+    await expect(runScoreJob({ ...common, scorer: createFakeScorer(), out })).rejects.toMatchObject({
+      code: 'RUN_INCOMPLETE',
+      message: expect.stringMatching(/pass resume to continue it, or overwrite/),
+    });
     await expect(
       runScoreJob({ ...common, scorer: createFakeScorer(), out, resume: true, textField: 'body' }),
     ).rejects.toThrow(/Cannot resume .*: the interrupted run used a different textField \(text vs body\)/);

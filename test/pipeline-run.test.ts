@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { scoreCorpus } from '../src/pipeline/score-corpus.js';
-import type { ScoreRecord } from '../src/records.js';
+import type { ScoreRecord } from '../src/scores/record.js';
 import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import { countWords } from '../src/text/words.js';
 import { brownDocuments, type TestDocument, writeJsonl } from './fixtures/pipeline/corpus.js';
@@ -240,7 +240,7 @@ describe('runScoreJob (fake engine)', () => {
       out: parquet,
       wordBuckets: 1024,
     });
-    const { readScoreRecords } = await import('../src/pipeline/score-files.js');
+    const { readScoreRecords } = await import('../src/scores/read.js');
     const fromParquet: ScoreRecord[] = [];
     for await (const record of readScoreRecords(parquet)) fromParquet.push(record);
     const fromJsonl = readFileSync(jsonl, 'utf8')

@@ -6,10 +6,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseShard, shardOf } from '../src/corpus/shard.js';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { mergeShards } from '../src/pipeline/merge.js';
-import { readScoreRecords } from '../src/pipeline/score-files.js';
-import { parseShard, shardOf } from '../src/pipeline/shard.js';
+import { readScoreRecords } from '../src/scores/read.js';
 import { brownDocuments, writeJsonlGz, writeParquet } from './fixtures/pipeline/corpus.js';
 import { createFakeScorer, FAKE_MODEL_PATH } from './helpers/fake-engine.js';
 

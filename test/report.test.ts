@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PruneResult, pruneCorpus, renderReport } from '../src/select/index.js';
-import { escapeHtml, formatValue, niceTicks } from '../src/select/report.js';
+import { type PruneResult, pruneCorpus } from '../src/select/prune.js';
+import { escapeHtml, formatValue, niceTicks, renderReport } from '../src/select/report.js';
 import { type CraftedDocument, tempFolder, writeCorpus } from './fixtures/select/helpers.js';
 
 /** A corpus of 600 documents with a bell-shaped bits-per-token distribution, a few awkward texts among them. */

@@ -4,20 +4,11 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BoundarySearch, findKeyRange, runSearches } from '../src/select/cuts.js';
-import {
-  keptDocuments,
-  METRIC_NAMES,
-  METRICS,
-  measure,
-  rank,
-  type SelectableDocument,
-  type SelectOptions,
-  STRATEGY_NAMES,
-  select,
-  zlibCompressedBytes,
-} from '../src/select/index.js';
 import { compareKeys, KEY_WORDS, keyValue, writeKey } from '../src/select/keys.js';
+import { METRIC_NAMES, METRICS, zlibCompressedBytes } from '../src/select/metrics.js';
+import { measure, rank, type SelectableDocument, type SelectOptions, select } from '../src/select/select.js';
 import { DuplicateIdFinder } from '../src/select/spill.js';
+import { keptDocuments, STRATEGY_NAMES } from '../src/select/strategies.js';
 import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import { CRAFTED, label, scoreRecordOf } from './fixtures/select/helpers.js';
 

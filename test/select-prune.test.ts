@@ -6,19 +6,14 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { registerPruneCommand } from '../src/cli/prune.js';
-import { readCorpus } from '../src/pipeline/corpus.js';
-import { writeParquetFromJsonl } from '../src/pipeline/score-files.js';
-import type { ScoreRecord } from '../src/records.js';
-import {
-  type CorpusReader,
-  METRIC_NAMES,
-  type PruneOptions,
-  pruneCorpus,
-  type SelectableDocument,
-  type SelectionSummary,
-  STRATEGY_NAMES,
-  select,
-} from '../src/select/index.js';
+import { readCorpus } from '../src/corpus/read.js';
+import { writeParquetFromJsonl } from '../src/scores/parquet.js';
+import type { ScoreRecord } from '../src/scores/record.js';
+import { METRIC_NAMES } from '../src/select/metrics.js';
+import { type CorpusReader, type PruneOptions, pruneCorpus } from '../src/select/prune.js';
+import { type SelectableDocument, select } from '../src/select/select.js';
+import { STRATEGY_NAMES } from '../src/select/strategies.js';
+import type { SelectionSummary } from '../src/select/summary.js';
 import { WordFrequencyTable } from '../src/text/word-frequency.js';
 import { splitWords } from '../src/text/words.js';
 import {
@@ -504,7 +499,7 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
   });
 
   it('missing scores, word-frequency table or inputs', async () => {
-    await expectFailure({ scores: undefined }, 'Metric "bits-per-token" needs the scores file (--scores)');
+    await expectFailure({ scores: undefined }, 'Metric "bits-per-token" needs the scores file (scores)');
     await expectFailure(
       { scores: undefined, metric: 'zlib-ratio', keepRatio: undefined, keepTokens: 10 },
       'keepTokens needs token counts',
@@ -569,17 +564,17 @@ describe('infoprune prune (command line, in process)', () => {
     const out = join(corpus.folder, 'cli-bad');
     const base = ['prune', '--scores', corpus.scores, '--input', corpus.files['a.jsonl'], '--out', out, '--quiet'];
     await expect(program().parseAsync([...base, '--prune-ratio', '1.5'], { from: 'user' })).rejects.toThrow(
-      'Expected number in (0, 1) for pruneRatio but received 1.5 of type number',
+      'Expected number in (0, 1) for --prune-ratio but received 1.5 of type number',
     );
     await expect(program().parseAsync([...base, '--keep-ratio', 'half'], { from: 'user' })).rejects.toThrow(
-      'Expected number in (0, 1) for keepRatio but received "half" of type string',
+      'Expected number for --keep-ratio but received "half" of type string',
     );
     await expect(
       program().parseAsync([...base, '--keep-ratio', '0.5', '--metric', 'nope'], { from: 'user' }),
-    ).rejects.toThrow(/for metric but received "nope"/);
+    ).rejects.toThrow(/for --metric but received "nope"/);
     await expect(
       program().parseAsync([...base, '--keep-ratio', '0.5', '--strategy', 'nope'], { from: 'user' }),
-    ).rejects.toThrow(/for strategy but received "nope"/);
+    ).rejects.toThrow(/for --strategy but received "nope"/);
     expectNoOutput(out);
   });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `infoprune` command: each subcommand lives in its own file beside this one. */
 import { Command } from 'commander';
-import { packageVersion } from '../version.js';
+import { packageVersion } from '../util/version.js';
 import { registerMakeModelCommand } from './make-model.js';
 import { registerMergeCommand } from './merge.js';
 import { registerPruneCommand } from './prune.js';

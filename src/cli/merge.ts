@@ -1,7 +1,8 @@
 /** `infoprune merge`: the command-line face of `mergeShards` (src/pipeline/merge.ts). */
 import type { Command } from 'commander';
 import { mergeShards } from '../pipeline/merge.js';
-import { formatCounts } from '../pipeline/progress.js';
+import { MERGE_FLAGS, withFlagWording } from './flags.js';
+import { formatCounts } from './progress.js';
 
 const HELP = `
 Each shard is the --out of one \`infoprune score ... --shard i/N\` run; its manifest, errors and word table are read
@@ -24,12 +25,14 @@ export function registerMergeCommand(program: Command): void {
     .requiredOption('-o, --out <file>', 'the merged score file (.jsonl, or .parquet for Parquet)')
     .option('-q, --quiet', 'no summary line')
     .addHelpText('after', HELP)
-    .action(async (shards: string[], flags: { out: string; quiet?: boolean }) => {
-      const summary = await mergeShards({ shards, out: flags.out });
-      if (!flags.quiet) {
-        process.stderr.write(
-          `infoprune merge: ${summary.shards} shards, ${formatCounts(summary.counts)} → ${summary.outputs.scores}\n`,
-        );
-      }
-    });
+    .action(withFlagWording(MERGE_FLAGS, runMerge));
+}
+
+async function runMerge(shards: string[], flags: { out: string; quiet?: boolean }): Promise<void> {
+  const summary = await mergeShards({ shards, out: flags.out });
+  if (!flags.quiet) {
+    process.stderr.write(
+      `infoprune merge: ${summary.shards} shards, ${formatCounts(summary.counts)} → ${summary.outputs.scores}\n`,
+    );
+  }
 }

@@ -1,36 +1,9 @@
 /** `infoprune prune`: the command-line face of `pruneCorpus` (src/select/prune.ts). */
 import type { Command } from 'commander';
 import { METRIC_NAMES, METRICS } from '../select/metrics.js';
-import { type PruneOptions, pruneCorpus } from '../select/prune.js';
-import { STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from '../select/strategies.js';
-
-/** A numeric option's text as a number when it is one, else unchanged (so the validator names the bad value). */
-function numeric(text: string | undefined): number | string | undefined {
-  if (text === undefined) return undefined;
-  const trimmed = text.trim();
-  return trimmed !== '' && Number.isFinite(Number(trimmed)) ? Number(trimmed) : text;
-}
-
-interface PruneFlags {
-  scores?: string;
-  input: string[];
-  out: string;
-  pruneRatio?: string;
-  keepRatio?: string;
-  keepTokens?: string;
-  metric: string;
-  strategy: string;
-  seed?: string;
-  min?: string;
-  max?: string;
-  words?: string;
-  textField?: string;
-  idField?: string;
-  textMode?: string;
-  format?: string;
-  dryRun?: boolean;
-  quiet?: boolean;
-}
+import { type PruneOptions, type PruneResult, pruneCorpus } from '../select/prune.js';
+import { SELECTION_DEFAULTS, STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from '../select/strategies.js';
+import { optionsFromFlags, PRUNE_FLAGS, withFlagWording } from './flags.js';
 
 function helpText(): string {
   const metrics = METRIC_NAMES.map((name) => {
@@ -69,8 +42,8 @@ export function registerPruneCommand(program: Command): void {
     .option('--prune-ratio <r>', 'fraction of documents to prune, in (0, 1)')
     .option('--keep-ratio <r>', 'fraction of documents to keep, in (0, 1)')
     .option('--keep-tokens <n>', 'tokens to keep (needs --scores)')
-    .option('--metric <name>', `information measure: ${METRIC_NAMES.join(', ')}`, 'bits-per-token')
-    .option('--strategy <name>', `selection strategy: ${STRATEGY_NAMES.join(', ')}`, 'lowest-first')
+    .option('--metric <name>', `information measure: ${METRIC_NAMES.join(', ')}`, SELECTION_DEFAULTS.metric)
+    .option('--strategy <name>', `selection strategy: ${STRATEGY_NAMES.join(', ')}`, SELECTION_DEFAULTS.strategy)
     .option('--seed <n>', 'seed of the random strategy (unsigned 32-bit integer)')
     .option('--min <x>', 'threshold: keep documents with value ≥ x')
     .option('--max <x>', 'threshold: keep documents with value ≤ x')
@@ -82,49 +55,32 @@ export function registerPruneCommand(program: Command): void {
     .option('--dry-run', 'write only selection.json and report.html')
     .option('--quiet', 'no progress lines on stderr')
     .addHelpText('after', helpText())
-    .action(async (flags: PruneFlags) => {
-      const options = {
-        inputs: flags.input,
-        out: flags.out,
-        scores: flags.scores,
-        wordFrequencies: flags.words,
-        metric: flags.metric,
-        strategy: flags.strategy,
-        keepRatio: numeric(flags.keepRatio),
-        pruneRatio: numeric(flags.pruneRatio),
-        keepTokens: numeric(flags.keepTokens),
-        seed: numeric(flags.seed),
-        min: numeric(flags.min),
-        max: numeric(flags.max),
-        textField: flags.textField,
-        idField: flags.idField,
-        textMode: flags.textMode,
-        format: flags.format,
-        dryRun: flags.dryRun ?? false,
-        log: flags.quiet ? undefined : (message: string) => process.stderr.write(`infoprune prune: ${message}\n`),
-      } as unknown as PruneOptions; // values are checked by pruneCorpus, which names any bad one
-      // Ctrl-C aborts the run; pruneCorpus then removes its temporary folder, so no partial output is left behind.
-      const controller = new AbortController();
-      const abort = (): void => controller.abort();
-      process.once('SIGINT', abort);
-      process.once('SIGTERM', abort);
-      let result: Awaited<ReturnType<typeof pruneCorpus>>;
-      try {
-        result = await pruneCorpus({ ...options, signal: controller.signal });
-      } finally {
-        process.off('SIGINT', abort);
-        process.off('SIGTERM', abort);
-      }
-      const { out, summary } = result;
-      const share = (part: number, whole: number): string =>
-        whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`;
-      const lines = [
-        `kept ${summary.counts.kept} of ${summary.counts.documents} documents (${share(summary.counts.kept, summary.counts.documents)})`,
-        summary.tokens === null
-          ? null
-          : `kept ${summary.tokens.after} of ${summary.tokens.before} tokens (${share(summary.tokens.after, summary.tokens.before)})`,
-        `${summary.configuration.dryRun ? 'report' : 'output'}: ${out}`,
-      ].filter((line): line is string => line !== null);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    .action(withFlagWording(PRUNE_FLAGS, runPrune));
+}
+
+async function runPrune(flags: Record<string, unknown>): Promise<void> {
+  const options = optionsFromFlags(PRUNE_FLAGS, flags) as unknown as PruneOptions;
+  const log = flags.quiet ? undefined : (message: string) => process.stderr.write(`infoprune prune: ${message}\n`);
+  // Ctrl-C aborts the run; pruneCorpus then removes its temporary folder, so no partial output is left behind.
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  let result: PruneResult;
+  try {
+    result = await pruneCorpus({ ...options, dryRun: options.dryRun ?? false, log, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+  const { out, summary } = result;
+  const share = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
+  const lines = [
+    `kept ${summary.counts.kept} of ${summary.counts.documents} documents (${share(summary.counts.kept, summary.counts.documents)})`,
+    summary.tokens === null
+      ? null
+      : `kept ${summary.tokens.after} of ${summary.tokens.before} tokens (${share(summary.tokens.after, summary.tokens.before)})`,
+    `${summary.configuration.dryRun ? 'report' : 'output'}: ${out}`,
+  ].filter((line): line is string => line !== null);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from '../version.js';
+import { packageRoot } from '../util/version.js';
 import type { ModelInfo } from './types.js';
 
 /** What the addon reports about a loaded model: the public ModelInfo less the path, which JS knows. */

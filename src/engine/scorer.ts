@@ -1,52 +1,53 @@
 /**
- * openScorer(): the engine's public entry. Validates every option (so llama.cpp never sees bad input), loads the
- * model off the main thread, and serialises calls on one native context (concurrent calls queue; each runs on
- * libuv's thread pool, so the event loop stays free while documents are scored).
+ * openScorer(): the engine's public entry. Resolves the options once (src/engine/options.ts: so llama.cpp never sees
+ * a bad value), loads the model off the main thread, and serialises calls on one native context (concurrent calls
+ * queue; each runs on libuv's thread pool, so the event loop stays free while documents are scored).
  */
-import { availableParallelism } from 'node:os';
-import { validateGgufFile } from '../gguf/reader.js';
+import { InfopruneError } from '../errors.js';
+import { describeModel } from '../gguf/reader.js';
+import { validateGgufFile } from '../gguf/validate.js';
 import {
   expectBoolean,
   expectInteger,
   expectObject,
-  expectPositiveInteger,
+  expectSignal,
   expectString,
   invalidParameterError,
-} from '../validate.js';
+} from '../util/validate.js';
 import { type NativeContext, type NativeModel, type NativeScoreOutput, nativeBinding } from './native.js';
+import { fitToModel, type ModelBounds, resolveScorerOptions, type ScorerRequest } from './options.js';
 import { scoreResult } from './results.js';
 import type { ModelInfo, ScoreOptions, ScoreResult, Scorer, ScorerOptions, TokenizedDocument } from './types.js';
-
-/** llama.cpp's most sequences per context (LLAMA_MAX_SEQ). */
-export const MAX_SEQUENCES = 256;
-/** Default cap on the logits buffer (batchSize × vocabulary × 4 bytes) when choosing a default batch size. */
-const DEFAULT_LOGITS_BUDGET_BYTES = 512 * 1024 * 1024;
 
 type ResolvedOptions = Scorer['options'];
 
 export async function openScorer(options: ScorerOptions): Promise<Scorer> {
-  expectObject('options', options);
-  const modelPath = expectString('model', options.model, { nonEmpty: true });
-  validateGgufFile(modelPath);
-  const verbose = options.verbose === undefined ? false : expectBoolean('verbose', options.verbose);
-  const gpuLayers = resolveGpuLayers(options.gpuLayers);
-  // Options that do not depend on the model are checked before the (possibly slow) load.
-  if (options.contextSize !== undefined) expectInteger('contextSize', options.contextSize, 2);
-  const threads =
-    options.threads === undefined ? availableParallelism() : expectPositiveInteger('threads', options.threads, 1024);
+  return openResolvedScorer(resolveScorerOptions(options));
+}
 
+/** `openScorer` for options already resolved (the pipeline resolves them with its own, before anything opens). */
+export async function openResolvedScorer(request: ScorerRequest): Promise<Scorer> {
+  // 1. The file: a GGUF llama.cpp will accept (MODEL_NOT_FOUND, MODEL_INVALID), and the bounds its header sets.
+  const header = describeModel(validateGgufFile(request.model));
+  // 2. The options against those bounds, before the (possibly slow) load.
+  if (header.contextLength !== undefined && header.vocabularySize !== undefined) {
+    fitToModel(request, { trainingContextSize: header.contextLength, vocabularySize: header.vocabularySize });
+  }
+  // 3. The load, off the main thread.
   const binding = nativeBinding();
-  if (verbose) binding.setVerbose(true);
-  const model = await binding.loadModel(modelPath, { gpuLayers, vocabOnly: false });
+  if (request.verbose) binding.setVerbose(true);
+  const model = await loadModel(request);
   try {
+    // 4. The options against what llama.cpp reports (the same numbers, from the horse's mouth), then the context.
     const info = model.info();
-    const resolved = resolveContextOptions(options, info.vocabularySize, info.trainingContextSize, threads, gpuLayers);
-    const context = new binding.NativeContext(model, resolved);
+    const fitted = fitToModel(request, info satisfies ModelBounds);
+    const context = new binding.NativeContext(model, fitted);
+    const { gpuLayers, verbose } = request;
     return new LlamaScorer(
       model,
       context,
-      { path: modelPath, ...info },
-      { model: modelPath, ...resolved, gpuLayers, verbose },
+      { path: request.model, ...info },
+      { model: request.model, ...fitted, gpuLayers, verbose },
     );
   } catch (error) {
     model.dispose();
@@ -54,56 +55,14 @@ export async function openScorer(options: ScorerOptions): Promise<Scorer> {
   }
 }
 
-function resolveGpuLayers(value: unknown): number {
-  if (value === undefined) return 0;
-  if (value === 'max') return -1; // llama.cpp: negative = every layer
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalidParameterError('gpuLayers', "non-negative integer or 'max'", value);
+async function loadModel(request: ScorerRequest): Promise<NativeModel> {
+  try {
+    return await nativeBinding().loadModel(request.model, { gpuLayers: request.gpuLayers, vocabOnly: false });
+  } catch (error) {
+    throw new InfopruneError('MODEL_LOAD_FAILED', error instanceof Error ? error.message : String(error), {
+      cause: error,
+    });
   }
-  return value;
-}
-
-/**
- * Tokens per decode. Every token of a decode attends over the whole batch's KV cache (masked to its own
- * document), so attention work per token grows with the batch: on a CPU a 2048-token batch spends most of its time
- * there for small models, and 512 keeps it near a tenth of the matmul work. GPUs want larger batches to fill the
- * device. Either way the logits buffer (batch × vocabulary × 4 bytes) stays under 512 MiB, and a window must fit.
- */
-export function defaultBatchSize(contextSize: number, vocabularySize: number, gpuLayers: number): number {
-  const preferred = gpuLayers !== 0 ? 2048 : 512;
-  const logitsRows = Math.floor(DEFAULT_LOGITS_BUDGET_BYTES / (4 * vocabularySize));
-  return Math.max(contextSize, Math.min(preferred, logitsRows));
-}
-
-function resolveContextOptions(
-  options: ScorerOptions,
-  vocabularySize: number,
-  trainingContextSize: number,
-  threads: number,
-  gpuLayers: number,
-): Omit<ResolvedOptions, 'gpuLayers' | 'verbose' | 'model'> {
-  const maxContext = Math.max(2, trainingContextSize);
-  const contextSize =
-    options.contextSize === undefined
-      ? Math.min(512, maxContext)
-      : expectInteger('contextSize', options.contextSize, 2, maxContext);
-  const stride =
-    options.stride === undefined
-      ? Math.floor(contextSize / 2)
-      : expectInteger('stride', options.stride, 1, contextSize - 1);
-  const batchSize =
-    options.batchSize === undefined
-      ? defaultBatchSize(contextSize, vocabularySize, gpuLayers)
-      : expectInteger('batchSize', options.batchSize, contextSize, 1 << 20);
-  // llama.cpp asserts (aborting the process) unless sequences <= batchSize, so the bound includes it.
-  const maxSequences =
-    options.maxSequences === undefined
-      ? Math.min(MAX_SEQUENCES, batchSize)
-      : expectInteger('maxSequences', options.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
-  // Off on CPU (exact packing invariance, see types.ts); on with GPU layers, where it saves memory and time.
-  const flashAttention =
-    options.flashAttention === undefined ? gpuLayers !== 0 : expectBoolean('flashAttention', options.flashAttention);
-  return { contextSize, stride, batchSize, maxSequences, threads, flashAttention };
 }
 
 function abortError(): Error {
@@ -116,10 +75,7 @@ function resolveScoreOptions(options: ScoreOptions | undefined): { logprobs: boo
   if (options === undefined) return { logprobs: false };
   expectObject('options', options);
   const logprobs = options.logprobs === undefined ? false : expectBoolean('logprobs', options.logprobs);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw invalidParameterError('signal', 'AbortSignal', options.signal);
-  }
-  return { logprobs, signal: options.signal };
+  return { logprobs, signal: expectSignal('signal', options.signal) };
 }
 
 class LlamaScorer implements Scorer {

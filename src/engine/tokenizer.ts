@@ -2,8 +2,8 @@
  * openTokenizer(): a vocabulary-only load of a model (no weights, milliseconds), synchronous, usable in worker
  * threads. It tokenizes exactly like the scorer: special-token parsing off, no BOS.
  */
-import { validateGgufFile } from '../gguf/reader.js';
-import { expectString } from '../validate.js';
+import { validateGgufFile } from '../gguf/validate.js';
+import { expectString } from '../util/validate.js';
 import { nativeBinding } from './native.js';
 import type { Tokenizer } from './types.js';
 

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FNV_OFFSET_BASIS, fmix32, fnv1a } from '../util/hash.js';
 import {
   expectBoolean,
   expectInteger,
@@ -12,18 +13,11 @@ import {
   expectOneOf,
   expectString,
   invalidParameterError,
-} from '../validate.js';
-import { validateGgufFile } from './reader.js';
+} from '../util/validate.js';
+import { type GgufTensorSource, ggufArray, ggufBool, ggufFloat32, ggufString, ggufUint32 } from './encode.js';
 import type { GgufMetadataValue } from './types.js';
-import {
-  type GgufTensorSource,
-  ggufArray,
-  ggufBool,
-  ggufFloat32,
-  ggufString,
-  ggufUint32,
-  writeGguf,
-} from './writer.js';
+import { validateGgufFile } from './validate.js';
+import { writeGguf } from './writer.js';
 
 export type ModelTensorType = 'f32' | 'f16';
 
@@ -283,17 +277,7 @@ function randomModelTensorShapes(shape: ResolvedModelShape): TensorShape[] {
 
 /** 32-bit seed for one tensor's stream: murmur3-finalised FNV-1a of the name, keyed by the model seed. */
 function tensorSeed(seed: number, name: string): number {
-  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(fnv1a(name, Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ FNV_OFFSET_BASIS));
 }
 
 /** A fill callback producing uniform values in [-scale, scale) from mulberry32; restarts the stream at element 0. */

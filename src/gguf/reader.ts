@@ -1,27 +1,29 @@
 /**
- * GGUF header reader and validator. It reads only the header region, in chunks through a file descriptor (models can
- * be many GB), checks every length and count against the bytes left in the file, and throws an Error naming the path
- * on anything malformed. `validateGgufFile` adds the checks llama.cpp makes before it touches tensor data (some of
- * which it answers by aborting the process), so it runs before llama.cpp ever sees a file.
+ * GGUF header reader. It reads only the header region, in chunks through a file descriptor (models can be many GB),
+ * checks every length and count against the bytes left in the file (src/gguf/cursor.ts), and throws an
+ * InfopruneError naming the path on anything malformed: MODEL_NOT_FOUND, or MODEL_INVALID. `validateGgufFile`
+ * (src/gguf/validate.ts) adds the checks llama.cpp makes before it touches tensor data.
  */
 import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
-import { expectInteger, expectObject, expectString } from '../validate.js';
+import { InfopruneError } from '../errors.js';
+import { expectInteger, expectObject, expectString } from '../util/validate.js';
+import {
+  formatBytesForMessage,
+  HeaderCursor,
+  invalid,
+  MIN_KV_BYTES,
+  MIN_TENSOR_INFO_BYTES,
+  readValue,
+} from './cursor.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from './float16.js';
 import {
   alignOffset,
   GGML_MAX_DIMS,
-  GGML_MAX_NAME,
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
-  GGUF_VALUE_TYPES,
-  type GgufArrayValue,
   type GgufMetadataValue,
-  type GgufValueTypeName,
   ggmlTensorByteSize,
-  ggmlTypeInfo,
   ggmlTypeName,
-  ggufScalarSize,
-  REMOVED_GGML_TYPES,
 } from './types.js';
 
 export interface GgufTensorInfo {
@@ -66,277 +68,23 @@ export interface ReadGgufHeaderOptions {
   arrayLimit?: number;
 }
 
-const CHUNK_SIZE = 1 << 20;
-/** No GGUF string (key, tensor name, chat template, token) is anywhere near this long. */
-const MAX_STRING_BYTES = 64 << 20;
-/** Nested arrays are not valid GGUF for llama.cpp; the reader tolerates a little nesting, never unbounded. */
-const MAX_ARRAY_NESTING = 4;
-/** Smallest possible encoded key/value pair: key length (8), value type (4), a 1-byte value. */
-const MIN_KV_BYTES = 13;
-/** Smallest possible encoded tensor info: name length (8), n_dims (4), type (4), offset (8). */
-const MIN_TENSOR_INFO_BYTES = 24;
-
-function invalid(path: string, message: string): Error {
-  return new Error(`Invalid GGUF file ${path}: ${message}`);
-}
-
-function formatBytesForMessage(bytes: Buffer): string {
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-  const text = [...bytes].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-  return `"${text}" (${hex})`;
-}
-
-/** Reads forward through the header region, buffering CHUNK_SIZE bytes at a time, with bounds checks. */
-class HeaderCursor {
-  private storage: Buffer = Buffer.alloc(0);
-  private loadedStart = 0;
-  private loadedLength = 0;
-  position = 0;
-  /** What is being parsed, for error messages: `metadata entry 3 ("general.name")`. */
-  context = 'the file header';
-
-  constructor(
-    private readonly fd: number,
-    readonly path: string,
-    readonly fileSize: number,
-  ) {}
-
-  get remaining(): number {
-    return this.fileSize - this.position;
-  }
-
-  fail(message: string): never {
-    throw invalid(this.path, message);
-  }
-
-  /** Makes bytes [position, position + n) available; returns the index of `position` in `storage`. */
-  private ensure(n: number, what: string): number {
-    const end = this.position + n;
-    if (end > this.fileSize) {
-      this.fail(
-        `the header is truncated: reading ${what} of ${this.context} needs ${n} bytes at offset ${this.position}, ` +
-          `but the file has only ${this.fileSize} bytes`,
-      );
-    }
-    if (this.position >= this.loadedStart && end <= this.loadedStart + this.loadedLength) {
-      return this.position - this.loadedStart;
-    }
-    const size = Math.min(Math.max(n, CHUNK_SIZE), this.fileSize - this.position);
-    if (this.storage.length < size) this.storage = Buffer.allocUnsafe(Math.max(size, CHUNK_SIZE));
-    let got = 0;
-    while (got < size) {
-      const read = readSync(this.fd, this.storage, got, size - got, this.position + got);
-      if (read === 0) {
-        this.fail(
-          `the file ended at byte ${this.position + got} while reading ${what} of ${this.context}; was it truncated while being read?`,
-        );
-      }
-      got += read;
-    }
-    this.loadedStart = this.position;
-    this.loadedLength = size;
-    return 0;
-  }
-
-  bytes(n: number, what: string): Buffer {
-    const at = this.ensure(n, what);
-    this.position += n;
-    return this.storage.subarray(at, at + n);
-  }
-
-  skip(n: number, what: string): void {
-    if (n > this.remaining) {
-      this.fail(
-        `the header is truncated: ${what} of ${this.context} needs ${n} bytes at offset ${this.position}, ` +
-          `but only ${this.remaining} bytes remain in the file`,
-      );
-    }
-    this.position += n;
-  }
-
-  u8(what: string): number {
-    const at = this.ensure(1, what);
-    this.position += 1;
-    return this.storage.readUInt8(at);
-  }
-  i8(what: string): number {
-    const at = this.ensure(1, what);
-    this.position += 1;
-    return this.storage.readInt8(at);
-  }
-  u16(what: string): number {
-    const at = this.ensure(2, what);
-    this.position += 2;
-    return this.storage.readUInt16LE(at);
-  }
-  i16(what: string): number {
-    const at = this.ensure(2, what);
-    this.position += 2;
-    return this.storage.readInt16LE(at);
-  }
-  u32(what: string): number {
-    const at = this.ensure(4, what);
-    this.position += 4;
-    return this.storage.readUInt32LE(at);
-  }
-  i32(what: string): number {
-    const at = this.ensure(4, what);
-    this.position += 4;
-    return this.storage.readInt32LE(at);
-  }
-  f32(what: string): number {
-    const at = this.ensure(4, what);
-    this.position += 4;
-    return this.storage.readFloatLE(at);
-  }
-  f64(what: string): number {
-    const at = this.ensure(8, what);
-    this.position += 8;
-    return this.storage.readDoubleLE(at);
-  }
-  u64(what: string): bigint {
-    const at = this.ensure(8, what);
-    this.position += 8;
-    return this.storage.readBigUInt64LE(at);
-  }
-  i64(what: string): bigint {
-    const at = this.ensure(8, what);
-    this.position += 8;
-    return this.storage.readBigInt64LE(at);
-  }
-
-  /** A uint64 that must not exceed `max` (at most 2^53 - 1), with `limitReason` saying why `max` is the limit. */
-  count(what: string, max: number, limitReason: string): number {
-    const start = this.position;
-    const value = this.u64(what);
-    if (value > BigInt(max)) {
-      this.fail(
-        `${what} of ${this.context} is ${value} (at offset ${start}), more than the file can hold: ${limitReason} ` +
-          '(a corrupt count, or a truncated file)',
-      );
-    }
-    return Number(value);
-  }
-
-  stringLength(what: string): number {
-    const start = this.position;
-    const length = this.u64(`the length of ${what}`);
-    if (length > BigInt(this.remaining)) {
-      this.fail(
-        `the length of ${what} of ${this.context} is ${length} bytes (at offset ${start}), ` +
-          `more than the ${this.remaining} bytes remaining in the file (corrupt string length or truncated file)`,
-      );
-    }
-    if (length > BigInt(MAX_STRING_BYTES)) {
-      this.fail(
-        `the length of ${what} of ${this.context} is ${length} bytes (at offset ${start}), more than the ${MAX_STRING_BYTES}-byte limit`,
-      );
-    }
-    return Number(length);
-  }
-
-  string(what: string): string {
-    const length = this.stringLength(what);
-    if (length === 0) return '';
-    return this.bytes(length, what).toString('utf8');
-  }
-
-  skipString(what: string): void {
-    this.skip(this.stringLength(what), what);
-  }
-
-  valueType(what: string): GgufValueTypeName {
-    const start = this.position;
-    const id = this.u32(what);
-    const name = GGUF_VALUE_TYPES[id];
-    if (name === undefined) {
-      this.fail(
-        `${what} of ${this.context} is ${id} (at offset ${start}), not a known GGUF value type (0 to ${GGUF_VALUE_TYPES.length - 1})`,
-      );
-    }
-    return name;
-  }
-}
-
-function readScalar(cursor: HeaderCursor, type: GgufValueTypeName, what: string): number | bigint | boolean | string {
-  switch (type) {
-    case 'uint8':
-      return cursor.u8(what);
-    case 'int8':
-      return cursor.i8(what);
-    case 'uint16':
-      return cursor.u16(what);
-    case 'int16':
-      return cursor.i16(what);
-    case 'uint32':
-      return cursor.u32(what);
-    case 'int32':
-      return cursor.i32(what);
-    case 'float32':
-      return cursor.f32(what);
-    case 'float64':
-      return cursor.f64(what);
-    case 'uint64':
-      return cursor.u64(what);
-    case 'int64':
-      return cursor.i64(what);
-    case 'bool':
-      return cursor.u8(what) !== 0;
-    case 'string':
-      return cursor.string(what);
-    case 'array':
-      throw new Error('readScalar called for an array');
-  }
-}
-
-function readArray(cursor: HeaderCursor, arrayLimit: number, depth: number): GgufArrayValue {
-  if (depth > MAX_ARRAY_NESTING) cursor.fail(`${cursor.context} nests arrays more than ${MAX_ARRAY_NESTING} deep`);
-  const elementType = cursor.valueType('the array element type');
-  const scalarSize = ggufScalarSize(elementType);
-  const minElementBytes = scalarSize ?? (elementType === 'string' ? 8 : 12);
-  const length = cursor.count(
-    'the array length',
-    Math.floor(cursor.remaining / minElementBytes),
-    `only ${cursor.remaining} bytes remain in the file and each ${elementType} element takes at least ${minElementBytes}`,
-  );
-  const keep = length <= arrayLimit;
-  if (elementType === 'array') {
-    const values: GgufArrayValue[] = [];
-    for (let i = 0; i < length; i++) {
-      const nested = readArray(cursor, keep ? arrayLimit : -1, depth + 1);
-      if (keep) values.push(nested);
-    }
-    return { type: 'array', elementType, length, value: keep ? values : undefined };
-  }
-  if (!keep) {
-    if (scalarSize !== undefined) cursor.skip(length * scalarSize, 'the array elements');
-    else for (let i = 0; i < length; i++) cursor.skipString('an array element');
-    return { type: 'array', elementType, length };
-  }
-  // Grown by push, not preallocated: a corrupt length then fails on the file's end, not on a giant allocation.
-  const values: Array<number | bigint | boolean | string> = [];
-  for (let i = 0; i < length; i++) values.push(readScalar(cursor, elementType, 'an array element'));
-  return { type: 'array', elementType, length, value: values as GgufArrayValue['value'] };
-}
-
-function readValue(cursor: HeaderCursor, type: GgufValueTypeName, arrayLimit: number): GgufMetadataValue {
-  if (type === 'array') return readArray(cursor, arrayLimit, 1);
-  return { type, value: readScalar(cursor, type, 'the value') } as GgufMetadataValue;
-}
-
-function openRegularFile(path: string): { fd: number; size: number } {
+export function openRegularFile(path: string): { fd: number; size: number } {
   let stats: Stats;
   try {
     stats = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`Model file not found: ${path}`);
-    if (code === 'ENOTDIR') throw new Error(`Model file not found: ${path} (a parent of it is not a directory)`);
+    if (code === 'ENOENT') throw new InfopruneError('MODEL_NOT_FOUND', `Model file not found: ${path}`);
+    if (code === 'ENOTDIR') {
+      throw new InfopruneError('MODEL_NOT_FOUND', `Model file not found: ${path} (a parent of it is not a directory)`);
+    }
     throw new Error(`Cannot read model file ${path}: ${(error as Error).message}`);
   }
-  if (stats.isDirectory()) throw new Error(`Model path is a directory, not a GGUF file: ${path}`);
+  if (stats.isDirectory()) {
+    throw new InfopruneError('MODEL_NOT_FOUND', `Model path is a directory, not a GGUF file: ${path}`);
+  }
   // A FIFO or device would block or never end: only regular files are read.
-  if (!stats.isFile()) throw new Error(`Model path is not a regular file: ${path}`);
+  if (!stats.isFile()) throw new InfopruneError('MODEL_INVALID', `Model path is not a regular file: ${path}`);
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -351,32 +99,43 @@ function openRegularFile(path: string): { fd: number; size: number } {
   }
 }
 
+/** The header's steps, in file order: preamble (magic, version, counts), metadata, alignment, tensor infos. */
 function parseHeader(cursor: HeaderCursor, arrayLimit: number): GgufHeader {
+  const { version, tensorCount, kvCount } = parsePreamble(cursor);
+  const metadata = parseMetadata(cursor, kvCount, arrayLimit);
+  const alignment = parseAlignment(cursor, metadata);
+  const tensors = parseTensorInfos(cursor, tensorCount);
+  const headerSize = cursor.position;
+  return {
+    path: cursor.path,
+    fileSize: cursor.fileSize,
+    version,
+    tensorCount,
+    metadata,
+    tensors,
+    alignment,
+    headerSize,
+    dataOffset: alignOffset(headerSize, alignment),
+  };
+}
+
+function parsePreamble(cursor: HeaderCursor): { version: number; tensorCount: number; kvCount: number } {
   const { path, fileSize } = cursor;
   if (fileSize < 4) {
-    throw new Error(
+    throw new InfopruneError(
+      'MODEL_INVALID',
       `Not a GGUF file: ${path} (the file is ${fileSize} bytes long, too short for the 4-byte magic "GGUF")`,
     );
   }
   const magic = Buffer.from(cursor.bytes(4, 'the magic'));
   if (!magic.equals(GGUF_MAGIC)) {
-    throw new Error(
+    throw new InfopruneError(
+      'MODEL_INVALID',
       `Not a GGUF file: ${path} (expected magic bytes ${formatBytesForMessage(GGUF_MAGIC)}, found ${formatBytesForMessage(magic)})`,
     );
   }
   const version = cursor.u32('the version');
-  if (version !== 2 && version !== 3) {
-    if (version !== 0 && (version & 0xffff) === 0) {
-      throw new Error(
-        `Unsupported GGUF file ${path}: it appears to be big-endian (version field ${version}), only little-endian GGUF is supported`,
-      );
-    }
-    if (version === 1)
-      throw new Error(
-        `Unsupported GGUF version 1 in ${path}: GGUF v1 is obsolete, only versions 2 and 3 are supported`,
-      );
-    throw new Error(`Unsupported GGUF version ${version} in ${path}: only versions 2 and 3 are supported`);
-  }
+  if (version !== 2 && version !== 3) throw unsupportedVersion(path, version);
   cursor.context = 'the file header';
   const tensorCount = cursor.count(
     'the tensor count',
@@ -388,7 +147,29 @@ function parseHeader(cursor: HeaderCursor, arrayLimit: number): GgufHeader {
     Math.max(0, Math.floor((cursor.remaining - 8 - tensorCount * MIN_TENSOR_INFO_BYTES) / MIN_KV_BYTES)),
     `the file has only ${fileSize} bytes, each metadata entry takes at least ${MIN_KV_BYTES} and the ${tensorCount} tensor infos at least ${MIN_TENSOR_INFO_BYTES} each`,
   );
+  return { version, tensorCount, kvCount };
+}
 
+function unsupportedVersion(path: string, version: number): InfopruneError {
+  if (version !== 0 && (version & 0xffff) === 0) {
+    return new InfopruneError(
+      'MODEL_INVALID',
+      `Unsupported GGUF file ${path}: it appears to be big-endian (version field ${version}), only little-endian GGUF is supported`,
+    );
+  }
+  if (version === 1) {
+    return new InfopruneError(
+      'MODEL_INVALID',
+      `Unsupported GGUF version 1 in ${path}: GGUF v1 is obsolete, only versions 2 and 3 are supported`,
+    );
+  }
+  return new InfopruneError(
+    'MODEL_INVALID',
+    `Unsupported GGUF version ${version} in ${path}: only versions 2 and 3 are supported`,
+  );
+}
+
+function parseMetadata(cursor: HeaderCursor, kvCount: number, arrayLimit: number): Map<string, GgufMetadataValue> {
   const metadata = new Map<string, GgufMetadataValue>();
   for (let i = 0; i < kvCount; i++) {
     cursor.context = `metadata entry ${i}`;
@@ -398,19 +179,22 @@ function parseHeader(cursor: HeaderCursor, arrayLimit: number): GgufHeader {
     const type = cursor.valueType('the value type');
     metadata.set(key, readValue(cursor, type, arrayLimit));
   }
+  return metadata;
+}
 
-  let alignment = GGUF_DEFAULT_ALIGNMENT;
+function parseAlignment(cursor: HeaderCursor, metadata: Map<string, GgufMetadataValue>): number {
   const alignmentEntry = metadata.get('general.alignment');
-  if (alignmentEntry !== undefined) {
-    // llama.cpp reads this key with gguf_get_val_u32, which aborts the process on any other type.
-    if (alignmentEntry.type !== 'uint32') {
-      cursor.fail(`general.alignment must be of type uint32 but is of type ${alignmentEntry.type}`);
-    }
-    const value = alignmentEntry.value;
-    if (value === 0 || (value & (value - 1)) !== 0) cursor.fail(`general.alignment is ${value}, not a power of 2`);
-    alignment = value;
+  if (alignmentEntry === undefined) return GGUF_DEFAULT_ALIGNMENT;
+  // llama.cpp reads this key with gguf_get_val_u32, which aborts the process on any other type.
+  if (alignmentEntry.type !== 'uint32') {
+    cursor.fail(`general.alignment must be of type uint32 but is of type ${alignmentEntry.type}`);
   }
+  const value = alignmentEntry.value;
+  if (value === 0 || (value & (value - 1)) !== 0) cursor.fail(`general.alignment is ${value}, not a power of 2`);
+  return value;
+}
 
+function parseTensorInfos(cursor: HeaderCursor, tensorCount: number): GgufTensorInfo[] {
   const tensors: GgufTensorInfo[] = [];
   for (let i = 0; i < tensorCount; i++) {
     cursor.context = `tensor info ${i}`;
@@ -442,18 +226,7 @@ function parseHeader(cursor: HeaderCursor, arrayLimit: number): GgufHeader {
       byteSize: ggmlTensorByteSize(type, dims),
     });
   }
-  const headerSize = cursor.position;
-  return {
-    path,
-    fileSize,
-    version,
-    tensorCount,
-    metadata,
-    tensors,
-    alignment,
-    headerSize,
-    dataOffset: alignOffset(headerSize, alignment),
-  };
+  return tensors;
 }
 
 /**
@@ -474,115 +247,8 @@ export function readGgufHeader(path: string, options: ReadGgufHeaderOptions = {}
   }
 }
 
-function describeTensor(tensor: GgufTensorInfo): string {
+export function describeTensor(tensor: GgufTensorInfo): string {
   return `tensor ${JSON.stringify(tensor.name)} (${tensor.typeName} [${tensor.dims.join(', ')}])`;
-}
-
-function checkTokenizerArrays(header: GgufHeader): void {
-  const describe = (entry: GgufMetadataValue): string =>
-    entry.type === 'array' ? `an array of ${entry.elementType}` : `of type ${entry.type}`;
-  const tokens = header.metadata.get('tokenizer.ggml.tokens');
-  if (tokens === undefined) return;
-  // llama.cpp reads these arrays through asserting accessors (process abort) or raw pointers (out-of-bounds reads).
-  if (tokens.type !== 'array' || tokens.elementType !== 'string') {
-    throw invalid(header.path, `tokenizer.ggml.tokens must be an array of strings but is ${describe(tokens)}`);
-  }
-  const expectations: Array<[string, GgufValueTypeName]> = [
-    ['tokenizer.ggml.scores', 'float32'],
-    ['tokenizer.ggml.token_type', 'int32'],
-  ];
-  for (const [key, elementType] of expectations) {
-    const entry = header.metadata.get(key);
-    if (entry === undefined) continue;
-    if (entry.type !== 'array' || entry.elementType !== elementType) {
-      throw invalid(header.path, `${key} must be an array of ${elementType} but is ${describe(entry)}`);
-    }
-    if (entry.length !== tokens.length) {
-      throw invalid(header.path, `${key} has ${entry.length} entries but tokenizer.ggml.tokens has ${tokens.length}`);
-    }
-  }
-  const merges = header.metadata.get('tokenizer.ggml.merges');
-  if (merges !== undefined && (merges.type !== 'array' || merges.elementType !== 'string')) {
-    throw invalid(header.path, `tokenizer.ggml.merges must be an array of strings but is ${describe(merges)}`);
-  }
-}
-
-/**
- * Reads the header (readGgufHeader) and checks everything llama.cpp checks before using tensor data, throwing an
- * Error naming the path on the first problem: nested metadata arrays, keys or tensor names containing NUL, wrongly
- * typed tokenizer arrays, a non-string general.architecture, tensor names too long or duplicated, unknown or removed
- * ggml types, rows not a multiple of the type's block size, data offsets that are misaligned, overlapping or not
- * contiguous, and tensor data extending past the end of the file (a truncated download). Returns the header.
- */
-export function validateGgufFile(path: string, options: ReadGgufHeaderOptions = {}): GgufHeader {
-  const header = readGgufHeader(path, options);
-  const fail = (message: string): never => {
-    throw invalid(path, message);
-  };
-
-  for (const [key, entry] of header.metadata) {
-    // llama.cpp looks keys up with strcmp: a NUL would make this key shadow another one.
-    if (key.includes('\0')) fail(`metadata key ${JSON.stringify(key)} contains a NUL byte`);
-    if (entry.type === 'array' && entry.elementType === 'array') {
-      fail(`metadata ${JSON.stringify(key)} is an array of arrays, which llama.cpp does not support`);
-    }
-  }
-  const architecture = header.metadata.get('general.architecture');
-  if (architecture !== undefined && architecture.type !== 'string') {
-    fail(`general.architecture must be a string but is of type ${architecture.type}`);
-  }
-  checkTokenizerArrays(header);
-
-  const names = new Set<string>();
-  let expectedOffset = 0;
-  for (const tensor of header.tensors) {
-    const where = describeTensor(tensor);
-    if (Buffer.byteLength(tensor.name, 'utf8') >= GGML_MAX_NAME) {
-      fail(
-        `${where} has a name of ${Buffer.byteLength(tensor.name, 'utf8')} bytes; ggml allows at most ${GGML_MAX_NAME - 1}`,
-      );
-    }
-    if (tensor.name.includes('\0')) fail(`${where} has a name containing a NUL byte`);
-    if (names.has(tensor.name)) fail(`duplicate tensor name ${JSON.stringify(tensor.name)}`);
-    names.add(tensor.name);
-    const info = ggmlTypeInfo(tensor.type);
-    if (!info) {
-      const removed = REMOVED_GGML_TYPES.get(tensor.type);
-      fail(
-        removed
-          ? `tensor ${JSON.stringify(tensor.name)} uses ggml type ${tensor.type} (${removed}), which has been removed from ggml`
-          : `tensor ${JSON.stringify(tensor.name)} has unknown ggml type ${tensor.type}`,
-      );
-    }
-    const byteSize = tensor.byteSize;
-    if (byteSize === undefined) {
-      fail(
-        `${where} has rows of ${tensor.dims[0]} elements, not a multiple of the ${info!.name} block size ${info!.blockSize}`,
-      );
-    }
-    if (tensor.offset % header.alignment !== 0) {
-      fail(`${where} has data offset ${tensor.offset}, not a multiple of the alignment ${header.alignment}`);
-    }
-    if (tensor.offset < expectedOffset) {
-      fail(
-        `${where} has data offset ${tensor.offset}, which overlaps the previous tensor's data (expected offset ${expectedOffset})`,
-      );
-    }
-    if (tensor.offset > expectedOffset) {
-      fail(
-        `${where} has data offset ${tensor.offset}, expected ${expectedOffset}: tensors must be stored contiguously in order`,
-      );
-    }
-    const end = header.dataOffset + tensor.offset + byteSize!;
-    if (end > header.fileSize) {
-      fail(
-        `tensor data is truncated: ${where} needs bytes up to offset ${end} but the file has only ${header.fileSize} bytes ` +
-          `(missing ${end - header.fileSize} bytes; the file is incomplete, e.g. an interrupted download or copy)`,
-      );
-    }
-    expectedOffset = alignOffset(tensor.offset + byteSize!, header.alignment);
-  }
-  return header;
 }
 
 /** The plain value of a scalar metadata entry (number, bigint, boolean or string); undefined when absent or an array. */

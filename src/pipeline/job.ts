@@ -1,47 +1,44 @@
 /**
- * Step 5, the writer: `runScoreJob` (behind `infoprune score`) writes the outcomes, in input order, to files that
- * survive being killed at any instant:
- *
- * - records go to the append log `<out>.partial.jsonl`, bad positions to `<out>.errors.jsonl.partial`;
- * - at a window end (see pack.ts) at most every `checkpointIntervalMs`, both logs are fsynced, the word-frequency
- *   table is saved as `<out>.checkpoint.words-<n>`, and `<out>.checkpoint.json` is atomically replaced: it records
- *   the logs' valid lengths, the read position after the last saved document, the counts and the table's file;
- * - `--resume` cuts the logs back to the checkpoint's lengths and reads on from its position, so every document is
- *   written exactly once, and (windows being cut the same way) with the same values as an uninterrupted run;
- * - at the end, the final files are put in place by renames (JSONL) or a conversion (Parquet), the manifest last.
+ * `runScoreJob` (behind `infoprune score`): the scoring pipeline's outcomes, in input order, written to files that
+ * survive being killed at any instant. Records go to the append log `<out>.partial.jsonl`, positions that were not
+ * scored to `<out>.errors.jsonl.partial`; checkpoints (src/pipeline/checkpoint.ts) make `resume` continue exactly
+ * where the last one left off; at the end the outputs are put in place, the manifest last
+ * (src/scores/finalize.ts). The driver reads as its steps.
  */
-import {
-  accessSync,
-  constants,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  type Stats,
-  statSync,
-} from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { type ReadPosition, START_POSITION } from '../corpus/units.js';
+import { InfopruneError } from '../errors.js';
+import { isRunFile, type ScoreFilePaths, scoreFileFormat, scoreFilePaths } from '../scores/files.js';
+import { finalizeScoreFile } from '../scores/finalize.js';
+import { buildManifest, type RunCounts, runIdentity, type ScoreManifest } from '../scores/manifest.js';
+import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
-import { expectInteger, expectString, invalidParameterError } from '../validate.js';
-import { AppendLog, removeIfPresent, writeFileDurably } from './durable.js';
+import { sha256File } from '../util/hash.js';
+import { expectFunction, expectInteger, expectSignal, expectString } from '../util/validate.js';
+import { AppendLog } from './append-log.js';
 import {
-  bosPolicy,
-  identityDifference,
-  infopruneVersion,
-  llamaCppVersion,
-  type ModelIdentity,
-  manifestPath,
-  type RunIdentity,
-  runIdentity,
-  type ScoreManifest,
-  sha256File,
-} from './manifest.js';
-import type { ScoreCorpusOptions } from './options.js';
+  type Checkpoint,
+  Checkpoints,
+  checkpointWordsPath,
+  checkSameRun,
+  type RunDescription,
+  type RunLogs,
+  readCheckpoint,
+  removeRunState,
+  removeStaleFiles,
+} from './checkpoint.js';
+import { type ResolvedScoreOptions, resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
 import type { PackingOptions } from './pack.js';
 import { countWordBuckets } from './prepare.js';
-import { scoreFileFormat, scoreRecordLine, writeParquetFromJsonl } from './score-files.js';
-import { type RunCounts, type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
-import { type ReadPosition, START_POSITION } from './units.js';
+import { type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
+
+/** The job's own defaults (the CLI's help shows these). */
+export const SCORE_JOB_DEFAULTS = Object.freeze({
+  checkpointIntervalMs: 30_000,
+  progressIntervalMs: SCORE_DEFAULTS.progressIntervalMs,
+});
 
 export interface ScoreJobOptions extends ScoreCorpusOptions {
   /** The score file: `.parquet` for Parquet, anything else for JSONL. */
@@ -52,7 +49,7 @@ export interface ScoreJobOptions extends ScoreCorpusOptions {
   overwrite?: boolean;
   /** Least time between checkpoints. Default 30 s. */
   checkpointIntervalMs?: number;
-  /** Stop cleanly at the next checkpointable position (then `--resume` goes on from there). */
+  /** Stop cleanly at the next checkpointable position (then `resume` goes on from there). */
   stopSignal?: AbortSignal;
   onProgress?: (progress: ScoreProgress) => void;
   /** Default 1000. */
@@ -66,394 +63,282 @@ export interface ScoreJobOptions extends ScoreCorpusOptions {
 export interface ScoreJobSummary {
   /** `completed`: all outputs written. `stopped`: stopped on request after a checkpoint (resume to finish). */
   status: 'completed' | 'stopped';
-  /** The run was already complete when `--resume` was asked for: nothing was done. */
+  /** The run was already complete when `resume` was asked for: nothing was done. */
   alreadyComplete: boolean;
   counts: RunCounts;
   /** This session's seconds, and its scored tokens per second. */
   seconds: number;
   tokensPerSecond: number;
   resumedFrom?: ReadPosition;
-  outputs: OutputPaths;
+  outputs: ScoreFilePaths;
 }
 
-export interface OutputPaths {
-  scores: string;
-  errors: string;
-  words: string;
-  manifest: string;
-  partialScores: string;
-  partialErrors: string;
-  checkpoint: string;
+interface ResolvedJob {
+  out: string;
+  paths: ScoreFilePaths;
+  score: ResolvedScoreOptions;
+  resume: boolean;
+  overwrite: boolean;
+  checkpointIntervalMs: number;
+  progressIntervalMs: number;
+  stopSignal?: AbortSignal;
+  onProgress?: (progress: ScoreProgress) => void;
+  notice: (message: string) => void;
+  packing?: Partial<PackingOptions>;
 }
 
-export function outputPaths(out: string): OutputPaths {
+export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSummary> {
+  // 1. Options, resolved once: a bad value fails here, before any file is read or model loaded.
+  const job = resolveJobOptions(options);
+  checkCanRun(job);
+  // 2. What is at `out`: nothing, an interrupted run to resume (or discard), or a finished one (nothing to do).
+  const start = findStart(job);
+  if (start.complete) return start.complete;
+  const previous = start.previous;
+  // 3. The session: inputs listed, scorer opened; the model hashed meanwhile (or its hash reused on resume).
+  const model = identifyModel(job.score.model, previous);
+  model.catch(() => undefined); // awaited below; this keeps a failure while the session opens from going unhandled
+  const session = await ScoreSession.open(job.score, { exclude: isRunFile(job.out), packing: job.packing });
+  let logs: RunLogs | undefined;
+  try {
+    // 4. A resume must continue the same run.
+    const run = describeRun(session, await model, job.out);
+    if (previous) checkSameRun(previous, run, job.out);
+    // 5. The word table, the checkpoints and the logs, fresh or as the last checkpoint left them.
+    const table = previous
+      ? WordFrequencyTable.load(checkpointWordsPath(job.out, previous))
+      : new WordFrequencyTable(job.score.wordBuckets);
+    const checkpoints = new Checkpoints(job.out, run, table, previous);
+    const from = previous?.position ?? START_POSITION;
+    logs = openLogs(job, session, checkpoints, table, previous);
+    // 6. Score from `from` on, checkpointing at window ends; a stop request ends at the next one.
+    if (logs && (await writeOutcomes(job, session, from, logs, checkpoints, table)) === 'stopped') {
+      job.onProgress?.(session.progress());
+      return summary(job, session, 'stopped', previous && from);
+    }
+    job.onProgress?.(session.progress());
+    logs?.scores.close();
+    logs?.errors.close();
+    logs = undefined;
+    // 7. The outputs put in place, the manifest last; then the run's state goes.
+    await finalizeScoreFile(job.out, {
+      table,
+      manifest: () => manifestOf(job, session, run, table, checkpoints),
+    });
+    checkpoints.remove();
+    return summary(job, session, 'completed', previous && from);
+  } finally {
+    logs?.scores.close();
+    logs?.errors.close();
+    await session.close();
+  }
+}
+
+function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
+  const out = expectString('out', options.out, { nonEmpty: true });
   return {
-    scores: out,
-    errors: `${out}.errors.jsonl`,
-    words: `${out}.words.bin`,
-    manifest: manifestPath(out),
-    partialScores: `${out}.partial.jsonl`,
-    partialErrors: `${out}.errors.jsonl.partial`,
-    checkpoint: `${out}.checkpoint.json`,
+    out,
+    paths: scoreFilePaths(out),
+    checkpointIntervalMs:
+      options.checkpointIntervalMs === undefined
+        ? SCORE_JOB_DEFAULTS.checkpointIntervalMs
+        : expectInteger('checkpointIntervalMs', options.checkpointIntervalMs, 0),
+    progressIntervalMs:
+      options.progressIntervalMs === undefined
+        ? SCORE_JOB_DEFAULTS.progressIntervalMs
+        : expectInteger('progressIntervalMs', options.progressIntervalMs, 0),
+    stopSignal: expectSignal('stopSignal', options.stopSignal),
+    onProgress: expectFunction<NonNullable<ScoreJobOptions['onProgress']>>('onProgress', options.onProgress),
+    notice: expectFunction<NonNullable<ScoreJobOptions['onNotice']>>('onNotice', options.onNotice) ?? (() => undefined),
+    resume: options.resume === true,
+    overwrite: options.overwrite === true,
+    packing: options.packing,
+    score: resolveScoreOptions(options, availableParallelism()),
   };
 }
 
-const CHECKPOINT_FORMAT = 'infoprune-score-checkpoint';
+/** The model present, the output folder writable: a clear message otherwise. */
+function checkCanRun({ score: { model }, out }: ResolvedJob): void {
+  let stats: Stats;
+  try {
+    stats = statSync(model);
+  } catch {
+    throw new InfopruneError('MODEL_NOT_FOUND', `Model not found: ${model}`);
+  }
+  if (!stats.isFile()) throw new InfopruneError('MODEL_NOT_FOUND', `Model is not a file: ${model}`);
+  const folder = dirname(resolve(out));
+  const unwritable = (why: string) => new InfopruneError('OUTPUT_NOT_WRITABLE', `Cannot write ${out}: ${why}`);
+  if (!existsSync(folder)) throw unwritable(`the folder ${folder} does not exist`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw unwritable(`the folder ${folder} is not writable`);
+  }
+  if (existsSync(out) && statSync(out).isDirectory()) throw unwritable('it is a folder');
+}
 
-interface Checkpoint {
-  format: typeof CHECKPOINT_FORMAT;
-  version: 1;
-  generation: number;
-  /** All outcomes are saved: only finalizing (renames, conversion, manifest) is left. */
-  finished: boolean;
-  position: ReadPosition;
-  scoresBytes: number;
-  errorsBytes: number;
-  /** The word-frequency table as of this checkpoint, beside the output. */
-  wordsFile: string;
-  counts: RunCounts;
-  identity: RunIdentity;
-  model: ModelIdentity & { mtimeMs: number };
-  sources: string[];
-  shard: { index: number; count: number } | null;
-  scoresFormat: string;
-  startedAt: string;
-  activeSeconds: number;
-  resumes: number;
+/** The checkpoint to resume from, none (a fresh start), or the summary of a run that is complete already. */
+function findStart(job: ResolvedJob): { previous?: Checkpoint; complete?: ScoreJobSummary } {
+  const { out, paths, notice } = job;
+  const previous = readCheckpoint(out);
+  if (previous && !job.resume && !job.overwrite) {
+    throw new InfopruneError(
+      'RUN_INCOMPLETE',
+      (name) =>
+        `An interrupted run left ${paths.checkpoint}: pass ${name('resume')} to continue it, or ${name('overwrite')} to discard it and start over`,
+    );
+  }
+  if (previous && job.overwrite && !job.resume) {
+    removeRunState(out);
+    return {};
+  }
+  if (!previous && job.resume) {
+    if (existsSync(paths.manifest) && existsSync(paths.scores)) {
+      notice(`${out} is already complete (see ${paths.manifest}): nothing to resume`);
+      const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as ScoreManifest;
+      const counts = manifest.counts;
+      return {
+        complete: {
+          status: 'completed',
+          alreadyComplete: true,
+          counts,
+          seconds: 0,
+          tokensPerSecond: 0,
+          outputs: paths,
+        },
+      };
+    }
+    notice(`No checkpoint at ${paths.checkpoint}: starting from the beginning`);
+  }
+  return { previous };
+}
+
+/** The model's size, time and sha256: hashed while the model loads (seconds for a large file), or reused on resume. */
+async function identifyModel(path: string, previous: Checkpoint | undefined): Promise<RunDescription['model']> {
+  const stats = statSync(path);
+  const unchanged = previous && previous.model.sizeBytes === stats.size && previous.model.mtimeMs === stats.mtimeMs;
+  const sha256 = unchanged ? previous.model.sha256 : await sha256File(path);
+  return { path, sizeBytes: stats.size, sha256, mtimeMs: stats.mtimeMs };
+}
+
+function describeRun(session: ScoreSession, model: RunDescription['model'], out: string): RunDescription {
+  const { reading, wordBuckets, shard } = session.options;
+  return {
+    identity: runIdentity(model, session.scorer, reading, wordBuckets, session.inputs),
+    model,
+    sources: session.inputs.map((input) => input.source),
+    shard: shard ?? null,
+    scoresFormat: scoreFileFormat(out),
+  };
+}
+
+/**
+ * The append logs: new ones (with a first checkpoint at the start), or the interrupted run's cut back to its
+ * checkpoint. None when the checkpoint says every outcome is saved already (only finalizing is left).
+ */
+function openLogs(
+  job: ResolvedJob,
+  session: ScoreSession,
+  checkpoints: Checkpoints,
+  table: WordFrequencyTable,
+  previous: Checkpoint | undefined,
+): RunLogs | undefined {
+  const { out, paths } = job;
+  if (!previous) {
+    removeStaleFiles(out, undefined);
+    const logs = { scores: AppendLog.create(paths.partialScores), errors: AppendLog.create(paths.partialErrors) };
+    checkpoints.save(START_POSITION, false, logs, session.counts, table);
+    return logs;
+  }
+  const logs = previous.finished
+    ? undefined
+    : {
+        scores: AppendLog.reopen(paths.partialScores, previous.scoresBytes),
+        errors: AppendLog.reopen(paths.partialErrors, previous.errorsBytes),
+      };
+  session.restoreCounts(previous.counts, previous.position);
+  removeStaleFiles(out, previous.wordsFile);
+  if (logs) {
+    const from = previous.position;
+    const where = session.inputs[from.input]?.source ?? 'end';
+    job.notice(`Resuming ${out} after ${previous.counts.read} documents (${where}, position ${from.units})`);
+  }
+  return logs;
+}
+
+/** The main loop: every outcome from `from` on into the logs. Returns whether it ran to the end or was stopped. */
+async function writeOutcomes(
+  job: ResolvedJob,
+  session: ScoreSession,
+  from: ReadPosition,
+  logs: RunLogs,
+  checkpoints: Checkpoints,
+  table: WordFrequencyTable,
+): Promise<'finished' | 'stopped'> {
+  let lastCheckpoint = performance.now();
+  let lastProgress = performance.now();
+  for await (const outcome of session.outcomes(from)) {
+    if (outcome.kind === 'scored') {
+      logs.scores.append(scoreRecordLine(outcome.record));
+      countWordBuckets(table, outcome.wordBuckets);
+    } else logs.errors.append(errorLine(outcome.skipped));
+    if (outcome.windowEnd) {
+      const stopping = job.stopSignal?.aborted === true;
+      if (stopping || performance.now() - lastCheckpoint >= job.checkpointIntervalMs) {
+        checkpoints.save(outcome.next, false, logs, session.counts, table);
+        lastCheckpoint = performance.now();
+      }
+      if (stopping) return 'stopped';
+    }
+    if (job.onProgress && performance.now() - lastProgress >= job.progressIntervalMs) {
+      lastProgress = performance.now();
+      job.onProgress(session.progress());
+    }
+  }
+  checkpoints.save({ input: session.inputs.length, units: 0, offset: 0 }, true, logs, session.counts, table);
+  return 'finished';
 }
 
 function errorLine(skipped: SkippedRecord): string {
   return `${JSON.stringify({ source: skipped.source, line: skipped.line, reason: skipped.reason })}\n`;
 }
 
-function readCheckpoint(path: string): Checkpoint | undefined {
-  if (!existsSync(path)) return undefined;
-  const checkpoint = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
-  if (checkpoint.format !== CHECKPOINT_FORMAT || checkpoint.version !== 1)
-    throw new Error(`${path} is not an infoprune checkpoint`);
-  return checkpoint;
+function manifestOf(
+  job: ResolvedJob,
+  session: ScoreSession,
+  run: RunDescription,
+  table: WordFrequencyTable,
+  checkpoints: Checkpoints,
+): ScoreManifest {
+  return buildManifest({
+    out: job.out,
+    model: { path: run.model.path, sizeBytes: run.model.sizeBytes, sha256: run.model.sha256 },
+    scorer: session.scorer,
+    reading: session.options.reading,
+    wordBuckets: table.buckets,
+    inputs: session.inputs,
+    shard: run.shard,
+    counts: session.counts,
+    startedAt: checkpoints.startedAt,
+    activeSeconds: checkpoints.activeSeconds(),
+    resumes: checkpoints.resumes,
+  });
 }
 
-/** Whether a path is one of the run's own files (`out` or `out.<anything>`): never read as input. */
-function ownOutput(out: string): (absolutePath: string) => boolean {
-  const base = resolve(out);
-  return (path) => path === base || path.startsWith(`${base}.`);
-}
-
-/** Checks that the run can start: model present, output folder writable. Throws a clear message otherwise. */
-function checkCanRun(model: string, out: string): void {
-  let stats: Stats;
-  try {
-    stats = statSync(model);
-  } catch {
-    throw new Error(`Model not found: ${model}`);
-  }
-  if (!stats.isFile()) throw new Error(`Model is not a file: ${model}`);
-  const folder = dirname(resolve(out));
-  if (!existsSync(folder)) throw new Error(`Cannot write ${out}: the folder ${folder} does not exist`);
-  try {
-    accessSync(folder, constants.W_OK);
-  } catch {
-    throw new Error(`Cannot write ${out}: the folder ${folder} is not writable`);
-  }
-  if (existsSync(out) && statSync(out).isDirectory()) throw new Error(`Cannot write ${out}: it is a folder`);
-}
-
-export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSummary> {
-  const out = expectString('out', options.out, { nonEmpty: true });
-  const checkpointIntervalMs =
-    options.checkpointIntervalMs === undefined
-      ? 30_000
-      : expectInteger('checkpointIntervalMs', options.checkpointIntervalMs, 0);
-  const progressIntervalMs =
-    options.progressIntervalMs === undefined
-      ? 1000
-      : expectInteger('progressIntervalMs', options.progressIntervalMs, 0);
-  if (options.stopSignal !== undefined && !(options.stopSignal instanceof AbortSignal))
-    throw invalidParameterError('stopSignal', 'AbortSignal', options.stopSignal);
-  const paths = outputPaths(out);
-  const notice = options.onNotice ?? (() => undefined);
-  expectString('model', options.model, { nonEmpty: true });
-  checkCanRun(options.model, out);
-
-  let previous = readCheckpoint(paths.checkpoint);
-  if (previous && !options.resume && !options.overwrite) {
-    throw new Error(
-      `An interrupted run left ${paths.checkpoint}: pass --resume to continue it, or --overwrite to discard it and start over`,
-    );
-  }
-  if (previous && options.overwrite && !options.resume) {
-    removeRunState(paths, out);
-    previous = undefined;
-  }
-  if (!previous && options.resume) {
-    if (existsSync(paths.manifest) && existsSync(paths.scores)) {
-      notice(`${out} is already complete (see ${paths.manifest}): nothing to resume`);
-      const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as ScoreManifest;
-      return {
-        status: 'completed',
-        alreadyComplete: true,
-        counts: manifest.counts,
-        seconds: 0,
-        tokensPerSecond: 0,
-        outputs: paths,
-      };
-    }
-    notice(`No checkpoint at ${paths.checkpoint}: starting from the beginning`);
-  }
-
-  // The model's sha256 is computed while the model loads (a multi-GB file takes seconds), or reused on resume.
-  const modelStats = statSync(options.model);
-  const sha256 =
-    previous && previous.model.sizeBytes === modelStats.size && previous.model.mtimeMs === modelStats.mtimeMs
-      ? Promise.resolve(previous.model.sha256)
-      : sha256File(options.model);
-  sha256.catch(() => undefined);
-  const session = await ScoreSession.open(options, { exclude: ownOutput(out), packing: options.packing });
-  let scores: AppendLog | undefined;
-  let errors: AppendLog | undefined;
-  try {
-    const model: ModelIdentity & { mtimeMs: number } = {
-      path: options.model,
-      sizeBytes: modelStats.size,
-      sha256: await sha256,
-      mtimeMs: modelStats.mtimeMs,
-    };
-    const reading = session.options.reading;
-    const identity = runIdentity(model, session.scorer, reading, session.options.wordBuckets, session.inputs);
-    const shard = session.options.shard ?? null;
-    const sources = session.inputs.map((input) => input.source);
-    const scoresFormat = scoreFileFormat(out);
-    if (previous) {
-      const difference =
-        identityDifference(previous.identity, identity) ??
-        (JSON.stringify(previous.sources) !== JSON.stringify(sources) ? 'inputs named differently' : undefined) ??
-        (JSON.stringify(previous.shard) !== JSON.stringify(shard)
-          ? `a different shard (${JSON.stringify(previous.shard)} vs ${JSON.stringify(shard)})`
-          : undefined) ??
-        (previous.scoresFormat !== scoresFormat
-          ? `a different output format (${previous.scoresFormat} vs ${scoresFormat})`
-          : undefined);
-      if (difference) {
-        throw new Error(
-          `Cannot resume ${out}: the interrupted run used ${difference}. Resume with the same inputs and options, or start over with --overwrite`,
-        );
-      }
-    }
-
-    const table = previous
-      ? WordFrequencyTable.load(resolve(dirname(out), previous.wordsFile))
-      : new WordFrequencyTable(session.options.wordBuckets);
-    const from = previous?.position ?? START_POSITION;
-    const state = {
-      generation: previous?.generation ?? 0,
-      startedAt: previous?.startedAt ?? new Date().toISOString(),
-      activeSecondsBefore: previous?.activeSeconds ?? 0,
-      resumes: previous ? previous.resumes + 1 : 0,
-      wordsFile: previous?.wordsFile,
-      wordsTotal: table.total,
-    };
-    const sessionStart = performance.now();
-    const activeSeconds = () => state.activeSecondsBefore + (performance.now() - sessionStart) / 1000;
-
-    const writeCheckpoint = (position: ReadPosition, finished: boolean): void => {
-      scores!.sync();
-      errors!.sync();
-      state.generation++;
-      // The table is saved only when it changed (it is 8 bytes per bucket: 32 MiB by default).
-      let wordsFile = state.wordsFile;
-      const oldWordsFile = wordsFile;
-      if (wordsFile === undefined || table.total !== state.wordsTotal) {
-        wordsFile = `${basename(out)}.checkpoint.words-${state.generation}`;
-        writeFileDurably(resolve(dirname(out), wordsFile), table.toBuffer());
-      }
-      const checkpoint: Checkpoint = {
-        format: CHECKPOINT_FORMAT,
-        version: 1,
-        generation: state.generation,
-        finished,
-        position,
-        scoresBytes: scores!.length,
-        errorsBytes: errors!.length,
-        wordsFile,
-        counts: { ...session.counts },
-        identity,
-        model,
-        sources,
-        shard,
-        scoresFormat,
-        startedAt: state.startedAt,
-        activeSeconds: activeSeconds(),
-        resumes: state.resumes,
-      };
-      writeFileDurably(paths.checkpoint, `${JSON.stringify(checkpoint, null, 1)}\n`);
-      if (oldWordsFile !== undefined && oldWordsFile !== wordsFile)
-        removeIfPresent(resolve(dirname(out), oldWordsFile));
-      state.wordsFile = wordsFile;
-      state.wordsTotal = table.total;
-    };
-
-    if (previous) {
-      if (!previous.finished) {
-        scores = AppendLog.reopen(paths.partialScores, previous.scoresBytes);
-        errors = AppendLog.reopen(paths.partialErrors, previous.errorsBytes);
-      }
-      session.restoreCounts(previous.counts, from);
-      removeStaleWordSnapshots(out, previous.wordsFile);
-      if (!previous.finished)
-        notice(
-          `Resuming ${out} after ${previous.counts.read} documents (${sources[from.input] ?? 'end'}, position ${from.units})`,
-        );
-    } else {
-      removeStaleWordSnapshots(out, undefined);
-      scores = AppendLog.create(paths.partialScores);
-      errors = AppendLog.create(paths.partialErrors);
-      writeCheckpoint(START_POSITION, false);
-    }
-
-    if (scores && errors) {
-      let lastCheckpoint = performance.now();
-      let lastProgress = performance.now();
-      let position = from;
-      let stopped = false;
-      for await (const outcome of session.outcomes(from)) {
-        if (outcome.kind === 'scored') {
-          scores.append(scoreRecordLine(outcome.record));
-          countWordBuckets(table, outcome.wordBuckets);
-        } else {
-          errors.append(errorLine(outcome.skipped));
-        }
-        if (outcome.windowEnd) {
-          position = outcome.next;
-          const stopping = options.stopSignal?.aborted === true;
-          if (stopping || performance.now() - lastCheckpoint >= checkpointIntervalMs) {
-            writeCheckpoint(position, false);
-            lastCheckpoint = performance.now();
-          }
-          if (stopping) {
-            stopped = true;
-            break;
-          }
-        }
-        if (options.onProgress && performance.now() - lastProgress >= progressIntervalMs) {
-          lastProgress = performance.now();
-          options.onProgress(session.progress());
-        }
-      }
-      if (stopped) {
-        options.onProgress?.(session.progress());
-        const progress = session.progress();
-        return {
-          status: 'stopped',
-          alreadyComplete: false,
-          counts: progress.counts,
-          seconds: progress.elapsedSeconds,
-          tokensPerSecond: progress.tokensPerSecond,
-          resumedFrom: previous ? from : undefined,
-          outputs: paths,
-        };
-      }
-      writeCheckpoint({ input: session.inputs.length, units: 0, offset: 0 }, true);
-    }
-    options.onProgress?.(session.progress());
-    scores?.close();
-    errors?.close();
-    scores = undefined;
-    errors = undefined;
-
-    // Finalizing: each step can be redone (a resume of a finished checkpoint repeats what a crash left undone).
-    table.save(paths.words);
-    if (existsSync(paths.partialErrors)) renameSync(paths.partialErrors, paths.errors);
-    if (existsSync(paths.partialScores)) {
-      if (scoresFormat === 'parquet') {
-        const temporary = `${out}.tmp-${process.pid}`;
-        await writeParquetFromJsonl(paths.partialScores, temporary);
-        renameSync(temporary, out);
-        removeIfPresent(paths.partialScores);
-      } else renameSync(paths.partialScores, out);
-    }
-    const scorer = session.scorer;
-    const manifest: ScoreManifest = {
-      format: 'infoprune-score-manifest',
-      version: 1,
-      infoprune: infopruneVersion(),
-      llamaCpp: llamaCppVersion(),
-      model: {
-        path: model.path,
-        sizeBytes: model.sizeBytes,
-        sha256: model.sha256,
-        architecture: scorer.model.architecture,
-        description: scorer.model.description,
-        vocabularySize: scorer.model.vocabularySize,
-        trainingContextSize: scorer.model.trainingContextSize,
-        parameterCount: scorer.model.parameterCount,
-        addsBos: scorer.model.addsBos,
-        bosToken: scorer.model.bosToken,
-      },
-      scoring: {
-        contextSize: scorer.options.contextSize,
-        stride: scorer.options.stride,
-        batchSize: scorer.options.batchSize,
-        flashAttention: scorer.options.flashAttention,
-        maxSequences: scorer.options.maxSequences,
-        threads: scorer.options.threads,
-        gpuLayers: scorer.options.gpuLayers,
-        bosPolicy: bosPolicy(scorer.model.addsBos),
-      },
-      reading,
-      wordFrequency: { buckets: table.buckets, hash: 'fnv1a32', file: basename(paths.words) },
-      inputs: session.inputs.map(({ source, key, format, compression, sizeBytes }) => ({
-        source,
-        key,
-        format,
-        compression,
-        sizeBytes,
-      })),
-      shard,
-      outputs: { scores: basename(out), scoresFormat, words: basename(paths.words), errors: basename(paths.errors) },
-      counts: { ...session.counts },
-      startedAt: state.startedAt,
-      finishedAt: new Date().toISOString(),
-      activeSeconds: activeSeconds(),
-      resumes: state.resumes,
-    };
-    writeFileDurably(paths.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-    removeIfPresent(paths.checkpoint);
-    if (state.wordsFile) removeIfPresent(resolve(dirname(out), state.wordsFile));
-    const progress = session.progress();
-    return {
-      status: 'completed',
-      alreadyComplete: false,
-      counts: { ...session.counts },
-      seconds: progress.elapsedSeconds,
-      tokensPerSecond: progress.tokensPerSecond,
-      resumedFrom: previous ? from : undefined,
-      outputs: paths,
-    };
-  } finally {
-    scores?.close();
-    errors?.close();
-    await session.close();
-  }
-}
-
-/**
- * What a crash can leave beside the output: word snapshots never referenced by a checkpoint (or superseded), and
- * temporary files of atomic writes that never got renamed.
- */
-function removeStaleWordSnapshots(out: string, keep: string | undefined): void {
-  const snapshot = `${basename(out)}.checkpoint.words-`;
-  const own = `${basename(out)}.`;
-  for (const name of readdirSync(dirname(resolve(out)))) {
-    const stale = (name.startsWith(snapshot) && name !== keep) || (name.startsWith(own) && /\.tmp-\d+$/.test(name));
-    if (stale) removeIfPresent(resolve(dirname(out), name));
-  }
-}
-
-/** Everything an interrupted run left (for --overwrite); final outputs of an earlier complete run stay until replaced. */
-function removeRunState(paths: OutputPaths, out: string): void {
-  removeIfPresent(paths.checkpoint);
-  removeIfPresent(paths.partialScores);
-  removeIfPresent(paths.partialErrors);
-  removeStaleWordSnapshots(out, undefined);
+function summary(
+  job: ResolvedJob,
+  session: ScoreSession,
+  status: ScoreJobSummary['status'],
+  resumedFrom: ReadPosition | undefined,
+): ScoreJobSummary {
+  const progress = session.progress();
+  return {
+    status,
+    alreadyComplete: false,
+    counts: status === 'stopped' ? progress.counts : { ...session.counts },
+    seconds: progress.elapsedSeconds,
+    tokensPerSecond: progress.tokensPerSecond,
+    resumedFrom,
+    outputs: job.paths,
+  };
 }

@@ -4,16 +4,25 @@
  * once). Each shard's records are in input order, so a k-way merge on (input, line) restores the unsharded order in
  * bounded memory, and two records at one position (overlapping shards) are caught as they meet.
  */
-import { existsSync, renameSync } from 'node:fs';
-import type { ScoreRecord } from '../records.js';
+import { existsSync } from 'node:fs';
+import { formatShard } from '../corpus/shard.js';
+import { InfopruneError } from '../errors.js';
+import { scoreFilePaths } from '../scores/files.js';
+import { finalizeScoreFile } from '../scores/finalize.js';
+import {
+  identityDifference,
+  identityOfManifest,
+  mergedManifest,
+  type RunCounts,
+  readManifest,
+  type ScoreManifest,
+} from '../scores/manifest.js';
+import { readLines, readScoreRecords } from '../scores/read.js';
+import { type ScoreRecord, scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
-import { expectString, invalidParameterError } from '../validate.js';
-import { AppendLog, removeIfPresent, writeFileDurably } from './durable.js';
-import { outputPaths } from './job.js';
-import { identityDifference, identityOfManifest, readManifest, type ScoreManifest } from './manifest.js';
-import { readLines, readScoreRecords, scoreFileFormat, scoreRecordLine, writeParquetFromJsonl } from './score-files.js';
-import { type RunCounts, zeroCounts } from './session.js';
-import { formatShard } from './shard.js';
+import { removeIfPresent } from '../util/files.js';
+import { expectString, invalidParameterError } from '../util/validate.js';
+import { AppendLog } from './append-log.js';
 
 export interface MergeOptions {
   /** The shards' score files (their manifests, errors and word tables are found beside them). */
@@ -36,17 +45,29 @@ interface Positioned {
 export function checkShardSet(paths: readonly string[], manifests: readonly ScoreManifest[]): ScoreManifest[] {
   const count = manifests[0].shard?.count;
   manifests.forEach((manifest, i) => {
-    if (!manifest.shard) throw new Error(`${paths[i]} is not a shard output (it was scored without --shard)`);
+    if (!manifest.shard) {
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
+        (name) => `${paths[i]} is not a shard output (it was scored without ${name('shard')})`,
+      );
+    }
     if (manifest.shard.count !== count) {
-      throw new Error(
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
         `${paths[i]} is shard ${formatShard(manifest.shard)} but ${paths[0]} is shard ${formatShard(manifests[0].shard!)}: they come from different splits`,
       );
     }
     const difference = identityDifference(identityOfManifest(manifests[0]), identityOfManifest(manifest));
-    if (difference) throw new Error(`${paths[i]} and ${paths[0]} cannot be merged: ${paths[i]} used ${difference}`);
+    if (difference) {
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
+        `${paths[i]} and ${paths[0]} cannot be merged: ${paths[i]} used ${difference}`,
+      );
+    }
     const sources = manifest.inputs.map((input) => input.source).join('\n');
     if (sources !== manifests[0].inputs.map((input) => input.source).join('\n')) {
-      throw new Error(
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
         `${paths[i]} and ${paths[0]} name their inputs differently: run every shard with the same input arguments`,
       );
     }
@@ -56,14 +77,18 @@ export function checkShardSet(paths: readonly string[], manifests: readonly Scor
     const index = manifest.shard!.index;
     const other = byIndex.get(index);
     if (other !== undefined) {
-      throw new Error(`Shards overlap: ${paths[other]} and ${paths[i]} are both shard ${formatShard(manifest.shard!)}`);
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
+        `Shards overlap: ${paths[other]} and ${paths[i]} are both shard ${formatShard(manifest.shard!)}`,
+      );
     }
     byIndex.set(index, i);
   });
   const missing: string[] = [];
   for (let index = 0; index < count!; index++) if (!byIndex.has(index)) missing.push(`${index}/${count}`);
   if (missing.length > 0) {
-    throw new Error(
+    throw new InfopruneError(
+      'SHARDS_MISMATCH',
       `Missing shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: got ${[...byIndex.keys()]
         .sort((a, b) => a - b)
         .map((index) => `${index}/${count}`)
@@ -85,7 +110,12 @@ async function* mergeByPosition<T extends Positioned>(
 ): AsyncGenerator<T> {
   const key = (item: T): [number, number] => {
     const input = inputIndex.get(item.source);
-    if (input === undefined) throw new Error(`A ${what} names ${item.source}, which is not among the shards' inputs`);
+    if (input === undefined) {
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
+        `A ${what} names ${item.source}, which is not among the shards' inputs`,
+      );
+    }
     return [input, item.line];
   };
   // Each stream must be in strictly increasing position (as the scoring run writes it), else the merge is unsound.
@@ -94,7 +124,8 @@ async function* mergeByPosition<T extends Positioned>(
     if (next.done) return undefined;
     const nextKey = key(next.value);
     if (previous && (nextKey[0] - previous[0] || nextKey[1] - previous[1]) <= 0) {
-      throw new Error(
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
         `${names[i]} is not in input order at ${next.value.source} line ${next.value.line}: the file was edited or is corrupt`,
       );
     }
@@ -115,7 +146,8 @@ async function* mergeByPosition<T extends Positioned>(
       const b = heads[best]!.key;
       const order = head.key[0] - b[0] || head.key[1] - b[1];
       if (order === 0) {
-        throw new Error(
+        throw new InfopruneError(
+          'SHARDS_MISMATCH',
           `Shards overlap: ${names[best]} and ${names[i]} both hold the ${what} at ${head.item.source} line ${head.item.line}`,
         );
       }
@@ -133,36 +165,58 @@ async function* readErrors(path: string): AsyncGenerator<Positioned & { reason: 
 }
 
 export async function mergeShards(options: MergeOptions): Promise<MergeSummary> {
+  // 1. Options, and the shards' manifests: one run split N ways, every shard there once, with all its files.
+  const { shardPaths, out } = resolveMergeOptions(options);
+  const manifests = shardPaths.map((path) => readManifest(path));
+  const ordered = checkShardSet(shardPaths, manifests);
+  const orderedPaths = ordered.map((manifest) => shardPaths[manifests.indexOf(manifest)]);
+  checkShardFiles(orderedPaths, out);
+  // 2. Records, then errors, merged in input order into the append logs.
+  await mergeLogs(orderedPaths, ordered[0], out);
+  // 3. The word tables summed; the outputs put in place, the merged manifest last.
+  const table = WordFrequencyTable.load(scoreFilePaths(orderedPaths[0]).words);
+  for (const path of orderedPaths.slice(1)) table.merge(WordFrequencyTable.load(scoreFilePaths(path).words));
+  const merged = mergedManifest(out, ordered, orderedPaths);
+  await finalizeScoreFile(out, { table, manifest: () => merged });
+  const { errors, words, manifest } = scoreFilePaths(out);
+  return { shards: ordered.length, counts: merged.counts, outputs: { scores: out, errors, words, manifest } };
+}
+
+function resolveMergeOptions(options: MergeOptions): { shardPaths: string[]; out: string } {
   if (!Array.isArray(options.shards) || options.shards.length === 0) {
     throw invalidParameterError('shards', 'non-empty array of shard score files', options.shards);
   }
   const shardPaths = options.shards.map((shard, i) => expectString(`shards[${i}]`, shard, { nonEmpty: true }));
-  const out = expectString('out', options.out, { nonEmpty: true });
-  const manifests = shardPaths.map((path) => readManifest(path));
-  const ordered = checkShardSet(shardPaths, manifests);
-  const pathOf = new Map(manifests.map((manifest, i) => [manifest, shardPaths[i]]));
-  const orderedPaths = ordered.map((manifest) => pathOf.get(manifest)!);
-  for (const path of orderedPaths) {
-    for (const file of [path, outputPaths(path).errors, outputPaths(path).words]) {
-      if (!existsSync(file)) throw new Error(`${file} is missing: the shard's outputs are incomplete`);
+  return { shardPaths, out: expectString('out', options.out, { nonEmpty: true }) };
+}
+
+function checkShardFiles(shardPaths: readonly string[], out: string): void {
+  for (const path of shardPaths) {
+    const { errors, words } = scoreFilePaths(path);
+    for (const file of [path, errors, words]) {
+      if (!existsSync(file)) {
+        throw new InfopruneError('SCORES_NOT_FOUND', `${file} is missing: the shard's outputs are incomplete`);
+      }
     }
   }
-  if (orderedPaths.some((path) => outputPaths(path).scores === out))
-    throw new Error(`The merged output ${out} would overwrite a shard`);
+  if (shardPaths.some((path) => path === out)) {
+    throw new InfopruneError('OUTPUT_EXISTS', `The merged output ${out} would overwrite a shard`);
+  }
+}
 
-  const paths = outputPaths(out);
-  const inputIndex = new Map(ordered[0].inputs.map((input, i) => [input.source, i]));
-
-  // Records, then errors: JSONL logs first, put in place by rename (or converted to Parquet) once complete.
+/** The shards' records and errors, each merged in input order, into the merged run's append logs. */
+async function mergeLogs(shardPaths: string[], first: ScoreManifest, out: string): Promise<void> {
+  const paths = scoreFilePaths(out);
+  const inputIndex = new Map(first.inputs.map((input, i) => [input.source, i]));
   const scores = AppendLog.create(paths.partialScores);
   const errors = AppendLog.create(paths.partialErrors);
   try {
-    const recordStreams = orderedPaths.map((path) => readScoreRecords(path));
-    for await (const record of mergeByPosition<ScoreRecord>(recordStreams, inputIndex, orderedPaths, 'record')) {
+    const recordStreams = shardPaths.map((path) => readScoreRecords(path));
+    for await (const record of mergeByPosition<ScoreRecord>(recordStreams, inputIndex, shardPaths, 'record')) {
       scores.append(scoreRecordLine(record));
     }
-    const errorStreams = orderedPaths.map((path) => readErrors(outputPaths(path).errors));
-    for await (const error of mergeByPosition(errorStreams, inputIndex, orderedPaths, 'error')) {
+    const errorStreams = shardPaths.map((path) => readErrors(scoreFilePaths(path).errors));
+    for await (const error of mergeByPosition(errorStreams, inputIndex, shardPaths, 'error')) {
       errors.append(`${JSON.stringify({ source: error.source, line: error.line, reason: error.reason })}\n`);
     }
     scores.sync();
@@ -176,46 +230,4 @@ export async function mergeShards(options: MergeOptions): Promise<MergeSummary> 
   }
   scores.close();
   errors.close();
-
-  const table = WordFrequencyTable.load(outputPaths(orderedPaths[0]).words);
-  for (const path of orderedPaths.slice(1)) table.merge(WordFrequencyTable.load(outputPaths(path).words));
-  table.save(paths.words);
-  renameSync(paths.partialErrors, paths.errors);
-  if (scoreFileFormat(out) === 'parquet') {
-    const temporary = `${out}.tmp-${process.pid}`;
-    await writeParquetFromJsonl(paths.partialScores, temporary);
-    renameSync(temporary, out);
-    removeIfPresent(paths.partialScores);
-  } else renameSync(paths.partialScores, out);
-
-  const counts = zeroCounts();
-  for (const manifest of ordered) {
-    for (const key of Object.keys(counts) as (keyof RunCounts)[]) counts[key] += manifest.counts[key];
-  }
-  const first = ordered[0];
-  const merged: ScoreManifest = {
-    ...first,
-    shard: null,
-    outputs: {
-      scores: out.split(/[/\\]/).pop()!,
-      scoresFormat: scoreFileFormat(out),
-      words: paths.words.split(/[/\\]/).pop()!,
-      errors: paths.errors.split(/[/\\]/).pop()!,
-    },
-    counts,
-    startedAt: ordered.map((manifest) => manifest.startedAt).sort()[0],
-    finishedAt: ordered
-      .map((manifest) => manifest.finishedAt)
-      .sort()
-      .at(-1)!,
-    activeSeconds: ordered.reduce((sum, manifest) => sum + manifest.activeSeconds, 0),
-    resumes: ordered.reduce((sum, manifest) => sum + manifest.resumes, 0),
-    mergedFrom: orderedPaths,
-  };
-  writeFileDurably(paths.manifest, `${JSON.stringify(merged, null, 2)}\n`);
-  return {
-    shards: ordered.length,
-    counts,
-    outputs: { scores: out, errors: paths.errors, words: paths.words, manifest: paths.manifest },
-  };
 }

@@ -1,27 +1,26 @@
 /**
- * The scoring pipeline's options: their types, defaults and validation, in one place. Every entry point (the API's
- * `scoreCorpus`, the file-writing `runScoreJob`, the CLI) validates here first, so a bad value fails at once with a
- * message naming the option, what was expected and what was received, before any file is opened or model loaded.
+ * The scoring pipeline's options (`scoreCorpus`, and `runScoreJob` on top): their types, their defaults in one
+ * literal, and one resolver that runs once per call, before any file is opened or model loaded. Reading options are
+ * the corpus layer's (`resolveReadingOptions`) and engine options the engine's (`resolveScorerOptions`): each layer
+ * checks its own, once.
  */
+import { type ReadingOptions, type ResolvedReading, resolveReadingOptions } from '../corpus/options.js';
+import { resolveShard, type ShardSpec } from '../corpus/shard.js';
+import { resolveScorerOptions, type ScorerRequest } from '../engine/options.js';
 import type { Scorer, ScorerOptions } from '../engine/types.js';
+import { InvalidOptionError } from '../errors.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
-import {
-  expectBoolean,
-  expectInteger,
-  expectOneOf,
-  expectPositiveInteger,
-  expectString,
-  invalidParameterError,
-} from '../validate.js';
-import type { ReadCorpusOptions } from './corpus.js';
-import type { InputFormat } from './inputs.js';
-import type { ParseOptions } from './parse.js';
-import { parseShard, type ShardSpec } from './shard.js';
+import { expectInteger, expectSignal, expectString, invalidParameterError } from '../util/validate.js';
 
-export const DEFAULT_TEXT_FIELD = 'text';
-export const DEFAULT_ID_FIELD = 'id';
-/** Documents above this size are reported and skipped: they would hold tens of MB in every stage at once. */
-export const DEFAULT_MAX_DOCUMENT_BYTES = 32 * 1024 * 1024;
+/** Every pipeline default (the CLI's help shows these). */
+export const SCORE_DEFAULTS = Object.freeze({
+  /** Buckets of the word-frequency table: 2^22 (32 MiB). */
+  wordBuckets: WordFrequencyTable.DEFAULT_BUCKETS,
+  /** Worker threads: the machine's cores less one (the engine's thread), within these bounds. */
+  minWorkers: 1,
+  maxWorkers: 8,
+  progressIntervalMs: 1000,
+});
 
 /** Where worker threads get their tokenizer: a module exporting `exportName(modelPath) => Tokenizer`. */
 export interface TokenizerModule {
@@ -31,21 +30,10 @@ export interface TokenizerModule {
   exportName?: string;
 }
 
-/** How the input is read: the same options `readCorpus` takes. */
-export interface ReadingOptions {
-  /** Field holding the text (JSONL, Parquet). Default `text`. */
-  textField?: string;
-  /** Field holding the id. Default `id` when present, else `<source>:<line>`. */
-  idField?: string;
-  /** Plain text files: one document per file (default) or one per line. */
-  textMode?: 'file' | 'line';
-  /** Force the input format instead of telling it from file names. Default `auto`. */
-  format?: InputFormat | 'auto';
-  /** Documents longer than this many bytes are skipped (and reported). Default 32 MiB. */
-  maxDocumentBytes?: number;
-}
+/** The engine's options a pipeline passes on (everything but the model, which the pipeline needs too). */
+type EngineOptions = Omit<ScorerOptions, 'model' | 'maxSequences'>;
 
-export interface ScoreCorpusOptions extends ReadingOptions {
+export interface ScoreCorpusOptions extends ReadingOptions, EngineOptions {
   /** Files, folders and globs. */
   inputs: readonly string[];
   /** The GGUF model. Required, also with `scorer` (worker threads load its vocabulary to tokenize). */
@@ -54,153 +42,114 @@ export interface ScoreCorpusOptions extends ReadingOptions {
   scorer?: Scorer;
   /** Where worker threads get their tokenizer. Default: the engine's `openTokenizer`. */
   tokenizerModule?: TokenizerModule;
-  contextSize?: number;
-  stride?: number;
-  batchSize?: number;
-  threads?: number;
-  gpuLayers?: number | 'max';
-  /** llama.cpp flash attention (the engine's default: off on CPU, on with GPU layers). */
-  flashAttention?: boolean;
   /** Worker threads that parse, tokenize and count words; 0 does it on the calling thread. Default: cores - 1, 1 to 8. */
   workers?: number;
   /** Score only this shard of the documents: `{ index, count }` or `'i/N'`. */
   shard?: ShardSpec | string;
   /** Buckets of the word-frequency table (a power of two). Default 2^22 (32 MiB). */
   wordBuckets?: number;
-  /** Print llama.cpp's log lines. */
-  verbose?: boolean;
   signal?: AbortSignal;
-}
-
-export interface ResolvedReading extends ParseOptions {
-  textMode: 'file' | 'line';
-  format: InputFormat | 'auto';
-  maxDocumentBytes: number;
 }
 
 export interface ResolvedScoreOptions {
   inputs: readonly string[];
   model: string;
   reading: ResolvedReading;
+  /** The scorer to use, or the engine options to open one with. */
   scorer?: Scorer;
+  engine?: ScorerRequest;
   tokenizerModule: TokenizerModule;
-  engine: Omit<ScorerOptions, 'model'> & { verbose: boolean };
   workers: number;
   shard?: ShardSpec;
   wordBuckets: number;
   signal?: AbortSignal;
 }
 
-/** Text and id fields, text mode: the reading options `readCorpus` and the pipeline share. */
-export function resolveReadOptions(options: ReadCorpusOptions & ReadingOptions): ResolvedReading {
-  const textField =
-    options.textField === undefined
-      ? DEFAULT_TEXT_FIELD
-      : expectString('textField', options.textField, { nonEmpty: true });
-  const idField =
-    options.idField === undefined ? DEFAULT_ID_FIELD : expectString('idField', options.idField, { nonEmpty: true });
-  return {
-    textField,
-    idField,
-    idFieldExplicit: options.idField !== undefined,
-    textMode:
-      options.textMode === undefined ? 'file' : expectOneOf('textMode', options.textMode, ['file', 'line'] as const),
-    format:
-      options.format === undefined
-        ? 'auto'
-        : expectOneOf('format', options.format, ['auto', 'jsonl', 'parquet', 'text'] as const),
-    maxDocumentBytes:
-      options.maxDocumentBytes === undefined
-        ? DEFAULT_MAX_DOCUMENT_BYTES
-        : expectPositiveInteger('maxDocumentBytes', options.maxDocumentBytes),
-  };
-}
+/** The engine's tokenizer module, beside this one in both the TypeScript sources and dist/. */
+export const ENGINE_TOKENIZER_URL = new URL('../engine/tokenizer.js', import.meta.url).href;
+
+const ENGINE_OPTION_NAMES = ['contextSize', 'stride', 'batchSize', 'threads', 'gpuLayers', 'flashAttention'] as const;
 
 export function defaultWorkerCount(cores: number): number {
-  return Math.max(1, Math.min(8, cores - 1));
+  return Math.max(SCORE_DEFAULTS.minWorkers, Math.min(SCORE_DEFAULTS.maxWorkers, cores - 1));
 }
 
-/** The engine module's URL, beside this one in both the TypeScript sources and dist/. */
-export const ENGINE_MODULE_URL = new URL('../engine/index.js', import.meta.url).href;
-
+/** Defaults applied and every option checked, in the order a caller reads them. */
 export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number): ResolvedScoreOptions {
   if (typeof options !== 'object' || options === null) throw invalidParameterError('options', 'object', options);
-  if (!Array.isArray(options.inputs) || options.inputs.length === 0) {
-    throw invalidParameterError('inputs', 'non-empty array of file, folder or glob strings', options.inputs);
-  }
-  options.inputs.forEach((input, i) => {
-    expectString(`inputs[${i}]`, input, { nonEmpty: true });
-  });
+  const inputs = resolveInputs(options.inputs);
   const model = expectString('model', options.model, { nonEmpty: true });
-  const engine = {
-    contextSize:
-      options.contextSize === undefined ? undefined : expectPositiveInteger('contextSize', options.contextSize),
-    stride: options.stride === undefined ? undefined : expectPositiveInteger('stride', options.stride),
-    batchSize: options.batchSize === undefined ? undefined : expectPositiveInteger('batchSize', options.batchSize),
-    threads: options.threads === undefined ? undefined : expectPositiveInteger('threads', options.threads, 1024),
-    gpuLayers:
-      options.gpuLayers === undefined || options.gpuLayers === 'max'
-        ? options.gpuLayers
-        : expectInteger('gpuLayers', options.gpuLayers, 0),
-    flashAttention:
-      options.flashAttention === undefined ? undefined : expectBoolean('flashAttention', options.flashAttention),
-    verbose: options.verbose === undefined ? false : expectBoolean('verbose', options.verbose),
-  };
-  if (engine.contextSize !== undefined && engine.stride !== undefined && engine.stride > engine.contextSize) {
-    throw invalidParameterError('stride', `integer between 1 and contextSize (${engine.contextSize})`, engine.stride);
-  }
-  if (options.scorer !== undefined) {
-    if (
-      typeof options.scorer !== 'object' ||
-      options.scorer === null ||
-      typeof options.scorer.scoreTokens !== 'function'
-    ) {
-      throw invalidParameterError('scorer', 'a Scorer (from openScorer)', options.scorer);
-    }
-    for (const name of ['contextSize', 'stride', 'batchSize', 'threads', 'gpuLayers', 'flashAttention'] as const) {
-      if (options[name] !== undefined) {
-        throw new TypeError(
-          `Expected no ${name} with scorer: the scorer's own options apply (received ${String(options[name])})`,
-        );
-      }
-    }
-  }
-  let tokenizerModule: TokenizerModule = { url: ENGINE_MODULE_URL, exportName: 'openTokenizer' };
-  if (options.tokenizerModule !== undefined) {
-    const url = expectString('tokenizerModule.url', options.tokenizerModule?.url, { nonEmpty: true });
-    tokenizerModule = { url, exportName: options.tokenizerModule.exportName ?? 'openTokenizer' };
-  }
-  let shard: ShardSpec | undefined;
-  if (options.shard !== undefined) {
-    if (typeof options.shard === 'string') shard = parseShard(options.shard);
-    else {
-      const count = expectPositiveInteger('shard.count', options.shard?.count);
-      shard = { index: expectInteger('shard.index', options.shard.index, 0, count - 1), count };
-    }
-  }
-  const wordBuckets = options.wordBuckets === undefined ? WordFrequencyTable.DEFAULT_BUCKETS : options.wordBuckets;
-  if (
-    !Number.isInteger(wordBuckets) ||
-    wordBuckets < 1 ||
-    wordBuckets > 2 ** 30 ||
-    (wordBuckets & (wordBuckets - 1)) !== 0
-  ) {
-    throw invalidParameterError('wordBuckets', 'power of two between 1 and 2^30', options.wordBuckets);
-  }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw invalidParameterError('signal', 'AbortSignal', options.signal);
-  }
+  const reading = resolveReadingOptions(options);
+  const { scorer, engine } = resolveEngine(options);
   return {
-    inputs: options.inputs,
+    inputs,
     model,
-    reading: resolveReadOptions(options),
-    scorer: options.scorer,
-    tokenizerModule,
+    reading,
+    scorer,
     engine,
+    tokenizerModule: resolveTokenizerModule(options.tokenizerModule),
     workers:
       options.workers === undefined ? defaultWorkerCount(cores) : expectInteger('workers', options.workers, 0, 256),
-    shard,
-    wordBuckets,
-    signal: options.signal,
+    shard: options.shard === undefined ? undefined : resolveShard(options.shard),
+    wordBuckets: resolveWordBuckets(options.wordBuckets),
+    signal: expectSignal('signal', options.signal),
   };
+}
+
+function resolveInputs(inputs: unknown): readonly string[] {
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw invalidParameterError('inputs', 'non-empty array of file, folder or glob strings', inputs);
+  }
+  for (let i = 0; i < inputs.length; i++) expectString(`inputs[${i}]`, inputs[i], { nonEmpty: true });
+  return inputs;
+}
+
+/** A given scorer (then no engine option), or the engine's own resolution of the engine options. */
+function resolveEngine(options: ScoreCorpusOptions): { scorer?: Scorer; engine?: ScorerRequest } {
+  if (options.scorer === undefined) {
+    const { model, contextSize, stride, batchSize, threads, gpuLayers, flashAttention, verbose } = options;
+    return {
+      engine: resolveScorerOptions({
+        model,
+        contextSize,
+        stride,
+        batchSize,
+        threads,
+        gpuLayers,
+        flashAttention,
+        verbose,
+      }),
+    };
+  }
+  if (
+    typeof options.scorer !== 'object' ||
+    options.scorer === null ||
+    typeof options.scorer.scoreTokens !== 'function'
+  ) {
+    throw invalidParameterError('scorer', 'a Scorer (from openScorer)', options.scorer);
+  }
+  for (const option of ENGINE_OPTION_NAMES) {
+    if (options[option] !== undefined) {
+      throw new InvalidOptionError(
+        option,
+        (name) =>
+          `Expected no ${name(option)} with ${name('scorer')}: the scorer's own options apply (received ${String(options[option])})`,
+      );
+    }
+  }
+  return { scorer: options.scorer };
+}
+
+function resolveTokenizerModule(module: TokenizerModule | undefined): TokenizerModule {
+  if (module === undefined) return { url: ENGINE_TOKENIZER_URL, exportName: 'openTokenizer' };
+  const url = expectString('tokenizerModule.url', module?.url, { nonEmpty: true });
+  return { url, exportName: module.exportName ?? 'openTokenizer' };
+}
+
+function resolveWordBuckets(value: number | undefined): number {
+  const buckets = value ?? SCORE_DEFAULTS.wordBuckets;
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > 2 ** 30 || (buckets & (buckets - 1)) !== 0) {
+    throw invalidParameterError('wordBuckets', 'power of two between 1 and 2^30', value);
+  }
+  return buckets;
 }

@@ -4,9 +4,9 @@
  * packed into a few flat typed arrays so that a chunk crosses threads as a handful of transferred buffers.
  */
 
+import { type ParseOptions, type ParseOutcome, parseCells, parseJsonLine, parseText } from '../corpus/parse.js';
 import { type WordFrequencyTable, wordBucket } from '../text/word-frequency.js';
 import { splitWords } from '../text/words.js';
-import { type ParseOptions, type ParseOutcome, parseCells, parseJsonLine, parseText } from './parse.js';
 
 export interface PrepareTask {
   /** How to parse the units: JSONL lines, text (lines or files), or Parquet cells. */

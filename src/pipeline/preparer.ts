@@ -5,14 +5,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { InputFile } from './inputs.js';
+import type { InputFile } from '../corpus/inputs.js';
+import type { ParseOptions } from '../corpus/parse.js';
+import { positionId } from '../corpus/parse.js';
+import type { ReadPosition, Unit } from '../corpus/units.js';
 import type { TokenizerModule } from './options.js';
 import { flatten, mapOrdered } from './ordered.js';
-import type { ParseOptions } from './parse.js';
-import { positionId } from './parse.js';
 import { type PreparedChunk, type PrepareTask, prepareChunk } from './prepare.js';
 import type { PrepareMessage } from './prepare-worker.js';
-import type { ReadPosition, Unit } from './units.js';
 
 /** A document ready to score, or a position that is not one (with the reason). */
 export interface PreparedDocument {

@@ -4,12 +4,13 @@
  * file-writing, resumable form behind `infoprune score`.
  */
 import { availableParallelism } from 'node:os';
-import type { ScoreRecord } from '../records.js';
+import { type RunCounts, zeroCounts } from '../scores/manifest.js';
+import type { ScoreRecord } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
-import { expectInteger, invalidParameterError } from '../validate.js';
-import { resolveScoreOptions, type ScoreCorpusOptions } from './options.js';
+import { expectFunction, expectInteger } from '../util/validate.js';
+import { resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
 import { countWordBuckets } from './prepare.js';
-import { type RunCounts, type ScoreProgress, ScoreSession, type SkippedRecord, zeroCounts } from './session.js';
+import { type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
 
 export interface ScoreCorpusCallbacks {
   /** Called about every `progressIntervalMs` while records flow, and once at the end. */
@@ -33,11 +34,11 @@ export interface ScoreCorpusRun extends AsyncIterable<ScoreRecord> {
  * Options are validated at once: a bad option throws here, before anything is opened.
  */
 export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks): ScoreCorpusRun {
-  validateOptions(options);
-  const wordFrequency = new WordFrequencyTable(options.wordBuckets ?? WordFrequencyTable.DEFAULT_BUCKETS);
+  const resolved = resolveScoreOptions(options, availableParallelism());
+  const { interval, onProgress, onSkip } = resolveCallbacks(options);
+  const wordFrequency = new WordFrequencyTable(resolved.wordBuckets);
   let session: ScoreSession | undefined;
   let started = false;
-  const interval = options.progressIntervalMs ?? 1000;
   const run: ScoreCorpusRun = {
     wordFrequency,
     get counts(): RunCounts {
@@ -46,20 +47,20 @@ export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks):
     async *[Symbol.asyncIterator](): AsyncGenerator<ScoreRecord> {
       if (started) throw new Error('A scoreCorpus run can be iterated only once');
       started = true;
-      session = await ScoreSession.open(options);
+      session = await ScoreSession.open(resolved);
       let lastProgress = performance.now();
       try {
         for await (const outcome of session.outcomes()) {
           if (outcome.kind === 'scored') {
             countWordBuckets(wordFrequency, outcome.wordBuckets);
             yield outcome.record;
-          } else options.onSkip?.(outcome.skipped);
-          if (options.onProgress && performance.now() - lastProgress >= interval) {
+          } else onSkip?.(outcome.skipped);
+          if (onProgress && performance.now() - lastProgress >= interval) {
             lastProgress = performance.now();
-            options.onProgress(session.progress());
+            onProgress(session.progress());
           }
         }
-        options.onProgress?.(session.progress());
+        onProgress?.(session.progress());
       } finally {
         await session.close();
       }
@@ -68,12 +69,13 @@ export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks):
   return run;
 }
 
-/** The same checks the session runs when it opens, plus the callbacks': synchronous, so bad options throw at once. */
-function validateOptions(options: ScoreCorpusOptions & ScoreCorpusCallbacks): void {
-  resolveScoreOptions(options, availableParallelism());
-  if (options.progressIntervalMs !== undefined) expectInteger('progressIntervalMs', options.progressIntervalMs, 0);
-  for (const name of ['onProgress', 'onSkip'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function')
-      throw invalidParameterError(name, 'function', options[name]);
-  }
+function resolveCallbacks(options: ScoreCorpusCallbacks) {
+  return {
+    interval:
+      options.progressIntervalMs === undefined
+        ? SCORE_DEFAULTS.progressIntervalMs
+        : expectInteger('progressIntervalMs', options.progressIntervalMs, 0),
+    onProgress: expectFunction<NonNullable<ScoreCorpusCallbacks['onProgress']>>('onProgress', options.onProgress),
+    onSkip: expectFunction<NonNullable<ScoreCorpusCallbacks['onSkip']>>('onSkip', options.onSkip),
+  };
 }

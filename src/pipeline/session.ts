@@ -4,18 +4,18 @@
  * The programmatic API (`scoreCorpus`) and the file-writing job (`runScoreJob`, behind `infoprune score`) are both
  * thin consumers of `outcomes()`.
  */
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { openScorer } from '../engine/index.js';
+import { type InputFile, listInputs } from '../corpus/inputs.js';
+import { type ReadPosition, readUnits, START_POSITION } from '../corpus/units.js';
+import { openResolvedScorer } from '../engine/scorer.js';
 import type { Scorer } from '../engine/types.js';
-import type { ScoreRecord } from '../records.js';
-import { type InputFile, listInputs } from './inputs.js';
-import { type ResolvedScoreOptions, resolveScoreOptions, type ScoreCorpusOptions } from './options.js';
+import { InfopruneError } from '../errors.js';
+import { type RunCounts, zeroCounts } from '../scores/manifest.js';
+import { type ScoreRecord, toScoreRecord } from '../scores/record.js';
+import type { ResolvedScoreOptions } from './options.js';
 import { prefetch } from './ordered.js';
 import { type PackingOptions, packingFor, scoreDocuments } from './pack.js';
 import { DocumentPreparer } from './preparer.js';
-import { toScoreRecord } from './score-files.js';
-import { type ReadPosition, readUnits, START_POSITION } from './units.js';
 
 /** A position that was not scored, as written to `<out>.errors.jsonl`. */
 export interface SkippedRecord {
@@ -30,24 +30,6 @@ export interface SkippedRecord {
 export type Outcome =
   | { kind: 'scored'; record: ScoreRecord; wordBuckets: Uint32Array; next: ReadPosition; windowEnd: boolean }
   | { kind: 'skipped'; skipped: SkippedRecord; next: ReadPosition; windowEnd: boolean };
-
-export interface RunCounts {
-  /** Documents read (scored + skipped). */
-  read: number;
-  scored: number;
-  /** Documents that could not be scored (malformed, empty, too large, ...). */
-  skipped: number;
-  /** Faults of files rather than of documents: unreadable, truncated, corrupt. */
-  fileErrors: number;
-  /** Scored tokens and UTF-8 bytes of the scored documents, and their words. */
-  tokens: number;
-  bytes: number;
-  words: number;
-}
-
-export function zeroCounts(): RunCounts {
-  return { read: 0, scored: 0, skipped: 0, fileErrors: 0, tokens: 0, bytes: 0, words: 0 };
-}
 
 export interface ScoreProgress {
   counts: RunCounts;
@@ -97,17 +79,20 @@ export class ScoreSession {
     this.inputBytesTotal = total;
   }
 
-  /** Validates the options, lists the inputs, then opens the scorer (the slow part) unless one was given. */
-  static async open(options: ScoreCorpusOptions, sessionOptions: SessionOptions = {}): Promise<ScoreSession> {
-    const resolved = resolveScoreOptions(options, availableParallelism());
+  /** Lists the inputs, then opens the scorer (the slow part) unless one was given. Options are resolved already. */
+  static async open(resolved: ResolvedScoreOptions, sessionOptions: SessionOptions = {}): Promise<ScoreSession> {
     let inputs = listInputs(resolved.inputs, { format: resolved.reading.format });
     if (sessionOptions.exclude) {
       inputs = inputs.filter((input) => !sessionOptions.exclude!(resolve(input.source)));
-      if (inputs.length === 0)
-        throw new Error(`No input left in ${resolved.inputs.join(', ')} once the run's own outputs are left out`);
+      if (inputs.length === 0) {
+        throw new InfopruneError(
+          'INPUT_NOT_FOUND',
+          `No input left in ${resolved.inputs.join(', ')} once the run's own outputs are left out`,
+        );
+      }
     }
     resolved.signal?.throwIfAborted();
-    const scorer = resolved.scorer ?? (await openScorer({ model: resolved.model, ...resolved.engine }));
+    const scorer = resolved.scorer ?? (await openResolvedScorer(resolved.engine!));
     const packing = { ...packingFor(scorer), ...sessionOptions.packing };
     return new ScoreSession(resolved, inputs, scorer, resolved.scorer === undefined, packing);
   }

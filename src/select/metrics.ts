@@ -7,7 +7,7 @@
  * (mean, standard deviation) are known. Only `combined-z` uses the statistics.
  */
 import { deflateSync } from 'node:zlib';
-import type { ScoreRecord } from '../records.js';
+import type { ScoreRecord } from '../scores/record.js';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 
 export const METRIC_NAMES = [

@@ -15,8 +15,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, type SchemaElement } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
-import type { CorpusRecord } from '../pipeline/corpus.js';
-import { describeFileName, type InputFormat } from '../pipeline/inputs.js';
+import { describeFileName, type InputFormat } from '../corpus/inputs.js';
+import type { CorpusRecord } from '../corpus/read.js';
 
 const FLUSH_BYTES = 1 << 20;
 

@@ -3,8 +3,10 @@
  * Pure and deterministic; the same metric, order, budget and cut code as `infoprune prune` (which streams the same
  * steps through a spill file instead of arrays).
  */
+import { InfopruneError, InvalidOptionError } from '../errors.js';
+import { checkIdentity, checkScoreFields, type DocumentIdentity } from '../scores/record.js';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
-import { expectOneOf, invalidParameterError } from '../validate.js';
+import { expectOneOf, invalidParameterError } from '../util/validate.js';
 import { compareKeys, KEY_WORDS, rankSources, writeKey } from './keys.js';
 import {
   informationOrder,
@@ -16,7 +18,7 @@ import {
   type TermStatistics,
 } from './metrics.js';
 import { type Cuts, KeepRule } from './plan.js';
-import { checkIdentity, checkScoreFields, type DocumentIdentity } from './score-records.js';
+
 import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
 
 /**
@@ -81,10 +83,12 @@ function checkDocuments(documents: readonly SelectableDocument[], needsScores: b
       throw invalidParameterError(`documents[${i}]`, 'object', document);
     const where = `documents[${i}]`;
     const { id, source, line } = checkIdentity(document as unknown as Record<string, unknown>, where);
-    if (ids.has(id)) throw new Error(`Duplicate id ${JSON.stringify(id)} at ${where}`);
+    if (ids.has(id)) throw new InfopruneError('DUPLICATE_ID', `Duplicate id ${JSON.stringify(id)} at ${where}`);
     ids.add(id);
     const position = `${source}\0${line}`;
-    if (positions.has(position)) throw new Error(`Duplicate position ${source}:${line} at ${where}`);
+    if (positions.has(position)) {
+      throw new InfopruneError('DUPLICATE_ID', `Duplicate position ${source}:${line} at ${where}`);
+    }
     positions.add(position);
     if (needsScores) {
       checkScoreFields(document as unknown as Record<string, unknown>, `${where} (id ${JSON.stringify(id)})`, {
@@ -101,8 +105,10 @@ function measureChecked(
 ): Measurement {
   const metric = METRICS[metricName];
   if (metric.needsWordFrequencies && wordFrequencies === undefined) {
-    throw new TypeError(
-      `Metric "${metricName}" needs the wordFrequencies option (the scoring run's word-frequency table)`,
+    throw new InvalidOptionError(
+      'wordFrequencies',
+      (name) =>
+        `Metric "${metricName}" needs the ${name('wordFrequencies')} option (the scoring run's word-frequency table)`,
     );
   }
   const context = { wordFrequencies };

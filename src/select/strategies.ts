@@ -15,8 +15,17 @@
  * weight w (1, or its tokens) occupies [c, c + w); band [A, B) keeps the documents from the first with c + w > A to
  * the last with c < B. Documents of zero tokens are kept when they fall inside that range.
  */
-import { expectInteger, expectNumberInRange, expectOneOf, invalidParameterError } from '../validate.js';
+import { InvalidOptionError } from '../errors.js';
+import { expectInteger, expectNumberInRange, expectOneOf, invalidParameterError } from '../util/validate.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
+
+/** Every selection default (the CLI's help shows these). */
+export const SELECTION_DEFAULTS = Object.freeze({
+  metric: 'bits-per-token' as MetricName,
+  strategy: 'lowest-first' as StrategyName,
+  /** The `random` strategy's seed. */
+  seed: 0,
+});
 
 export const STRATEGY_NAMES = ['lowest-first', 'highest-first', 'middle', 'random', 'threshold'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
@@ -65,37 +74,56 @@ export interface SelectionSpec {
   seed: number;
 }
 
-/** Validates selection options (the one place both the API and the CLI check them). */
+/** Defaults applied and every selection option checked: the one place `select()` and `pruneCorpus()` resolve them. */
 export function resolveSelectionSpec(options: SelectionOptions): SelectionSpec {
   if (typeof options !== 'object' || options === null) throw invalidParameterError('options', 'object', options);
-  const metric = expectOneOf('metric', options.metric ?? 'bits-per-token', METRIC_NAMES);
-  const strategy = expectOneOf('strategy', options.strategy ?? 'lowest-first', STRATEGY_NAMES);
-  const seed = options.seed === undefined ? 0 : expectInteger('seed', options.seed, 0, 0xffffffff);
+  const metric = expectOneOf('metric', options.metric ?? SELECTION_DEFAULTS.metric, METRIC_NAMES);
+  const strategy = expectOneOf('strategy', options.strategy ?? SELECTION_DEFAULTS.strategy, STRATEGY_NAMES);
+  const seed =
+    options.seed === undefined ? SELECTION_DEFAULTS.seed : expectInteger('seed', options.seed, 0, 0xffffffff);
   if (options.seed !== undefined && strategy !== 'random') {
-    throw new TypeError(`seed applies only to strategy "random", not "${strategy}"`);
+    throw new InvalidOptionError(
+      'seed',
+      (name) => `${name('seed')} applies only to ${name('strategy')} "random", not "${strategy}"`,
+    );
   }
   const given = (['keepRatio', 'pruneRatio', 'keepTokens'] as const).filter((name) => options[name] !== undefined);
   let budget: Budget;
   if (strategy === 'threshold') {
     if (given.length > 0) {
-      throw new TypeError(`Strategy "threshold" takes min and/or max, not ${given.join(' or ')}`);
+      throw new InvalidOptionError(
+        given[0],
+        (name) =>
+          `Strategy "threshold" takes ${name('min')} and/or ${name('max')}, not ${given.map(name).join(' or ')}`,
+      );
     }
     const min = options.min === undefined ? null : expectFinite('min', options.min);
     const max = options.max === undefined ? null : expectFinite('max', options.max);
-    if (min === null && max === null) throw new TypeError('Strategy "threshold" needs min, max or both');
+    if (min === null && max === null) {
+      throw new InvalidOptionError(
+        'min',
+        (name) => `Strategy "threshold" needs ${name('min')}, ${name('max')} or both`,
+      );
+    }
     if (min !== null && max !== null && min > max) {
       throw invalidParameterError('max', `number >= min (${min})`, max);
     }
     budget = { kind: 'threshold', min, max };
   } else {
     if (options.min !== undefined || options.max !== undefined) {
-      throw new TypeError(`min and max apply only to strategy "threshold", not "${strategy}"`);
+      throw new InvalidOptionError(
+        options.min !== undefined ? 'min' : 'max',
+        (name) => `${name('min')} and ${name('max')} apply only to ${name('strategy')} "threshold", not "${strategy}"`,
+      );
     }
     if (given.length !== 1) {
-      throw new TypeError(
+      const budgets = (name: (option: string) => string) =>
+        `${name('keepRatio')}, ${name('pruneRatio')} or ${name('keepTokens')}`;
+      throw new InvalidOptionError(
+        given[0] ?? 'keepRatio',
         given.length === 0
-          ? `Strategy "${strategy}" needs one of keepRatio, pruneRatio or keepTokens`
-          : `Expected one of keepRatio, pruneRatio or keepTokens but received ${given.join(' and ')}`,
+          ? (name) => `Strategy "${strategy}" needs one of ${budgets(name)}`
+          : (name) => `Expected one of ${budgets(name)} but received ${given.map(name).join(' and ')}`,
       );
     }
     if (options.keepRatio !== undefined) {

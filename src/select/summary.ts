@@ -2,10 +2,12 @@
  * What a selection tells a person: the summary written to `selection.json` and the data `report.html` draws
  * (histogram, extremes), gathered in one streaming pass with constant memory.
  */
+import { packageVersion } from '../util/version.js';
+import type { JoinResult } from './join.js';
 import { compareKeys, KEY_WORDS } from './keys.js';
-import type { MetricName } from './metrics.js';
-import type { Cuts } from './plan.js';
-import type { Budget, StrategyName } from './strategies.js';
+import type { MetricDefinition, MetricName } from './metrics.js';
+import type { Cuts, KeepRule } from './plan.js';
+import { type Budget, type SelectionSpec, STRATEGY_DESCRIPTIONS, type StrategyName } from './strategies.js';
 
 export interface SelectionSummary {
   format: 'infoprune-selection';
@@ -149,4 +151,94 @@ function insertSorted<T extends { key: Uint32Array }>(
   while (at > 0 && compare(entry.key, list[at - 1].key) < 0) at--;
   list.splice(at, 0, entry);
   if (list.length > limit) list.pop();
+}
+
+/** What `buildSelectionSummary` summarises: the run's configuration and what each pass found. */
+export interface SelectionFacts {
+  spec: SelectionSpec;
+  metric: MetricDefinition;
+  configuration: Omit<SelectionSummary['configuration'], 'metric' | 'strategy' | 'budget' | 'seed'>;
+  joined: JoinResult;
+  rule: KeepRule;
+  cuts: Cuts;
+  values: { min: number; max: number; sum: number };
+  written: { kept: number; tokensAfter: number; bytesAfter: number; keptFiles: string[] };
+  seconds: number;
+}
+
+/** `selection.json`: the configuration, the rule in words, counts, totals before and after, cuts and warnings. */
+export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
+  const { spec, metric, joined, rule, values, written } = facts;
+  const { kept } = written;
+  return {
+    format: 'infoprune-selection',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    infopruneVersion: packageVersion,
+    configuration: {
+      metric: spec.metric,
+      strategy: spec.strategy,
+      budget: spec.budget,
+      seed: spec.strategy === 'random' ? spec.seed : null,
+      ...facts.configuration,
+    },
+    metric: {
+      name: metric.name,
+      unit: metric.unit,
+      formula: metric.formula,
+      description: metric.description,
+      moreInformative: metric.moreInformative,
+    },
+    rule: ruleText(spec, joined.documents, joined.tokens, rule),
+    counts: { documents: joined.documents, kept, pruned: joined.documents - kept, unreadable: joined.unreadable },
+    tokens: joined.tokens === null ? null : { before: joined.tokens, after: written.tokensAfter },
+    bytes: { before: joined.bytes, after: written.bytesAfter },
+    cuts: facts.cuts,
+    values: { min: values.min, max: values.max, mean: values.sum / joined.documents },
+    termStatistics: metric.termNames.map((term, i) => ({ term, ...joined.termStatistics[i] })),
+    join: joined.mode,
+    warnings: selectionWarnings(kept, joined),
+    unreadableExamples: joined.unreadableExamples.map(({ source, line, reason }) => ({ source, line, reason })),
+    outputs: {
+      kept: written.keptFiles,
+      pruned: facts.configuration.dryRun ? null : 'pruned.jsonl',
+      selection: 'selection.json',
+      report: 'report.html',
+    },
+    timing: { seconds: Number(facts.seconds.toFixed(3)), scans: rule.scans },
+  };
+}
+
+function selectionWarnings(kept: number, joined: JoinResult): string[] {
+  const warnings: string[] = [];
+  if (kept === 0)
+    warnings.push('Nothing was kept: the budget rounds to zero documents, or no value passes the threshold.');
+  if (kept === joined.documents) warnings.push('Everything was kept: the budget covers the whole corpus.');
+  if (joined.unreadable > 0) {
+    warnings.push(
+      `${joined.unreadable} corpus record(s) could not be read and were skipped: neither kept nor pruned (see unreadableExamples).`,
+    );
+  }
+  return warnings;
+}
+
+/** The rule in words: how the kept count or token total follows from the budget. */
+export function ruleText(spec: SelectionSpec, documents: number, tokens: number | null, rule: KeepRule): string {
+  const budget = spec.budget;
+  const order = spec.strategy === 'random' ? `seeded random order (seed ${spec.seed})` : 'rank order';
+  const strategy = STRATEGY_DESCRIPTIONS[spec.strategy];
+  switch (budget.kind) {
+    case 'keep-ratio': {
+      const kept = Math.floor(documents * budget.keepRatio + 0.5);
+      return `${strategy} Kept documents = ⌊n·keepRatio + ½⌋ = ⌊${documents} × ${budget.keepRatio} + ½⌋ = ${kept} (round half up), taken in ${order}; ties in value broken by source, then line.`;
+    }
+    case 'prune-ratio': {
+      const pruned = Math.ceil(documents * budget.pruneRatio - 0.5);
+      return `${strategy} Pruned documents = ⌈n·pruneRatio − ½⌉ = ⌈${documents} × ${budget.pruneRatio} − ½⌉ = ${pruned}, kept = ${documents - pruned} (the same as keepRatio ${Number((1 - budget.pruneRatio).toPrecision(12))}, round half up), taken in ${order}; ties in value broken by source, then line.`;
+    }
+    case 'keep-tokens':
+      return `${strategy} Documents are taken in ${order} until the kept tokens reach ${budget.keepTokens} of ${tokens}; the document that crosses the budget is kept (so kept tokens ≥ the budget, by less than one document${spec.strategy === 'middle' ? ' at each end' : ''}).${rule.band?.lower === null && rule.band?.upper === null ? ' The budget covers the whole corpus: everything is kept.' : ''}`;
+    case 'threshold':
+      return `${strategy} Kept iff ${budget.min === null ? '' : `${budget.min} ≤ `}value${budget.max === null ? '' : ` ≤ ${budget.max}`} (${rule.metric.unit}).`;
+  }
 }

@@ -1,4 +1,7 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { InfopruneError, InvalidOptionError } from '../errors.js';
+import { writeFileAtomic } from '../util/files.js';
+import { fnv1a } from '../util/hash.js';
 import { splitWords } from './words.js';
 
 /**
@@ -12,12 +15,7 @@ import { splitWords } from './words.js';
  */
 /** A word's bucket in a table of `buckets` (a power of two): FNV-1a over its UTF-16 code units. */
 export function wordBucket(word: string, buckets: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < word.length; i++) {
-    hash ^= word.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) & (buckets - 1);
+  return fnv1a(word) & (buckets - 1);
 }
 
 export class WordFrequencyTable {
@@ -30,7 +28,10 @@ export class WordFrequencyTable {
 
   constructor(readonly buckets: number = WordFrequencyTable.DEFAULT_BUCKETS) {
     if (!Number.isInteger(buckets) || buckets < 1 || (buckets & (buckets - 1)) !== 0) {
-      throw new TypeError(`Expected power of two for buckets but received ${String(buckets)}`);
+      throw new InvalidOptionError(
+        'buckets',
+        (name) => `Expected power of two for ${name('buckets')} but received ${String(buckets)}`,
+      );
     }
     this.counts = new Float64Array(buckets);
   }
@@ -90,9 +91,7 @@ export class WordFrequencyTable {
 
   /** Writes atomically (temporary file, then rename). */
   save(path: string): void {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, this.toBuffer());
-    renameSync(tmp, path);
+    writeFileAtomic(path, this.toBuffer());
   }
 
   static fromBuffer(data: Buffer, sourceName = 'word-frequency table'): WordFrequencyTable {
@@ -101,15 +100,19 @@ export class WordFrequencyTable {
     try {
       header = JSON.parse(data.subarray(0, newline).toString('utf8'));
     } catch {
-      throw new Error(`${sourceName} is not an infoprune word-frequency table (bad header)`);
+      throw new InfopruneError('SCORES_INVALID', `${sourceName} is not an infoprune word-frequency table (bad header)`);
     }
     if (header.format !== WordFrequencyTable.FORMAT || header.version !== 1) {
-      throw new Error(`${sourceName} is not an infoprune word-frequency table (format ${String(header.format)})`);
+      throw new InfopruneError(
+        'SCORES_INVALID',
+        `${sourceName} is not an infoprune word-frequency table (format ${String(header.format)})`,
+      );
     }
     const table = new WordFrequencyTable(Number(header.buckets));
     const body = data.subarray(newline + 1);
     if (body.byteLength !== table.buckets * 8) {
-      throw new Error(
+      throw new InfopruneError(
+        'SCORES_INVALID',
         `${sourceName} is truncated: expected ${table.buckets * 8} bytes of counts but found ${body.byteLength}`,
       );
     }

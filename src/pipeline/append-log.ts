@@ -1,10 +1,9 @@
 /**
- * Crash-safe writing: an append log whose valid length is what the last checkpoint says, and whole files written to
- * a temporary name, flushed to disk and renamed over the target (a reader sees the old file or the new one, never
- * half of one, even after SIGKILL or a power cut).
+ * Crash-safe appending: a log whose valid length is what the last checkpoint says (src/pipeline/checkpoint.ts).
+ * What was appended after it is cut off on resume and written again, so every record is written exactly once.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { InfopruneError } from '../errors.js';
 
 /** Above this many buffered bytes the log writes them out (it also writes on every sync). */
 const FLUSH_BYTES = 1 << 20;
@@ -34,8 +33,10 @@ export class AppendLog {
     const size = fstatSync(fd).size;
     if (size < length) {
       closeSync(fd);
-      throw new Error(
-        `${path} holds ${size} bytes but its checkpoint says ${length}: the run's files were changed; start over without --resume`,
+      throw new InfopruneError(
+        'RESUME_MISMATCH',
+        (name) =>
+          `${path} holds ${size} bytes but its checkpoint says ${length}: the run's files were changed; start over without ${name('resume')}`,
       );
     }
     ftruncateSync(fd, length);
@@ -71,42 +72,5 @@ export class AppendLog {
     this.flush();
     closeSync(this.fd);
     this.fd = -1;
-  }
-}
-
-/** Flushes a folder's entries (a rename in it) to disk; a no-op where folders cannot be opened (Windows). */
-export function syncFolder(path: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dirname(path), 'r');
-    fsyncSync(fd);
-  } catch {
-    // Not supported here: the rename is still atomic, only its durability across a power cut is weaker.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Writes a whole file atomically and durably: temporary file, fsync, rename, folder fsync. */
-export function writeFileDurably(path: string, data: string | Uint8Array): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temporary, 'w');
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  syncFolder(path);
-}
-
-export function removeIfPresent(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }

@@ -4,35 +4,16 @@
  * summary line in both cases.
  */
 import cliProgress from 'cli-progress';
-import type { RunCounts, ScoreProgress } from './session.js';
+import type { ScoreProgress } from '../pipeline/session.js';
+import type { RunCounts } from '../scores/manifest.js';
+import { formatCount, formatDuration } from '../util/format.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'none';
-
-/** 1234 → "1,234"; 1234567 → "1.23M" (for rates and large totals). */
-export function formatCount(value: number): string {
-  if (value < 10_000) return Math.round(value).toLocaleString('en-US');
-  for (const [unit, size] of [
-    ['G', 1e9],
-    ['M', 1e6],
-    ['k', 1e3],
-  ] as const) {
-    if (value >= size) return `${(value / size).toFixed(value >= size * 100 ? 0 : value >= size * 10 ? 1 : 2)}${unit}`;
-  }
-  return String(value);
-}
-
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '--';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 /** "1,234 read = 1,230 scored + 4 skipped (1 file error)". */
 export function formatCounts(counts: RunCounts): string {
   const files = counts.fileErrors > 0 ? ` (${counts.fileErrors} file error${counts.fileErrors > 1 ? 's' : ''})` : '';
-  return `${counts.read.toLocaleString('en-US')} read = ${counts.scored.toLocaleString('en-US')} scored + ${counts.skipped.toLocaleString('en-US')} skipped${files}`;
+  return `${formatCount(counts.read)} read = ${formatCount(counts.scored)} scored + ${formatCount(counts.skipped)} skipped${files}`;
 }
 
 export class ProgressReporter {
@@ -53,11 +34,11 @@ export class ProgressReporter {
   update(progress: ScoreProgress): void {
     if (this.mode === 'none') return;
     const payload = {
-      documents: formatCount(progress.counts.read),
-      documentsRate: formatCount(progress.documentsPerSecond),
-      tokens: formatCount(progress.counts.tokens),
-      tokensRate: formatCount(progress.tokensPerSecond),
-      skipped: formatCount(progress.counts.skipped + progress.counts.fileErrors),
+      documents: formatCount(progress.counts.read, { compact: true }),
+      documentsRate: formatCount(progress.documentsPerSecond, { compact: true }),
+      tokens: formatCount(progress.counts.tokens, { compact: true }),
+      tokensRate: formatCount(progress.tokensPerSecond, { compact: true }),
+      skipped: formatCount(progress.counts.skipped + progress.counts.fileErrors, { compact: true }),
       etaText: formatDuration(progress.etaSeconds),
     };
     const total = Math.max(1, progress.inputBytesTotal);

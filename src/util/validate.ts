@@ -1,7 +1,9 @@
 /**
- * Argument validation shared by the API and the CLI. Every public entry point checks its options here first,
- * so the native layer never sees bad input and every message names the parameter, the expectation and the value.
+ * Option validation for every layer. Each public entry point resolves its own options with these once, so the native
+ * layer never sees bad input and every message names the option, the expectation and the value. The errors are
+ * `InvalidOptionError`s (code INVALID_OPTION), which the CLI rewords with its flag names.
  */
+import { InvalidOptionError } from '../errors.js';
 
 /** Describes a received value for an error message: `-1 of type number`, `"abc" of type string`. */
 export function describeValue(value: unknown): string {
@@ -21,8 +23,12 @@ export function describeValue(value: unknown): string {
 }
 
 /** The error every validator throws: `Expected <expected> for <name> but received <value>`. */
-export function invalidParameterError(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`Expected ${expected} for ${name} but received ${describeValue(value)}`);
+export function invalidParameterError(name: string, expected: string, value: unknown): InvalidOptionError {
+  return new InvalidOptionError(
+    name,
+    (option) => `Expected ${expected} for ${option(name)} but received ${describeValue(value)}`,
+    { expected, received: value },
+  );
 }
 
 export function expectInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -88,4 +94,14 @@ export function expectObject(name: string, value: unknown): Record<string, unkno
     throw invalidParameterError(name, 'object', value);
   }
   return value as Record<string, unknown>;
+}
+
+export function expectSignal(name: string, value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw invalidParameterError(name, 'AbortSignal', value);
+  return value;
+}
+
+export function expectFunction<T extends (...args: never[]) => unknown>(name: string, value: unknown): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalidParameterError(name, 'function', value);
+  return value as T | undefined;
 }

@@ -5,6 +5,8 @@
  */
 import { readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
+import { InfopruneError } from '../errors.js';
+import { invalidParameterError } from '../util/validate.js';
 
 export type InputFormat = 'jsonl' | 'parquet' | 'text';
 export type InputCompression = 'none' | 'gzip' | 'zstd';
@@ -72,13 +74,16 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
     const format = forced ?? described.format;
     if (format === undefined) {
       if (fromListing) return; // folders and globs hold other files too (READMEs, checksums): only known formats
-      throw new Error(
-        `Cannot tell the format of ${path} from its name: use --format jsonl, parquet or text ` +
+      throw new InfopruneError(
+        'INPUT_UNSUPPORTED',
+        (name) =>
+          `Cannot tell the format of ${path} from its name: set ${name('format')} to jsonl, parquet or text ` +
           '(known names: .jsonl .ndjson .json .parquet .txt .text .md, optionally .gz or .zst)',
       );
     }
     if (format === 'parquet' && described.compression !== 'none') {
-      throw new Error(
+      throw new InfopruneError(
+        'INPUT_UNSUPPORTED',
         `${path}: Parquet files compress their pages themselves; a compressed Parquet file is not supported`,
       );
     }
@@ -87,7 +92,7 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
   };
 
   for (const arg of args) {
-    if (typeof arg !== 'string' || arg.length === 0) throw new TypeError('Expected non-empty string for input');
+    if (typeof arg !== 'string' || arg.length === 0) throw invalidParameterError('input', 'non-empty string', arg);
     let stats: Stats | undefined;
     try {
       stats = statSync(arg);
@@ -104,15 +109,17 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
       const rest = base === '.' && !arg.startsWith('.') ? arg : arg.slice(base.length).replace(/^[/\\]/, '');
       const pattern = globToRegExp(rest);
       const found = walk(base, (path) => pattern.test(toKey(relative(base, path))));
-      if (found.length === 0) throw new Error(`No file matches ${arg}`);
+      if (found.length === 0) throw new InfopruneError('INPUT_NOT_FOUND', `No file matches ${arg}`);
       for (const path of found) add(path, toKey(relative(base, path)), statSync(path), true);
     } else if (stats === undefined) {
-      throw new Error(`Input not found: ${arg}`);
+      throw new InfopruneError('INPUT_NOT_FOUND', `Input not found: ${arg}`);
     } else {
-      throw new Error(`Input is neither a file nor a folder: ${arg}`);
+      throw new InfopruneError('INPUT_NOT_FOUND', `Input is neither a file nor a folder: ${arg}`);
     }
   }
-  if (files.length === 0) throw new Error(`No input file of a known format in ${args.join(', ')}`);
+  if (files.length === 0) {
+    throw new InfopruneError('INPUT_NOT_FOUND', `No input file of a known format in ${args.join(', ')}`);
+  }
   return files;
 }
 

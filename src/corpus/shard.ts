@@ -3,7 +3,8 @@
  * A document's shard is a hash of its position (input key, line), so it is known before the record is even parsed
  * (a shard parses and tokenizes only its own documents) and it is the same on every machine.
  */
-import { invalidParameterError } from '../validate.js';
+import { fmix32, fnv1a, fnv1aByte } from '../util/hash.js';
+import { expectInteger, expectPositiveInteger, invalidParameterError } from '../util/validate.js';
 
 export interface ShardSpec {
   /** 0-based shard index, below `count`. */
@@ -22,6 +23,13 @@ export function parseShard(value: unknown): ShardSpec {
   return { index, count };
 }
 
+/** A shard given as `'i/N'` or `{ index, count }`, checked. */
+export function resolveShard(value: ShardSpec | string): ShardSpec {
+  if (typeof value === 'string') return parseShard(value);
+  const count = expectPositiveInteger('shard.count', value?.count);
+  return { index: expectInteger('shard.index', value.index, 0, count - 1), count };
+}
+
 export function formatShard(shard: ShardSpec): string {
   return `${shard.index}/${shard.count}`;
 }
@@ -29,26 +37,15 @@ export function formatShard(shard: ShardSpec): string {
 /** The shard (0..count-1) of the document at `line` of the input with this key. */
 export function shardOf(key: string, line: number, count: number): number {
   if (count === 1) return 0;
-  // FNV-1a over the key and the line, then murmur3's finaliser so that consecutive lines spread evenly mod N.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  hash ^= 0x0a;
-  hash = Math.imul(hash, 0x01000193);
+  // FNV-1a over the key, a newline and the line's 7 low bytes, then murmur3's finaliser so that consecutive lines
+  // spread evenly mod N.
+  let hash = fnv1aByte(fnv1a(key), 0x0a);
   let rest = line;
   for (let i = 0; i < 7; i++) {
-    hash ^= rest & 0xff;
-    hash = Math.imul(hash, 0x01000193);
+    hash = fnv1aByte(hash, rest & 0xff);
     rest = Math.floor(rest / 256);
   }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return (hash >>> 0) % count;
+  return fmix32(hash) % count;
 }
 
 /** Whether this process scores the document at (key, line). */

@@ -1,10 +1,10 @@
 /**
- * CONTRACT (implemented by the pipeline issue): reading corpus records from files, folders and globs.
- * Used by `infoprune score` (src/pipeline) and by `infoprune prune` (src/select) so both see the same records,
- * with the same ids, sources and line numbers.
+ * `readCorpus`: the records of files, folders and globs, on the calling thread. `infoprune score` (src/pipeline, in
+ * worker threads) and `infoprune prune` (src/select, here) read through the same units and parsers, so both see the
+ * same records, with the same ids, sources and line numbers.
  */
-import { type InputFormat, listInputs } from './inputs.js';
-import { DEFAULT_MAX_DOCUMENT_BYTES, resolveReadOptions } from './options.js';
+import { listInputs } from './inputs.js';
+import { type ReadingOptions, resolveReadingOptions } from './options.js';
 import { type ParseOutcome, parseCells, parseJsonLine, parseText, positionId } from './parse.js';
 import { readUnits } from './units.js';
 
@@ -29,26 +29,12 @@ export interface RecordError {
   reason: string;
 }
 
-export interface ReadCorpusOptions {
-  /** Field holding the text (JSONL, Parquet). Default `text`. */
-  textField?: string;
-  /** Field holding the id. Default `id` when present, else `<source>:<line>`. */
-  idField?: string;
-  /** Plain text files: one document per file (default) or one per line. */
-  textMode?: 'file' | 'line';
+export interface ReadCorpusOptions extends ReadingOptions {
   /** Called for each record that cannot be read (malformed JSON, missing text, ...); the read goes on. */
   onError?: (error: RecordError) => void;
-  signal?: AbortSignal;
-}
-
-/** Options beyond the contract's, for callers that need them (all optional, with the same defaults as `score`). */
-export interface ReadCorpusExtraOptions {
-  /** Force the input format instead of telling it from file names. Default `auto`. */
-  format?: InputFormat | 'auto';
-  /** Documents longer than this are reported through `onError`, not read. Default 32 MiB. */
-  maxDocumentBytes?: number;
   /** Parquet: return each row as an object in `row`. Default true (what writing kept rows back out needs). */
   parquetRows?: boolean;
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,15 +44,15 @@ export interface ReadCorpusExtraOptions {
  */
 export async function* readCorpus(
   inputs: readonly string[],
-  options: ReadCorpusOptions & ReadCorpusExtraOptions = {},
+  options: ReadCorpusOptions = {},
 ): AsyncGenerator<CorpusRecord> {
-  const read = resolveReadOptions(options);
-  const files = listInputs(inputs, { format: options.format });
+  const read = resolveReadingOptions(options);
+  const files = listInputs(inputs, { format: read.format });
   const units = readUnits(files, {
     textMode: read.textMode,
     textField: read.textField,
     idField: read.idField,
-    maxDocumentBytes: options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
+    maxDocumentBytes: read.maxDocumentBytes,
     parquetRows: options.parquetRows ?? true,
     signal: options.signal,
   });

@@ -1,0 +1,144 @@
+/**
+ * The scorer's options, resolved once in better-sqlite3's order: apply defaults and check what needs no model
+ * (`resolveScorerOptions`), interpret (`'max'` GPU layers), then check the values against the bounds the model sets
+ * (`fitToModel`: its training context and vocabulary), first from the GGUF header, before llama.cpp loads anything,
+ * then from what llama.cpp reports. Only fitted values reach the native layer.
+ */
+import { availableParallelism } from 'node:os';
+import {
+  expectBoolean,
+  expectInteger,
+  expectObject,
+  expectPositiveInteger,
+  expectString,
+  invalidParameterError,
+} from '../util/validate.js';
+import type { NativeContextOptions } from './native.js';
+import type { ScorerOptions } from './types.js';
+
+/** llama.cpp's most sequences per context (LLAMA_MAX_SEQ). */
+export const MAX_SEQUENCES = 256;
+
+/** Every scorer default, in one literal (the CLI's help shows these). */
+export const SCORER_DEFAULTS = Object.freeze({
+  /** Tokens per evaluation window; at most the model's training context. */
+  contextSize: 512,
+  /** Tokens per decode on a CPU, and with GPU layers (at least contextSize; see `defaultBatchSize`). */
+  cpuBatchSize: 512,
+  gpuBatchSize: 2048,
+  /** Cap on the logits buffer (batchSize × vocabulary × 4 bytes) when choosing the batch size. */
+  logitsBudgetBytes: 512 * 1024 * 1024,
+  /** Documents (windows) per decode: min(this, batchSize). */
+  maxSequences: MAX_SEQUENCES,
+  /** Decode threads: the machine's cores, at most this. */
+  maxThreads: 1024,
+  gpuLayers: 0,
+  verbose: false,
+  /** Largest batch accepted. */
+  maxBatchSize: 1 << 20,
+});
+
+/** The options checked without the model: defaults applied where they need none. */
+export interface ScorerRequest {
+  model: string;
+  contextSize?: number;
+  stride?: number;
+  batchSize?: number;
+  maxSequences?: number;
+  threads: number;
+  /** Layers offloaded to the GPU; -1 for all (`'max'`). */
+  gpuLayers: number;
+  flashAttention?: boolean;
+  verbose: boolean;
+}
+
+/** What bounds the options: the model's training context and vocabulary. */
+export interface ModelBounds {
+  trainingContextSize: number;
+  vocabularySize: number;
+}
+
+/** Defaults that need no model, and every check that needs no model: a bad value fails before anything is read. */
+export function resolveScorerOptions(options: ScorerOptions): ScorerRequest {
+  expectObject('options', options);
+  const model = expectString('model', options.model, { nonEmpty: true });
+  const contextSize =
+    options.contextSize === undefined ? undefined : expectInteger('contextSize', options.contextSize, 2);
+  const stride =
+    options.stride === undefined
+      ? undefined
+      : contextSize === undefined
+        ? expectPositiveInteger('stride', options.stride)
+        : expectInteger('stride', options.stride, 1, contextSize - 1);
+  const batchSize =
+    options.batchSize === undefined
+      ? undefined
+      : contextSize === undefined
+        ? expectPositiveInteger('batchSize', options.batchSize)
+        : expectInteger('batchSize', options.batchSize, contextSize, SCORER_DEFAULTS.maxBatchSize);
+  const maxSequences =
+    options.maxSequences === undefined
+      ? undefined
+      : expectInteger('maxSequences', options.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize ?? MAX_SEQUENCES));
+  return {
+    model,
+    contextSize,
+    stride,
+    batchSize,
+    maxSequences,
+    threads:
+      options.threads === undefined
+        ? availableParallelism()
+        : expectInteger('threads', options.threads, 1, SCORER_DEFAULTS.maxThreads),
+    gpuLayers: resolveGpuLayers(options.gpuLayers),
+    flashAttention:
+      options.flashAttention === undefined ? undefined : expectBoolean('flashAttention', options.flashAttention),
+    verbose: options.verbose === undefined ? SCORER_DEFAULTS.verbose : expectBoolean('verbose', options.verbose),
+  };
+}
+
+function resolveGpuLayers(value: unknown): number {
+  if (value === undefined) return SCORER_DEFAULTS.gpuLayers;
+  if (value === 'max') return -1; // llama.cpp: negative = every layer
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalidParameterError('gpuLayers', "non-negative integer or 'max'", value);
+  }
+  return value;
+}
+
+/**
+ * Tokens per decode. Every token of a decode attends over the whole batch's KV cache (masked to its own
+ * document), so attention work per token grows with the batch: on a CPU a 2048-token batch spends most of its time
+ * there for small models, and 512 keeps it near a tenth of the matmul work. GPUs want larger batches to fill the
+ * device. Either way the logits buffer (batch × vocabulary × 4 bytes) stays under 512 MiB, and a window must fit.
+ */
+export function defaultBatchSize(contextSize: number, vocabularySize: number, gpuLayers: number): number {
+  const preferred = gpuLayers !== 0 ? SCORER_DEFAULTS.gpuBatchSize : SCORER_DEFAULTS.cpuBatchSize;
+  const logitsRows = Math.floor(SCORER_DEFAULTS.logitsBudgetBytes / (4 * vocabularySize));
+  return Math.max(contextSize, Math.min(preferred, logitsRows));
+}
+
+/** The remaining defaults and the checks the model's bounds allow: what the native context is created with. */
+export function fitToModel(request: ScorerRequest, bounds: ModelBounds): NativeContextOptions {
+  const maxContext = Math.max(2, bounds.trainingContextSize);
+  const contextSize =
+    request.contextSize === undefined
+      ? Math.min(SCORER_DEFAULTS.contextSize, maxContext)
+      : expectInteger('contextSize', request.contextSize, 2, maxContext);
+  const stride =
+    request.stride === undefined
+      ? Math.floor(contextSize / 2)
+      : expectInteger('stride', request.stride, 1, contextSize - 1);
+  const batchSize =
+    request.batchSize === undefined
+      ? defaultBatchSize(contextSize, bounds.vocabularySize, request.gpuLayers)
+      : expectInteger('batchSize', request.batchSize, contextSize, SCORER_DEFAULTS.maxBatchSize);
+  // llama.cpp asserts (aborting the process) unless sequences <= batchSize, so the bound includes it.
+  const maxSequences =
+    request.maxSequences === undefined
+      ? Math.min(SCORER_DEFAULTS.maxSequences, batchSize)
+      : expectInteger('maxSequences', request.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
+  // Off on CPU (exact packing invariance, see types.ts); on with GPU layers, where it saves memory and time.
+  const flashAttention = request.flashAttention ?? request.gpuLayers !== 0;
+  return { contextSize, stride, batchSize, maxSequences, threads: request.threads, flashAttention };
+}

@@ -1,0 +1,54 @@
+/**
+ * The files of one scoring run, named from its score file `<out>` in one place: `infoprune score` writes them,
+ * `merge` combines them, `prune` reads the scores and the word table.
+ */
+import { basename, resolve } from 'node:path';
+
+export type ScoreFileFormat = 'jsonl' | 'parquet';
+
+export interface ScoreFilePaths {
+  /** One record per document: JSONL, or Parquet when the name ends in `.parquet`. */
+  scores: string;
+  /** `{"source","line","reason"}` per position that was not scored. */
+  errors: string;
+  /** The corpus word-frequency table (H(W,f)). */
+  words: string;
+  /** Written last: its presence says the files beside it are complete. */
+  manifest: string;
+  /** While the run is going: the records and errors as append logs, and the checkpoint. */
+  partialScores: string;
+  partialErrors: string;
+  checkpoint: string;
+}
+
+export function scoreFilePaths(out: string): ScoreFilePaths {
+  return {
+    scores: out,
+    errors: `${out}.errors.jsonl`,
+    words: `${out}.words.bin`,
+    manifest: `${out}.manifest.json`,
+    partialScores: `${out}.partial.jsonl`,
+    partialErrors: `${out}.errors.jsonl.partial`,
+    checkpoint: `${out}.checkpoint.json`,
+  };
+}
+
+/** The name (beside `out`) of the word table saved with checkpoint `generation`. */
+export function wordsSnapshotName(out: string, generation: number): string {
+  return `${wordsSnapshotPrefix(out)}${generation}`;
+}
+
+export function wordsSnapshotPrefix(out: string): string {
+  return `${basename(out)}.checkpoint.words-`;
+}
+
+/** Parquet when the name ends in .parquet, else JSONL. */
+export function scoreFileFormat(path: string): ScoreFileFormat {
+  return path.toLowerCase().endsWith('.parquet') ? 'parquet' : 'jsonl';
+}
+
+/** Whether an (absolute) path is one of the run's own files (`out` or `out.<anything>`): never read as input. */
+export function isRunFile(out: string): (absolutePath: string) => boolean {
+  const base = resolve(out);
+  return (path) => path === base || path.startsWith(`${base}.`);
+}

@@ -1,0 +1,32 @@
+/**
+ * Putting a run's outputs in place, for `infoprune score` (at the end of a run, or when a resume finds only this
+ * left to do) and for `merge`: the word table, the errors, the scores (the append log renamed, or converted to
+ * Parquet), and the manifest last, whose presence says the rest is complete. Every step can be redone: a crash
+ * part-way leaves a state that running this again completes.
+ */
+import { existsSync, renameSync } from 'node:fs';
+import type { WordFrequencyTable } from '../text/word-frequency.js';
+import { removeIfPresent, replaceAtomically, writeFileAtomic } from '../util/files.js';
+import { scoreFileFormat, scoreFilePaths } from './files.js';
+import type { ScoreManifest } from './manifest.js';
+import { writeParquetFromJsonl } from './parquet.js';
+
+export interface Finalization {
+  /** The run's word-frequency table. */
+  table: WordFrequencyTable;
+  /** The manifest, built once the scores are in place. */
+  manifest: () => ScoreManifest;
+}
+
+export async function finalizeScoreFile(out: string, { table, manifest }: Finalization): Promise<void> {
+  const paths = scoreFilePaths(out);
+  table.save(paths.words);
+  if (existsSync(paths.partialErrors)) renameSync(paths.partialErrors, paths.errors);
+  if (existsSync(paths.partialScores)) {
+    if (scoreFileFormat(out) === 'parquet') {
+      await replaceAtomically(out, (temporary) => writeParquetFromJsonl(paths.partialScores, temporary));
+      removeIfPresent(paths.partialScores);
+    } else renameSync(paths.partialScores, out);
+  }
+  writeFileAtomic(paths.manifest, `${JSON.stringify(manifest(), null, 2)}\n`, { durable: true });
+}
