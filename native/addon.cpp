@@ -156,10 +156,6 @@ class ScoreWorker : public Napi::AsyncWorker {
       Napi::Float64Array bytes = Napi::Float64Array::New(env, count);
       std::copy(text_bytes.begin(), text_bytes.end(), bytes.Data());
       out.Set("bytes", bytes);
-      // Token counts before BOS: lets the JS side report how a text was tokenized without re-tokenizing.
-      Napi::Uint32Array text_tokens = Napi::Uint32Array::New(env, count);
-      for (size_t i = 0; i < count; i++) text_tokens[i] = static_cast<uint32_t>(documents[i].size());
-      out.Set("textTokens", text_tokens);
     }
     if (want_logprobs_) {
       Napi::Array logprobs = Napi::Array::New(env, count);
@@ -266,7 +262,7 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
     return promise;
   }
 
-  // scoreTexts(texts: string[], wantLogprobs: boolean): Promise<{ tokens, nll, bytes, textTokens, logprobs? }>
+  // scoreTexts(texts: string[], wantLogprobs: boolean): Promise<{ tokens, nll, bytes, logprobs? }>
   Napi::Value ScoreTexts(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Napi::Array texts = info[0].As<Napi::Array>();

@@ -1,7 +1,8 @@
 // Log-probability of one target token from one row of logits: logit[target] - logsumexp(logits).
-// This is the scorer's per-row hot loop (vocabulary-sized, once per scored token), so it is written for the
-// compiler to vectorise: a branch-free exp and 16 independent partial sums (no -ffast-math needed), compiled in
-// AVX-512, AVX2 and baseline variants that the loader picks at run time (GCC/Clang target_clones on x86-64 Linux).
+// This is the scorer's per-row hot loop (vocabulary-sized, once per scored token). log_softmax.cpp vectorises it
+// explicitly with GCC/Clang vector extensions (16 floats per operation, a polynomial exp, 16 partial sums; compilers
+// do not vectorise an exp inside a float reduction without -ffast-math), compiled in AVX-512, AVX2 and baseline
+// variants that the loader picks at run time (target_clones on x86-64 Linux), or NEON elsewhere.
 #pragma once
 
 #include <cstdint>

@@ -4,9 +4,10 @@
  * bounded memory (a document longer than `maxDocumentBytes` is counted and reported, never held), decompresses gzip
  * and zstd, and can start at a resume position.
  */
-import { promises as fs, type ReadStream } from 'node:fs';
-import { pipeline, type Readable, Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { ReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { AsyncBuffer, FileMetaData } from 'hyparquet';
+import { describeError, openDecompressed } from './decompress.js';
 import type { InputFile } from './inputs.js';
 import { inShard, type ShardSpec } from './shard.js';
 
@@ -70,7 +71,6 @@ export interface ReadUnitsOptions {
 }
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
-const READ_CHUNK_BYTES = 1 << 20;
 
 /** Reads the units of all inputs in order, starting at `from`, leaving out other shards' positions and blank lines. */
 export async function* readUnits(inputs: readonly InputFile[], options: ReadUnitsOptions): AsyncGenerator<Unit> {
@@ -103,67 +103,6 @@ function fileFailure(input: InputFile, index: number, line: number, reason: stri
   };
 }
 
-function describeError(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') {
-    const message = error instanceof Error ? error.message : String(error);
-    return message.startsWith(`${error.code}:`) ? message : `${error.code}: ${message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The file's bytes, decompressed, from `offset` (uncompressed files only; compressed ones always from 0). */
-async function openDecompressed(input: InputFile, offset: number): Promise<{ raw: ReadStream; stream: Readable }> {
-  // Opening first, so that a missing or unreadable file is one clear error before any stream is set up.
-  const handle = await fs.open(input.source, 'r');
-  const raw = handle.createReadStream({
-    start: input.compression === 'none' ? offset : 0,
-    highWaterMark: READ_CHUNK_BYTES,
-  });
-  if (input.compression === 'none') return { raw, stream: raw };
-  const decompressor =
-    input.compression === 'gzip' ? createGunzip({ chunkSize: READ_CHUNK_BYTES }) : await createZstdDecompressor();
-  const stream = pipeline(raw, decompressor, () => {
-    // Errors surface through the decompressor, where the reader iterates.
-  });
-  return { raw, stream };
-}
-
-/** zstd through fzstd (pure JS: Node 20's zlib has no zstd), as a Transform stream. */
-async function createZstdDecompressor(): Promise<Transform> {
-  const { Decompress } = await import('fzstd');
-  let pending: Uint8Array[] = [];
-  const decoder = new Decompress((data) => {
-    pending.push(data);
-  });
-  const flushTo = (stream: Transform): void => {
-    for (const data of pending) stream.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    pending = [];
-  };
-  let sawInput = false;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        sawInput = true;
-        decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        flushTo(this);
-        callback();
-      } catch (error) {
-        callback(new Error(`corrupt zstd stream: ${describeError(error)}`));
-      }
-    },
-    flush(callback) {
-      try {
-        // fzstd throws on a stream that ends inside a frame: that is how truncation is detected.
-        if (sawInput) decoder.push(new Uint8Array(0), true);
-        flushTo(this);
-        callback();
-      } catch (error) {
-        callback(new Error(`truncated or corrupt zstd stream: ${describeError(error)}`));
-      }
-    },
-  });
-}
-
 /**
  * JSONL and text-per-line files: one unit per non-blank line. Lines are split on LF; a CR before it and a UTF-8 BOM
  * at the start of the file are dropped. A line longer than `maxDocumentBytes` is skipped over while being counted.
@@ -174,105 +113,117 @@ async function* readLineUnits(
   start: ReadPosition,
   options: ReadUnitsOptions,
 ): AsyncGenerator<Unit> {
-  const limit = options.maxDocumentBytes;
   const seekable = input.compression === 'none';
-  let offset = seekable ? start.offset : 0; // decompressed bytes consumed, up to the end of the current line
-  let line = seekable ? start.units : 0; // lines completed
-  const skipThrough = start.units; // lines already done (compressed files are re-read from the start)
   let opened: { raw: ReadStream; stream: Readable };
   try {
-    opened = await openDecompressed(input, offset);
+    opened = await openDecompressed(input, seekable ? start.offset : 0);
   } catch (error) {
     yield fileFailure(input, index, 0, `cannot read: ${describeError(error)}`);
     return;
   }
-  const { raw, stream } = opened;
-  let pieces: Buffer[] = []; // the current line's bytes so far
-  let pieceBytes = 0;
-  let tooLong = false;
-  const lineUnit = (data: Buffer, atFileStart: boolean): Unit | undefined => {
-    line++;
-    if (line <= skipThrough) return undefined;
-    const next = { input: index, units: line, offset };
-    const inputBytes = seekable ? offset : raw.bytesRead;
-    if (tooLong) {
-      return {
-        kind: 'failed',
-        input: index,
-        line,
-        next,
-        inputBytes,
-        document: true,
-        reason: `document too large: ${pieceBytes} bytes, more than maxDocumentBytes ${limit}`,
-      };
-    }
-    let begin = 0;
-    let end = data.length;
-    if (atFileStart && end >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2])
-      begin = 3;
-    if (end > begin && data[end - 1] === 0x0d) end--;
-    let blank = true;
-    for (let i = begin; i < end; i++) {
-      const c = data[i];
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0d) {
-        blank = false;
-        break;
-      }
-    }
-    if (blank) return undefined;
-    return { kind: 'bytes', input: index, line, next, inputBytes, data: data.subarray(begin, end) };
-  };
+  const lines = new LineSplitter(index, start, seekable, opened.raw, options.maxDocumentBytes);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
       options.signal?.throwIfAborted();
-      let from = 0;
-      while (from < chunk.length) {
-        const newline = chunk.indexOf(0x0a, from);
-        const end = newline < 0 ? chunk.length : newline;
-        const length = end - from;
-        if (!tooLong) {
-          if (pieceBytes + length > limit) {
-            tooLong = true;
-            pieces = [];
-          } else if (length > 0) pieces.push(chunk.subarray(from, end));
-        }
-        pieceBytes += length;
-        if (newline < 0) break;
-        const atFileStart = offset === 0;
-        offset += pieceBytes + 1;
-        const data = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, tooLong ? 0 : pieceBytes);
-        const unit = lineUnit(data, atFileStart);
-        pieces = [];
-        pieceBytes = 0;
-        tooLong = false;
-        from = newline + 1;
-        if (unit) yield unit;
-      }
+      yield* lines.push(chunk);
     }
   } catch (error) {
     options.signal?.throwIfAborted();
-    raw.destroy();
-    const what =
-      input.compression === 'none'
-        ? 'read error'
-        : `truncated or corrupt ${input.compression === 'gzip' ? 'gzip' : 'zstd'} data`;
-    yield fileFailure(
-      input,
-      index,
-      line + 1,
-      `${what}: ${describeError(error)}${line > 0 ? ` (after line ${line})` : ''}`,
-    );
+    opened.raw.destroy();
+    const what = seekable
+      ? 'read error'
+      : `truncated or corrupt ${input.compression === 'gzip' ? 'gzip' : 'zstd'} data`;
+    const after = lines.line > 0 ? ` (after line ${lines.line})` : '';
+    yield fileFailure(input, index, lines.line + 1, `${what}: ${describeError(error)}${after}`);
     return;
   }
-  if (pieceBytes > 0 || tooLong) {
-    // The last line has no newline.
-    const atFileStart = offset === 0;
-    offset += pieceBytes;
-    const unit = lineUnit(
-      pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, tooLong ? 0 : pieceBytes),
-      atFileStart,
-    );
-    if (unit) yield unit;
+  const last = lines.finish();
+  if (last) yield last;
+}
+
+/** Cuts a file's bytes, chunk by chunk, into line units, counting lines and bytes for resume positions. */
+class LineSplitter {
+  /** Lines completed. */
+  line: number;
+  /** Decompressed bytes consumed, up to the end of the current line. */
+  private offset: number;
+  /** Lines already done (compressed files are re-read from the start). */
+  private readonly skipThrough: number;
+  /** The current line's bytes so far. */
+  private pieces: Buffer[] = [];
+  private pieceBytes = 0;
+  private tooLong = false;
+
+  constructor(
+    private readonly index: number,
+    start: ReadPosition,
+    private readonly seekable: boolean,
+    private readonly raw: ReadStream,
+    private readonly limit: number,
+  ) {
+    this.offset = seekable ? start.offset : 0;
+    this.line = seekable ? start.units : 0;
+    this.skipThrough = start.units;
+  }
+
+  /** The units of the lines this chunk completes. */
+  *push(chunk: Buffer): Generator<Unit> {
+    let from = 0;
+    while (from < chunk.length) {
+      const newline = chunk.indexOf(0x0a, from);
+      const end = newline < 0 ? chunk.length : newline;
+      const length = end - from;
+      if (!this.tooLong) {
+        if (this.pieceBytes + length > this.limit) {
+          this.tooLong = true;
+          this.pieces = [];
+        } else if (length > 0) this.pieces.push(chunk.subarray(from, end));
+      }
+      this.pieceBytes += length;
+      if (newline < 0) break;
+      const unit = this.endLine(1);
+      from = newline + 1;
+      if (unit) yield unit;
+    }
+  }
+
+  /** The last line, when the file does not end with a newline. */
+  finish(): Unit | undefined {
+    return this.pieceBytes > 0 || this.tooLong ? this.endLine(0) : undefined;
+  }
+
+  private endLine(newlineBytes: number): Unit | undefined {
+    const atFileStart = this.offset === 0;
+    this.offset += this.pieceBytes + newlineBytes;
+    const data =
+      this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.tooLong ? 0 : this.pieceBytes);
+    const unit = this.lineUnit(data, atFileStart);
+    this.pieces = [];
+    this.pieceBytes = 0;
+    this.tooLong = false;
+    return unit;
+  }
+
+  private lineUnit(data: Buffer, atFileStart: boolean): Unit | undefined {
+    const line = ++this.line;
+    if (line <= this.skipThrough) return undefined;
+    const next = { input: this.index, units: line, offset: this.offset };
+    const base = { input: this.index, line, next, inputBytes: this.seekable ? this.offset : this.raw.bytesRead };
+    if (this.tooLong) {
+      const reason = `document too large: ${this.pieceBytes} bytes, more than maxDocumentBytes ${this.limit}`;
+      return { kind: 'failed', ...base, document: true, reason };
+    }
+    let begin = 0;
+    let end = data.length;
+    if (atFileStart && end >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2]) {
+      begin = 3;
+    }
+    if (end > begin && data[end - 1] === 0x0d) end--;
+    for (let i = begin; i < end; i++) {
+      const c = data[i];
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return { kind: 'bytes', ...base, data: data.subarray(begin, end) };
+    }
+    return undefined; // a blank line
   }
 }
 
@@ -346,34 +297,14 @@ async function* readParquetUnits(
   start: ReadPosition,
   options: ReadUnitsOptions,
 ): AsyncGenerator<Unit> {
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import('hyparquet');
+  const { parquetReadObjects } = await import('hyparquet');
   const { compressors } = await import('hyparquet-compressors');
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
-  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
-  let columns: string[];
-  try {
-    file = await asyncBufferFromFile(input.source);
-    metadata = await parquetMetadataAsync(file);
-    columns = parquetSchema(metadata).children.map((child) => child.element.name);
-  } catch (error) {
-    yield fileFailure(input, index, 0, `corrupt or unreadable Parquet file: ${describeError(error)}`);
+  const opened = await openParquet(input, index, options);
+  if ('failure' in opened) {
+    yield opened.failure;
     return;
   }
-  if (!columns.includes(options.textField)) {
-    yield fileFailure(
-      input,
-      index,
-      0,
-      `no column ${JSON.stringify(options.textField)} (columns: ${columns.join(', ')})`,
-    );
-    return;
-  }
-  const wanted = options.parquetRows
-    ? undefined
-    : [
-        options.textField,
-        ...(columns.includes(options.idField) && options.idField !== options.textField ? [options.idField] : []),
-      ];
+  const { file, metadata, columns, wanted } = opened;
   let rowStart = 0;
   const groups = metadata.row_groups;
   for (let g = 0; g < groups.length; g++) {
@@ -418,4 +349,39 @@ async function* readParquetUnits(
     }
     rowStart = rowEnd;
   }
+}
+
+interface OpenParquet {
+  file: AsyncBuffer;
+  metadata: FileMetaData;
+  columns: string[];
+  /** The columns to decode: the text and id columns, or all (undefined) when whole rows are wanted. */
+  wanted: string[] | undefined;
+}
+
+/** A Parquet file's metadata and the columns to read, or the failure of the file as a whole. */
+async function openParquet(
+  input: InputFile,
+  index: number,
+  options: ReadUnitsOptions,
+): Promise<{ failure: FailedUnit } | OpenParquet> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } = await import('hyparquet');
+  let metadata: FileMetaData;
+  let file: AsyncBuffer;
+  let columns: string[];
+  try {
+    file = await asyncBufferFromFile(input.source);
+    metadata = await parquetMetadataAsync(file);
+    columns = parquetSchema(metadata).children.map((child) => child.element.name);
+  } catch (error) {
+    return { failure: fileFailure(input, index, 0, `corrupt or unreadable Parquet file: ${describeError(error)}`) };
+  }
+  const { textField, idField } = options;
+  if (!columns.includes(textField)) {
+    const reason = `no column ${JSON.stringify(textField)} (columns: ${columns.join(', ')})`;
+    return { failure: fileFailure(input, index, 0, reason) };
+  }
+  const idColumn = columns.includes(idField) && idField !== textField ? [idField] : [];
+  const wanted = options.parquetRows ? undefined : [textField, ...idColumn];
+  return { file, metadata, columns, wanted };
 }

@@ -14,7 +14,7 @@ export interface ScorerOptions {
    * vocabularies. Each token attends over the whole decode's KV cache, so bigger is not faster on a CPU.
    */
   batchSize?: number;
-  /** Most documents (sequences) in one decode, default 64, at most 256. */
+  /** Most documents (sequences) in one decode, default min(256, batchSize), at most that. */
   maxSequences?: number;
   /** CPU threads for decoding and for the log-softmax, default: the machine's cores. */
   threads?: number;

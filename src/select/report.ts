@@ -5,6 +5,7 @@
  * Every string that comes from the data (text, ids, paths) is HTML-escaped.
  */
 import { basename } from 'node:path';
+import { formatCount } from '../util/format.js';
 import type { HistogramBin, Sample, SelectionSummary } from './summary.js';
 
 export interface ReportData {
@@ -18,12 +19,6 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
-
-const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-function formatCount(n: number): string {
-  return integer.format(n);
 }
 
 /** A value with four significant digits, without exponent for everyday magnitudes. */
@@ -242,22 +237,6 @@ footer { color: var(--muted); font-size: 12px; margin-top: 22px; }
 export function renderReport(data: ReportData): string {
   const s = data.summary;
   const unit = s.metric.unit;
-  const cutsText = (() => {
-    if (s.cuts.order === 'random') return `random order (seed ${s.configuration.seed ?? 0}): no metric cut`;
-    const describe = (label: string, point: SelectionSummary['cuts']['lower']): string | null =>
-      point === null
-        ? null
-        : `${label} ${formatValue(point.value)} ${unit}${point.source === undefined ? '' : ` (${basename(point.source)}:${point.line}${point.id === undefined || point.id === `${point.source}:${point.line}` ? '' : `, id ${point.id}`})`}`;
-    const parts = [describe('lower cut', s.cuts.lower), describe('upper cut', s.cuts.upper)].filter(
-      (p): p is string => p !== null,
-    );
-    return parts.length > 0 ? parts.join(' · ') : 'no cut (everything kept or nothing kept)';
-  })();
-  const warnings =
-    s.warnings.length === 0
-      ? ''
-      : `<section class="card warnings"><h2>Warnings</h2><ul>${s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></section>`;
-  const tokenShare = s.tokens === null ? '' : shareBar('Tokens', s.tokens.after, s.tokens.before, 'tokens');
   const leastNote =
     s.metric.moreInformative === 'higher'
       ? `lowest ${s.metric.name}: what lowest-first prunes first`
@@ -281,22 +260,11 @@ export function renderReport(data: ReportData): string {
 <p class="sub">${escapeHtml(`${s.metric.name} · ${s.configuration.strategy} · ${budgetPhrase(s)}${s.configuration.dryRun ? ' · dry run (nothing written but this report and selection.json)' : ''}`)}</p>
 </header>
 
-<section class="card">
-<div class="headline">
-<div><div class="big">${percent(s.counts.kept, s.counts.documents)}</div><div class="label">of documents kept</div></div>
-<div><div class="big">${s.tokens === null ? '–' : percent(s.tokens.after, s.tokens.before)}</div><div class="label">of tokens kept</div></div>
-<div><div class="big">${formatCount(s.counts.pruned)}</div><div class="label">documents pruned</div></div>
-</div>
-<div class="shares">
-${shareBar('Documents', s.counts.kept, s.counts.documents, 'documents')}
-${tokenShare}
-${shareBar('Bytes', s.bytes.after, s.bytes.before, 'bytes')}
-</div>
-</section>
-${warnings}
+${headlineSection(s)}
+${warningsSection(s)}
 <section class="card">
 <h2>Distribution of ${escapeHtml(s.metric.name)}</h2>
-<p class="legend"><span class="dot kept"></span>kept <span class="dot pruned"></span>pruned${s.cuts.order === 'information' && (s.cuts.lower !== null || s.cuts.upper !== null) ? '<span class="cutkey"></span>cut' : ''} · ${escapeHtml(cutsText)}</p>
+<p class="legend"><span class="dot kept"></span>kept <span class="dot pruned"></span>pruned${s.cuts.order === 'information' && (s.cuts.lower !== null || s.cuts.upper !== null) ? '<span class="cutkey"></span>cut' : ''} · ${escapeHtml(cutsText(s))}</p>
 ${histogramSvg(data)}
 <div class="formula">${escapeHtml(s.metric.formula)}</div>
 <p class="muted">${escapeHtml(s.metric.description)} Unit: ${escapeHtml(unit)}.</p>
@@ -309,7 +277,53 @@ ${samplesTable('Ten least informative documents', leastNote, data.leastInformati
 ${samplesTable('Ten most informative documents', mostNote, data.mostInformative, unit)}
 </section>
 
-<section class="card">
+${selectionSection(s)}
+<footer>infoprune ${escapeHtml(s.infopruneVersion)} · ${escapeHtml(s.createdAt)} · Kim &amp; Baek, arXiv 2406.14124</footer>
+</main>
+</body>
+</html>
+`;
+}
+
+/** The cut values in words, with the boundary documents. */
+function cutsText(s: SelectionSummary): string {
+  if (s.cuts.order === 'random') return `random order (seed ${s.configuration.seed ?? 0}): no metric cut`;
+  const describe = (label: string, point: SelectionSummary['cuts']['lower']): string | null =>
+    point === null
+      ? null
+      : `${label} ${formatValue(point.value)} ${s.metric.unit}${point.source === undefined ? '' : ` (${basename(point.source)}:${point.line}${point.id === undefined || point.id === `${point.source}:${point.line}` ? '' : `, id ${point.id}`})`}`;
+  const parts = [describe('lower cut', s.cuts.lower), describe('upper cut', s.cuts.upper)].filter(
+    (p): p is string => p !== null,
+  );
+  return parts.length > 0 ? parts.join(' · ') : 'no cut (everything kept or nothing kept)';
+}
+
+function warningsSection(s: SelectionSummary): string {
+  if (s.warnings.length === 0) return '';
+  return `<section class="card warnings"><h2>Warnings</h2><ul>${s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></section>`;
+}
+
+/** The kept shares of documents, tokens and bytes. */
+function headlineSection(s: SelectionSummary): string {
+  const tokenShare = s.tokens === null ? '' : shareBar('Tokens', s.tokens.after, s.tokens.before, 'tokens');
+  return `<section class="card">
+<div class="headline">
+<div><div class="big">${percent(s.counts.kept, s.counts.documents)}</div><div class="label">of documents kept</div></div>
+<div><div class="big">${s.tokens === null ? '–' : percent(s.tokens.after, s.tokens.before)}</div><div class="label">of tokens kept</div></div>
+<div><div class="big">${formatCount(s.counts.pruned)}</div><div class="label">documents pruned</div></div>
+</div>
+<div class="shares">
+${shareBar('Documents', s.counts.kept, s.counts.documents, 'documents')}
+${tokenShare}
+${shareBar('Bytes', s.bytes.after, s.bytes.before, 'bytes')}
+</div>
+</section>`;
+}
+
+/** The rule, the counts and the configuration, and selection.json itself. */
+function selectionSection(s: SelectionSummary): string {
+  const unit = s.metric.unit;
+  return `<section class="card">
 <h2>Selection</h2>
 <dl class="facts">
 <dt>Rule</dt><dd>${escapeHtml(s.rule)}</dd>
@@ -320,10 +334,5 @@ ${samplesTable('Ten most informative documents', mostNote, data.mostInformative,
 <dt>Inputs</dt><dd>${escapeHtml(s.configuration.inputs.join(', '))}</dd>
 </dl>
 <details><summary>selection.json</summary><pre>${escapeHtml(JSON.stringify(s, null, 2))}</pre></details>
-</section>
-<footer>infoprune ${escapeHtml(s.infopruneVersion)} · ${escapeHtml(s.createdAt)} · Kim &amp; Baek, arXiv 2406.14124</footer>
-</main>
-</body>
-</html>
-`;
+</section>`;
 }
