@@ -1,6 +1,6 @@
 /**
- * Step 1 of the pipeline: reading input files into "units", one per document position (a JSONL line, a text line or
- * file, a Parquet row), without parsing them: parsing and tokenizing are the worker pool's job. Streams files with
+ * Reading input files into "units", one per document position (a JSONL line, a text line or file, a Parquet row),
+ * without parsing them: `score` parses and tokenizes them in its worker pool, `readCorpus` on the calling thread. Streams files with
  * bounded memory (a document longer than `maxDocumentBytes` is counted and reported, never held), decompresses gzip
  * and zstd, and can start at a resume position.
  */
