@@ -12,6 +12,8 @@
  *   word 3:   the line (0 ≤ line < 2^32).
  */
 
+import { hash64, hashLow } from '../util/hash.js';
+
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   // The float-to-words conversion below reads the Float64Array's memory as two Uint32 words, low word first.
   throw new Error('infoprune select needs a little-endian machine');
@@ -79,33 +81,6 @@ export function compareSources(a: string, b: string): number {
 export function rankSources(sources: Iterable<string>): Map<string, number> {
   const sorted = [...new Set(sources)].sort(compareSources);
   return new Map(sorted.map((source, rank) => [source, rank]));
-}
-
-/**
- * cyrb53-style 64-bit string hash (two 32-bit lanes, MurmurHash3-like mixing). Fast in JS, good avalanche, not
- * cryptographic: used for the seeded random order and for finding duplicate ids, never for security.
- * Returns the high lane; the low lane is left in `hashLow`.
- */
-let lastLow = 0;
-export function hash64(text: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  lastLow = h1 >>> 0;
-  return h2 >>> 0;
-}
-
-/** The low 32 bits of the last `hash64` result. */
-export function hashLow(): number {
-  return lastLow;
 }
 
 /**

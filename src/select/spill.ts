@@ -12,7 +12,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { hash64, hashLow } from './keys.js';
+import { hash64, hashLow } from '../util/hash.js';
 
 export const SPILL_FIELDS = {
   term0: 0,
