@@ -55,6 +55,16 @@ function areaOf(path: string): string {
 
 const files = sourceFiles(src);
 
+/** The files of src/ a file imports (type-only imports included). */
+function localImports(path: string): string[] {
+  return parse(path)
+    .statements.filter((statement) => ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement))
+    .map((statement) => (statement as ts.ImportDeclaration | ts.ExportDeclaration).moduleSpecifier)
+    .filter((specifier): specifier is ts.StringLiteral => specifier !== undefined && ts.isStringLiteral(specifier))
+    .filter((specifier) => specifier.text.startsWith('.'))
+    .map((specifier) => resolve(dirname(path), specifier.text).replace(/\.js$/, '.ts'));
+}
+
 describe('layout', () => {
   it(`keeps every file under src/ within ${MAX_FILE_LINES} lines`, () => {
     const long = files
@@ -98,6 +108,23 @@ describe('layout', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('has no import cycle between files', () => {
+    const imports = new Map(files.map((path) => [path, localImports(path)]));
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (path: string, stack: string[]): void => {
+      state.set(path, 'open');
+      for (const next of imports.get(path) ?? []) {
+        if (state.get(next) === 'open')
+          cycles.push([...stack.slice(stack.indexOf(next)), path, next].map((p) => relative(src, p)).join(' → '));
+        else if (!state.has(next)) visit(next, [...stack, path]);
+      }
+      state.set(path, 'done');
+    };
+    for (const path of files) if (!state.has(path)) visit(path, []);
+    expect(cycles).toEqual([]);
   });
 
   it(`keeps the package entry to at most ${MAX_ENTRY_KEYS} values, model generation behind infoprune/testing`, async () => {
