@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { globToRegExp, listInputs } from '../src/corpus/inputs.js';
+import { listInputs, parseGlob } from '../src/corpus/inputs.js';
 import { type CorpusRecord, type RecordError, readCorpus } from '../src/corpus/read.js';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { scoreCorpus } from '../src/pipeline/score-corpus.js';
@@ -142,7 +142,28 @@ describe('inputs', () => {
       /Cannot tell the format .* set format to jsonl, parquet or text/,
     );
     expect(listInputs([join(root, 'a', 'README')], { format: 'text' })[0].format).toBe('text');
-    expect(globToRegExp('data/{train,test}-??.jsonl').test('data/test-01.jsonl')).toBe(true);
+    expect(() => listInputs([join(folder, 'no-such-folder', '*.jsonl')])).toThrow(/No file matches/);
+  });
+
+  it('matches globs as the shell does (picomatch), in sorted order', () => {
+    const root = join(folder, 'globs');
+    mkdirSync(join(root, 'train', 'deep'), { recursive: true });
+    mkdirSync(join(root, 'test'));
+    const names = ['train/part-01.jsonl', 'train/part-02.jsonl.gz', 'train/part-10.jsonl', 'train/deep/x.jsonl'];
+    for (const name of [...names, 'test/part-01.jsonl', 'test/[literal].jsonl']) writeFileSync(join(root, name), '');
+    const keys = (pattern: string) => listInputs([join(root, pattern)]).map((input) => input.key);
+    expect(keys('{train,test}/part-0?.jsonl*')).toEqual([
+      'test/part-01.jsonl',
+      'train/part-01.jsonl',
+      'train/part-02.jsonl.gz',
+    ]);
+    expect(keys('train/part-[01]*.jsonl')).toEqual(['part-01.jsonl', 'part-10.jsonl']);
+    expect(keys('train/**/*.jsonl')).toEqual(['deep/x.jsonl', 'part-01.jsonl', 'part-10.jsonl']);
+    expect(keys('train/!(part-1*).jsonl')).toEqual(['part-01.jsonl']);
+    expect(keys('test/[literal].jsonl')).toEqual(['[literal].jsonl']); // an existing file is a path, not a glob
+    expect(parseGlob('data/train/*.jsonl').base).toBe('data/train');
+    expect(parseGlob('*.jsonl').matches('a.jsonl')).toBe(true);
+    expect(parseGlob('*.jsonl').matches('sub/a.jsonl')).toBe(false);
   });
 });
 

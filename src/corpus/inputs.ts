@@ -3,8 +3,9 @@
  * The order is part of the output's meaning (records come out in input order, shards and resumes count positions
  * in it), so it must be the same on every machine: arguments in the order given, folder and glob matches sorted.
  */
-import { readdirSync, type Stats, statSync } from 'node:fs';
+import { existsSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
 import { InfopruneError } from '../errors.js';
 import { invalidParameterError } from '../util/validate.js';
 
@@ -57,8 +58,6 @@ export function describeFileName(name: string): { format: InputFormat | undefine
   return { format, compression };
 }
 
-const GLOB_CHARACTERS = /[*?[\]{}]/;
-
 /**
  * Expands the inputs. Throws (the run cannot start) when an argument matches nothing or names a file whose format
  * cannot be told; files that exist but cannot be read are not checked here: reading reports them per file.
@@ -104,11 +103,9 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
     } else if (stats?.isDirectory()) {
       const found = walk(arg, () => true);
       for (const path of found) add(path, toKey(relative(arg, path)), statSync(path), true);
-    } else if (stats === undefined && GLOB_CHARACTERS.test(arg)) {
-      const base = globBase(arg);
-      const rest = base === '.' && !arg.startsWith('.') ? arg : arg.slice(base.length).replace(/^[/\\]/, '');
-      const pattern = globToRegExp(rest);
-      const found = walk(base, (path) => pattern.test(toKey(relative(base, path))));
+    } else if (stats === undefined && isGlob(arg)) {
+      const { base, matches } = parseGlob(arg);
+      const found = existsSync(base) ? walk(base, (path) => matches(toKey(relative(base, path)))) : [];
       if (found.length === 0) throw new InfopruneError('INPUT_NOT_FOUND', `No file matches ${arg}`);
       for (const path of found) add(path, toKey(relative(base, path)), statSync(path), true);
     } else if (stats === undefined) {
@@ -145,55 +142,23 @@ function walk(folder: string, keep: (path: string) => boolean): string[] {
   return found;
 }
 
-/** The folder before the first path segment holding a glob character (`data/train/*.jsonl` → `data/train`). */
-export function globBase(pattern: string): string {
-  const segments = pattern.split(/[/\\]/);
-  const fixed: string[] = [];
-  for (const segment of segments) {
-    if (GLOB_CHARACTERS.test(segment)) break;
-    fixed.push(segment);
-  }
-  if (fixed.length === 0) return '.';
-  const base = fixed.join('/');
-  return base === '' ? '/' : base;
+/**
+ * A glob as its fixed folder and a matcher of paths relative to it (`data/train-*.jsonl` → `data` and
+ * `train-*.jsonl`), through picomatch: `*` and `?` stay within a segment, `**` spans segments, `[abc]`, `{a,b}`
+ * and extglobs (`!(x)`, `@(a|b)`) as in bash. The matches are found by the sorted folder walk, which leaves hidden files out.
+ */
+export function parseGlob(pattern: string): { base: string; matches: (relativePath: string) => boolean } {
+  const scanned = picomatch.scan(portable(pattern));
+  const base = scanned.base === '' ? '.' : scanned.base;
+  return { base, matches: picomatch(scanned.glob, { dot: false }) };
 }
 
-/**
- * A glob as a regular expression over `/`-separated relative paths: `*` and `?` stay within a segment, `**` spans
- * segments, `[abc]` and `{a,b}` as in the shell. Written here (a few lines) because Node 20 has no fs.glob.
- */
-export function globToRegExp(glob: string): RegExp {
-  let out = '';
-  let braces = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        const slash = glob[i + 2] === '/';
-        out += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else out += '[^/]*';
-    } else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) out += '\\[';
-      else {
-        const body = glob
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\');
-        out += `[${body}]`;
-        i = end;
-      }
-    } else if (c === '{') {
-      braces++;
-      out += '(?:';
-    } else if (c === '}' && braces > 0) {
-      braces--;
-      out += ')';
-    } else if (c === ',' && braces > 0) out += '|';
-    else if (c === '\\' || c === '/') out += '/';
-    else out += c.replace(/[.+^$()|]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
+/** Whether an argument is a glob pattern rather than a path. */
+export function isGlob(argument: string): boolean {
+  return picomatch.scan(portable(argument)).isGlob;
+}
+
+/** On Windows a backslash separates folders; elsewhere it escapes a glob character, as in the shell. */
+function portable(pattern: string): string {
+  return sep === '\\' ? pattern.replace(/\\/g, '/') : pattern;
 }
