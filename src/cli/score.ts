@@ -21,7 +21,8 @@ Outputs, beside --out:
   <out>.errors.jsonl    {"source","line","reason"} for every record that could not be scored, and for unreadable,
                         truncated or corrupt files; the summary states read = scored + skipped
   <out>.words.bin       the corpus word-frequency table (for the ranking's H(W,f)): words are hashed into
-                        --word-buckets counters, so its memory and size (${formatBytes(SCORE_DEFAULTS.wordBuckets * 8)} by default) do not grow with the corpus
+                        --word-buckets counters (${formatBytes(SCORE_DEFAULTS.wordBuckets * 8)} of memory by default); the file holds only the
+                        occupied buckets, so it is sized to the corpus and never larger than that
   <out>.manifest.json   model (path, size, sha256, architecture, vocabulary), context, stride, BOS policy, versions,
                         inputs with sizes, counts, start and end times. Written last: it marks a complete run
 

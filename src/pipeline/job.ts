@@ -15,6 +15,7 @@ import { finalizeScoreFile } from '../scores/finalize.js';
 import { buildManifest, type RunCounts, runIdentity, type ScoreManifest } from '../scores/manifest.js';
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
+import { WORD_DEFINITION_VERSION } from '../text/words.js';
 import { sha256File } from '../util/hash.js';
 import { expectFunction, expectInteger, expectSignal, expectString } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
@@ -105,9 +106,7 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
     const run = describeRun(session, await model, job.out);
     if (previous) checkSameRun(previous, run, job.out);
     // 5. The word table, the checkpoints and the logs, fresh or as the last checkpoint left them.
-    const table = previous
-      ? WordFrequencyTable.load(checkpointWordsPath(job.out, previous))
-      : new WordFrequencyTable(job.score.wordBuckets);
+    const table = previous ? loadCheckpointTable(job.out, previous) : new WordFrequencyTable(job.score.wordBuckets);
     const checkpoints = new Checkpoints(job.out, run, table, previous);
     const from = previous?.position ?? START_POSITION;
     logs = openLogs(job, session, checkpoints, table, previous);
@@ -211,6 +210,19 @@ function findStart(job: ResolvedJob): { previous?: Checkpoint; complete?: ScoreJ
     notice(`No checkpoint at ${paths.checkpoint}: starting from the beginning`);
   }
   return { previous };
+}
+
+/** The interrupted run's word table; one counted under another word definition cannot be continued. */
+function loadCheckpointTable(out: string, previous: Checkpoint): WordFrequencyTable {
+  const table = WordFrequencyTable.load(checkpointWordsPath(out, previous));
+  if (table.wordDefinition !== WORD_DEFINITION_VERSION) {
+    throw new InfopruneError(
+      'RESUME_MISMATCH',
+      (name) =>
+        `Cannot resume ${out}: the interrupted run split words under definition ${table.wordDefinition} (an older infoprune), this one under ${WORD_DEFINITION_VERSION}; start over with ${name('overwrite')}`,
+    );
+  }
+  return table;
 }
 
 /** The model's size, time and sha256: hashed while the model loads (seconds for a large file), or reused on resume. */

@@ -11,6 +11,7 @@ import type { ShardSpec } from '../corpus/shard.js';
 import { nativeBuildInfo } from '../engine/native.js';
 import type { ModelInfo, Scorer } from '../engine/types.js';
 import { InfopruneError, type OptionNamer } from '../errors.js';
+import { WORD_BREAKER_ICU, WORD_DEFINITION_VERSION } from '../text/words.js';
 import { packageVersion } from '../util/version.js';
 import { type ScoreFileFormat, scoreFileFormat, scoreFilePaths } from './files.js';
 
@@ -71,7 +72,13 @@ export interface ScoreManifest {
     bosPolicy: string;
   };
   reading: ResolvedReading;
-  wordFrequency: { buckets: number; hash: 'fnv1a32'; file: string };
+  wordFrequency: {
+    buckets: number;
+    hash: 'fnv1a32';
+    file: string;
+    /** The word definition (src/text/words.ts) and the ICU version of its word breaker. */
+    words: { definition: number; icu: string | null };
+  };
   inputs: { source: string; key: string; format: string; compression: string; sizeBytes: number }[];
   shard: ShardSpec | null;
   outputs: { scores: string; scoresFormat: ScoreFileFormat; words: string; errors: string };
@@ -146,7 +153,12 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
       bosPolicy: bosPolicy(model.addsBos),
     },
     reading: run.reading,
-    wordFrequency: { buckets: run.wordBuckets, hash: 'fnv1a32', file: basename(paths.words) },
+    wordFrequency: {
+      buckets: run.wordBuckets,
+      hash: 'fnv1a32',
+      file: basename(paths.words),
+      words: { definition: WORD_DEFINITION_VERSION, icu: WORD_BREAKER_ICU },
+    },
     inputs: run.inputs.map(({ source, key, format, compression, sizeBytes }) => ({
       source,
       key,

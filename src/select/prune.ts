@@ -17,6 +17,7 @@ import { type ReadCorpusOptions, readCorpus } from '../corpus/read.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { scoreFilePaths } from '../scores/files.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
+import { WORD_BREAKER_ICU, WORD_DEFINITION_VERSION } from '../text/words.js';
 import { replaceAtomically } from '../util/files.js';
 import { expectBoolean, expectFunction, expectSignal, expectString, invalidParameterError } from '../util/validate.js';
 import { type CorpusReader, type JoinResult, joinScoresToCorpus } from './join.js';
@@ -66,6 +67,8 @@ interface PrunePlan {
   reader: CorpusReader;
   readOptions: ReadCorpusOptions;
   configuration: SelectionFacts['configuration'];
+  /** What the inputs make worth saying before any pass (an old word table). */
+  warnings: string[];
   dryRun: boolean;
   log: (message: string) => void;
   signal?: AbortSignal;
@@ -114,10 +117,12 @@ async function pruneInto(plan: PrunePlan, folder: string, started: number): Prom
     // 6. selection.json and report.html.
     const { spec, metric, configuration } = plan;
     const seconds = (performance.now() - started) / 1000;
+    for (const warning of plan.warnings) log(`Warning: ${warning}`);
     const summary = buildSelectionSummary({
       spec,
       metric,
       configuration,
+      warnings: plan.warnings,
       joined,
       rule,
       cuts,
@@ -181,6 +186,7 @@ function resolvePrunePlan(options: PruneOptions): PrunePlan {
     reader,
     readOptions,
     configuration,
+    warnings: wordTableWarnings(wordFrequencies),
     dryRun,
     log,
     signal,
@@ -240,6 +246,22 @@ function loadWordFrequencies(
     );
   }
   return { wordFrequencyPath: path, wordFrequencies: WordFrequencyTable.load(path) };
+}
+
+/** What the user should know about the word table: counted under another word definition or word breaker. */
+function wordTableWarnings(table: WordFrequencyTable | undefined): string[] {
+  if (table === undefined) return [];
+  if (table.wordDefinition !== WORD_DEFINITION_VERSION) {
+    return [
+      `The word-frequency table was counted under word definition ${table.wordDefinition} (an older infoprune, which kept runs of Han, Kana, Thai, Lao, Khmer and Myanmar text whole), while H(W,f) now splits them into words: score again for consistent word entropies of such texts.`,
+    ];
+  }
+  if (table.icu !== null && WORD_BREAKER_ICU !== null && table.icu !== WORD_BREAKER_ICU) {
+    return [
+      `The word-frequency table was counted with ICU ${table.icu}, this process splits words with ICU ${WORD_BREAKER_ICU}: word entropies of Han, Kana, Thai, Lao, Khmer and Myanmar texts may differ slightly.`,
+    ];
+  }
+  return [];
 }
 
 interface Measured {

@@ -164,6 +164,8 @@ export interface SelectionFacts {
   values: { min: number; max: number; sum: number };
   written: { kept: number; tokensAfter: number; bytesAfter: number; keptFiles: string[] };
   seconds: number;
+  /** Warnings found before the passes (e.g. about the word table). */
+  warnings?: string[];
 }
 
 /** `selection.json`: the configuration, the rule in words, counts, totals before and after, cuts and warnings. */
@@ -197,7 +199,7 @@ export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
     values: { min: values.min, max: values.max, mean: values.sum / joined.documents },
     termStatistics: metric.termNames.map((term, i) => ({ term, ...joined.termStatistics[i] })),
     join: joined.mode,
-    warnings: selectionWarnings(kept, joined),
+    warnings: [...(facts.warnings ?? []), ...selectionWarnings(kept, joined)],
     unreadableExamples: joined.unreadableExamples.map(({ source, line, reason }) => ({ source, line, reason })),
     outputs: {
       kept: written.keptFiles,
