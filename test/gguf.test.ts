@@ -643,15 +643,22 @@ describe('make-model command', () => {
     const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
     registerMakeModelCommand(program);
     const writes: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const toStdout: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
       writes.push(String(chunk));
+      return true;
+    });
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      toStdout.push(String(chunk));
       return true;
     });
     try {
       await program.parseAsync(['node', 'infoprune', 'make-model', ...args]);
     } finally {
       spy.mockRestore();
+      stdout.mockRestore();
     }
+    expect(toStdout).toEqual([]); // stdout is for data: the summary goes to stderr
     return writes.join('');
   }
 

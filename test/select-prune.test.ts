@@ -529,9 +529,15 @@ describe('infoprune prune (command line, in process)', () => {
     const corpus = writeCorpus(CRAFTED);
     const out = join(corpus.folder, 'cli-out');
     const written: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => {
+    const toStdout: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const writeOut = process.stdout.write.bind(process.stdout);
+    process.stderr.write = ((chunk: string) => {
       written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    process.stdout.write = ((chunk: string) => {
+      toStdout.push(String(chunk));
       return true;
     }) as typeof process.stdout.write;
     try {
@@ -552,9 +558,11 @@ describe('infoprune prune (command line, in process)', () => {
         { from: 'user' },
       );
     } finally {
-      process.stdout.write = write;
+      process.stderr.write = write;
+      process.stdout.write = writeOut;
     }
-    expect(written.join('')).toContain('kept 7 of 10 documents (70.0%)');
+    expect(written.join('')).toContain('infoprune prune: kept 7 of 10 documents (70.0%)');
+    expect(toStdout).toEqual([]); // stdout is for data: the summary goes to stderr
     const summary = JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8')) as SelectionSummary;
     expect(summary.configuration.budget).toEqual({ kind: 'prune-ratio', pruneRatio: 0.3 });
   });

@@ -55,7 +55,8 @@ function runMakeModel(out: string, flags: Record<string, unknown>): void {
       : undefined,
   });
   if (showProgress) process.stderr.write('\r\x1b[K');
-  process.stdout.write(describeWritten(result, preset as string, (performance.now() - started) / 1000));
+  // On stderr, like every summary and progress line: stdout is for data.
+  process.stderr.write(describeWritten(result, preset as string, (performance.now() - started) / 1000));
 }
 
 function checkNotFolder(path: string): void {

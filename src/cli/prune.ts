@@ -82,5 +82,6 @@ async function runPrune(flags: Record<string, unknown>): Promise<void> {
       : `kept ${summary.tokens.after} of ${summary.tokens.before} tokens (${share(summary.tokens.after, summary.tokens.before)})`,
     `${summary.configuration.dryRun ? 'report' : 'output'}: ${out}`,
   ].filter((line): line is string => line !== null);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // On stderr, like every summary and progress line: stdout is for data (`-`).
+  process.stderr.write(lines.map((line) => `infoprune prune: ${line}\n`).join(''));
 }
