@@ -47,6 +47,7 @@ export const SCORE_FLAGS = {
   maxDocumentBytes: { flag: '--max-document-bytes', type: 'integer', min: 1 },
   wordBuckets: { flag: '--word-buckets', type: 'integer', min: 1 },
   checkpointIntervalMs: { flag: '--checkpoint-every', type: 'integer', min: 0, scale: 1000 },
+  maxErrorRate: { flag: '--max-error-rate', type: 'number' },
   verbose: { flag: '--verbose', type: 'boolean' },
 } as const satisfies FlagTable;
 

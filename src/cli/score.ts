@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { READING_DEFAULTS } from '../corpus/options.js';
 import { SCORER_DEFAULTS } from '../engine/options.js';
-import { runScoreJob, SCORE_JOB_DEFAULTS, type ScoreJobOptions } from '../pipeline/job.js';
+import { runScoreJob, SCORE_JOB_DEFAULTS, type ScoreJobOptions, type ScoreJobSummary } from '../pipeline/job.js';
 import { SCORE_DEFAULTS } from '../pipeline/options.js';
 import { formatBytes, formatCount, formatDuration } from '../util/format.js';
 import { optionsFromFlags, SCORE_FLAGS, withFlagWording } from './flags.js';
@@ -33,8 +33,10 @@ an uninterrupted run's. Ctrl-C or SIGTERM stops at the next checkpoint (exit cod
 Sharding over N GPUs or machines: run the same command with --shard 0/N ... --shard N-1/N (each its own --out), then
 infoprune merge (see docs/sharding.md for Slurm arrays and Kubernetes Indexed Jobs).
 
-Exit codes: 0 when the run completed (skipped records are reported, not fatal); 1 when it could not run (model
-missing, output not writable, bad option); 130 when stopped by a signal (resume it with --resume).
+Exit codes: 0 when the run completed (skipped records are reported in <out>.errors.jsonl); 3 when it completed but
+more than --max-error-rate of the records failed (skipped documents and unreadable files), or when nothing at all was
+scored (the outputs are written either way); 1 when it could not run (model missing, output not writable, bad
+option); 130 when stopped by a signal (resume it with --resume).
 
 Examples:
   infoprune score data/ --model tiny.gguf --out scores.jsonl
@@ -96,6 +98,11 @@ export function registerScoreCommand(program: Command): void {
       'least time between checkpoints',
       String(SCORE_JOB_DEFAULTS.checkpointIntervalMs / 1000),
     )
+    .option(
+      '--max-error-rate <share>',
+      'exit with status 3 when more than this share of the records failed (0 to 1)',
+      String(SCORE_JOB_DEFAULTS.maxErrorRate),
+    )
     .option('-q, --quiet', 'no progress and no summary (errors still go to stderr)')
     .option('-v, --verbose', "notes about checkpoints and resuming, and llama.cpp's own log")
     .addHelpText('after', HELP)
@@ -127,7 +134,10 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
       onNotice: (message) => reporter.notice(message),
     });
     reporter.stop();
-    if (summary.alreadyComplete) return;
+    if (summary.alreadyComplete) {
+      reportFailures(summary);
+      return;
+    }
     const { counts } = summary;
     if (summary.status === 'stopped') {
       process.stderr.write(
@@ -144,6 +154,7 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
           `(${rate} tokens/s) → ${summary.outputs.scores}\n`,
       );
     }
+    reportFailures(summary);
   } catch (error) {
     reporter.stop();
     if (abort.signal.aborted) {
@@ -158,4 +169,15 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Exit status 3, with the reason on stderr, when too many records failed (or none was scored). */
+function reportFailures({ failures, outputs }: ScoreJobSummary): void {
+  if (!failures.exceeded) return;
+  const share = `${(100 * failures.rate).toFixed(failures.rate < 0.1 ? 2 : 1)}%`;
+  const why = failures.nothingScored
+    ? 'no document was scored'
+    : `${formatCount(failures.failed)} records failed (${share}), more than --max-error-rate ${failures.maxErrorRate}`;
+  process.stderr.write(`infoprune score: ${why}; see ${outputs.errors}\n`);
+  process.exitCode = 3;
 }

@@ -12,12 +12,25 @@ import { type ReadPosition, START_POSITION } from '../corpus/units.js';
 import { InfopruneError } from '../errors.js';
 import { isRunFile, type ScoreFilePaths, scoreFileFormat, scoreFilePaths } from '../scores/files.js';
 import { finalizeScoreFile } from '../scores/finalize.js';
-import { buildManifest, type RunCounts, runIdentity, type ScoreManifest } from '../scores/manifest.js';
+import {
+  buildManifest,
+  type FailureShare,
+  failureShare,
+  type RunCounts,
+  runIdentity,
+  type ScoreManifest,
+} from '../scores/manifest.js';
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
 import { sha256File } from '../util/hash.js';
-import { expectFunction, expectInteger, expectSignal, expectString } from '../util/validate.js';
+import {
+  expectFunction,
+  expectInteger,
+  expectNumberInRange,
+  expectSignal,
+  expectString,
+} from '../util/validate.js';
 import { AppendLog } from './append-log.js';
 import {
   type Checkpoint,
@@ -39,6 +52,12 @@ import { type ScoreProgress, ScoreSession, type SkippedRecord } from './session.
 export const SCORE_JOB_DEFAULTS = Object.freeze({
   checkpointIntervalMs: 30_000,
   progressIntervalMs: SCORE_DEFAULTS.progressIntervalMs,
+  /**
+   * A run in which more than this share of the records failed (skipped documents and unreadable files) is reported as
+   * failed (`failures.exceeded`; `infoprune score` exits with status 3). 1 % tolerates the odd malformed line of a
+   * web crawl while catching a wrong --text-field or a corrupt shard.
+   */
+  maxErrorRate: 0.01,
 });
 
 export interface ScoreJobOptions extends ScoreCorpusOptions {
@@ -59,6 +78,8 @@ export interface ScoreJobOptions extends ScoreCorpusOptions {
   onNotice?: (message: string) => void;
   /** Override the packing (tests, benchmarks). */
   packing?: Partial<PackingOptions>;
+  /** Share of failed records above which the run counts as failed (`failures.exceeded`), 0 to 1. Default 0.01. */
+  maxErrorRate?: number;
 }
 
 export interface ScoreJobSummary {
@@ -72,6 +93,11 @@ export interface ScoreJobSummary {
   tokensPerSecond: number;
   resumedFrom?: ReadPosition;
   outputs: ScoreFilePaths;
+  /**
+   * How much failed, against `maxErrorRate`: `exceeded` when the share of failed records is above it, or when nothing
+   * was scored at all (a run where every record was skipped never succeeds). The outputs are complete either way.
+   */
+  failures: FailureShare & { maxErrorRate: number; exceeded: boolean };
 }
 
 interface ResolvedJob {
@@ -86,6 +112,7 @@ interface ResolvedJob {
   onProgress?: (progress: ScoreProgress) => void;
   notice: (message: string) => void;
   packing?: Partial<PackingOptions>;
+  maxErrorRate: number;
 }
 
 export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSummary> {
@@ -152,6 +179,10 @@ function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
     resume: options.resume === true,
     overwrite: options.overwrite === true,
     packing: options.packing,
+    maxErrorRate:
+      options.maxErrorRate === undefined
+        ? SCORE_JOB_DEFAULTS.maxErrorRate
+        : expectNumberInRange('maxErrorRate', options.maxErrorRate, 0, 1),
     score: resolveScoreOptions(options, availableParallelism()),
   };
 }
@@ -204,6 +235,7 @@ function findStart(job: ResolvedJob): { previous?: Checkpoint; complete?: ScoreJ
           seconds: 0,
           tokensPerSecond: 0,
           outputs: paths,
+          failures: failuresOf(counts, job.maxErrorRate),
         },
       };
     }
@@ -344,13 +376,20 @@ function summary(
   resumedFrom: ReadPosition | undefined,
 ): ScoreJobSummary {
   const progress = session.progress();
+  const counts = status === 'stopped' ? progress.counts : { ...session.counts };
   return {
     status,
     alreadyComplete: false,
-    counts: status === 'stopped' ? progress.counts : { ...session.counts },
+    counts,
     seconds: progress.elapsedSeconds,
     tokensPerSecond: progress.tokensPerSecond,
     resumedFrom,
     outputs: job.paths,
+    failures: failuresOf(counts, job.maxErrorRate),
   };
+}
+
+function failuresOf(counts: RunCounts, maxErrorRate: number): ScoreJobSummary['failures'] {
+  const share = failureShare(counts);
+  return { ...share, maxErrorRate, exceeded: share.nothingScored || share.rate > maxErrorRate };
 }

@@ -36,6 +36,22 @@ export function zeroCounts(): RunCounts {
   return { read: 0, scored: 0, skipped: 0, fileErrors: 0, tokens: 0, bytes: 0, words: 0 };
 }
 
+/** How much of a run failed: skipped documents and faulty files, as a share of the documents read and those files. */
+export interface FailureShare {
+  /** Documents skipped plus files (or parts of files) that could not be read. */
+  failed: number;
+  /** failed / (read + fileErrors); 0 for a run that met nothing. */
+  rate: number;
+  /** Nothing was scored: the run produced no score at all. */
+  nothingScored: boolean;
+}
+
+export function failureShare(counts: RunCounts): FailureShare {
+  const failed = counts.skipped + counts.fileErrors;
+  const met = counts.read + counts.fileErrors;
+  return { failed, rate: met === 0 ? 0 : failed / met, nothingScored: counts.scored === 0 };
+}
+
 export interface ModelIdentity {
   path: string;
   sizeBytes: number;

@@ -1,0 +1,67 @@
+/**
+ * The compiled CLI as a data engineer runs it, with a tiny random model: exit statuses that say whether records
+ * failed. Needs `npx tsc` first.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyModelPath } from './helpers/models.js';
+
+const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+let folder: string;
+let model: string;
+
+beforeAll(() => {
+  expect(existsSync(cli), 'run npx tsc -p tsconfig.json first').toBe(true);
+  folder = mkdtempSync(join(tmpdir(), 'infoprune-cli-data-'));
+  model = tinyModelPath();
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+function infoprune(args: string[], input?: string | Buffer) {
+  const result = spawnSync(process.execPath, [cli, ...args], { input, timeout: 120_000, maxBuffer: 1 << 28 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
+}
+
+/** A JSONL corpus of `count` short documents, the first `bad` of them with an empty text. */
+function corpus(name: string, count: number, bad = 0): string {
+  const path = join(folder, name);
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ id: `d${i}`, text: i < bad ? '' : `The ${i}th little document, about ${i % 7} cats.` }),
+  );
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+const ENGINE = ['--context', '64', '--threads', '1', '--workers', '0'];
+
+describe('exit status', () => {
+  it('is 0 within --max-error-rate, 3 above it (outputs written), 3 when nothing was scored', () => {
+    const input = corpus('ten.jsonl', 10, 1);
+    const strict = infoprune(['score', input, '--model', model, '--out', join(folder, 'strict.jsonl'), ...ENGINE]);
+    expect(strict.status, strict.stderr).toBe(3);
+    expect(strict.stderr).toMatch(/1 records failed \(10.0%\), more than --max-error-rate 0.01/);
+    expect(existsSync(join(folder, 'strict.jsonl.manifest.json'))).toBe(true);
+    const args = ['--max-error-rate', '0.1', ...ENGINE];
+    const tolerant = infoprune(['score', input, '--model', model, '--out', join(folder, 'tolerant.jsonl'), ...args]);
+    expect(tolerant.status, tolerant.stderr).toBe(0);
+    const empty = corpus('empty.jsonl', 3, 3);
+    const none = infoprune(['score', empty, '--model', model, '--out', join(folder, 'none.jsonl'), ...args]);
+    expect(none.status, none.stderr).toBe(3);
+    expect(none.stderr).toMatch(/no document was scored/);
+    const wrong = infoprune([
+      'score',
+      input,
+      '--model',
+      model,
+      '--out',
+      join(folder, 'x.jsonl'),
+      '--max-error-rate',
+      '2',
+    ]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/for --max-error-rate but received 2/);
+  });
+});
