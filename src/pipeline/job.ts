@@ -24,13 +24,7 @@ import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
 import { sha256File } from '../util/hash.js';
-import {
-  expectFunction,
-  expectInteger,
-  expectNumberInRange,
-  expectSignal,
-  expectString,
-} from '../util/validate.js';
+import { expectFunction, expectInteger, expectNumberInRange, expectSignal, expectString } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
 import {
   type Checkpoint,
