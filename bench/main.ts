@@ -286,7 +286,7 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       longMin: 2 * options.contextSize,
       longMax: 4 * options.contextSize,
     };
-    const tokenize = (text: string) => tokenizer.tokenize(text);
+    const tokenize = (text: string) => tokenizer.tokenizeSync(text);
     const calibration = buildWorkloads(source, tokenize, settings, {
       shortTokens: options.batchSize,
       longTokens: 1,

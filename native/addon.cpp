@@ -57,6 +57,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod<&NativeModel::Info>("info"), InstanceMethod<&NativeModel::Tokenize>("tokenize"),
+                        InstanceMethod<&NativeModel::TokenizeTexts>("tokenizeTexts"),
                         InstanceMethod<&NativeModel::Dispose>("dispose")});
   }
 
@@ -83,6 +84,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     return out;
   }
 
+  // tokenizeTexts(texts: string[]): Promise<Int32Array[]>, tokenized on libuv's thread pool
+  Napi::Value TokenizeTexts(const Napi::CallbackInfo& info);
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     model_.reset();
     return info.Env().Undefined();
@@ -90,6 +94,59 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 
   std::shared_ptr<Model> model_;
 };
+
+// Tokenizes texts off the JS thread (1 MB of text takes about a second). llama.cpp's tokenizer only reads the
+// vocabulary, so this may run while the same model decodes; the worker's shared_ptr keeps the model alive even if
+// JS disposes it meanwhile. The strings are copied to UTF-8 on the JS thread (a memcpy-speed pass).
+class TokenizeWorker : public Napi::AsyncWorker {
+ public:
+  TokenizeWorker(Napi::Env env, std::shared_ptr<Model> model, std::vector<std::string> texts)
+      : Napi::AsyncWorker(env, "infoprune:tokenize"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        model_(std::move(model)),
+        texts_(std::move(texts)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      tokens_.reserve(texts_.size());
+      for (const std::string& text : texts_) tokens_.push_back(model_->tokenize(text));
+    } catch (const std::exception& error) {
+      SetError(error.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, tokens_.size());
+    for (size_t i = 0; i < tokens_.size(); i++) {
+      Napi::Int32Array array = Napi::Int32Array::New(env, tokens_[i].size());
+      std::copy(tokens_[i].begin(), tokens_[i].end(), array.Data());
+      out.Set(static_cast<uint32_t>(i), array);
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Model> model_;
+  std::vector<std::string> texts_;
+  std::vector<std::vector<llama_token>> tokens_;
+};
+
+Napi::Value NativeModel::TokenizeTexts(const Napi::CallbackInfo& info) {
+  const Napi::Array texts = info[0].As<Napi::Array>();
+  std::vector<std::string> copies;
+  copies.reserve(texts.Length());
+  for (uint32_t i = 0; i < texts.Length(); i++) copies.push_back(texts.Get(i).As<Napi::String>().Utf8Value());
+  auto* worker = new TokenizeWorker(info.Env(), model(info.Env()), std::move(copies));
+  worker->Queue();  // AsyncWorker deletes itself when done
+  return worker->promise();
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // NativeContext: a scoring context over a model
@@ -107,22 +164,13 @@ class ScoreWorker : public Napi::AsyncWorker {
         want_logprobs_(want_logprobs) {}
 
   std::vector<std::vector<llama_token>> documents;
-  bool decode_only = false;        // benchmark ceiling: decode with every position's logits, no log-softmax
-  std::vector<std::string> texts;  // when non-empty, tokenized in Execute() into `documents`
-  std::vector<double> text_bytes;
+  bool decode_only = false;  // benchmark ceiling: decode with every position's logits, no log-softmax
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
     try {
-      if (!texts.empty()) {
-        documents.reserve(texts.size());
-        for (const std::string& text : texts) {
-          if (cancel_->load()) throw AbortedError();
-          documents.push_back(context_->model().tokenize(text));
-        }
-      }
       if (decode_only) {
         evaluated_ = context_->decode_only(documents, *cancel_);
       } else {
@@ -152,11 +200,6 @@ class ScoreWorker : public Napi::AsyncWorker {
     }
     out.Set("tokens", tokens);
     out.Set("nll", nll);
-    if (!texts.empty()) {
-      Napi::Float64Array bytes = Napi::Float64Array::New(env, count);
-      std::copy(text_bytes.begin(), text_bytes.end(), bytes.Data());
-      out.Set("bytes", bytes);
-    }
     if (want_logprobs_) {
       Napi::Array logprobs = Napi::Array::New(env, count);
       for (size_t i = 0; i < count; i++) {
@@ -190,7 +233,6 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
     return DefineClass(
         env, "NativeContext",
         {InstanceMethod<&NativeContext::ScoreTokens>("scoreTokens"),
-         InstanceMethod<&NativeContext::ScoreTexts>("scoreTexts"),
          InstanceMethod<&NativeContext::DecodeOnly>("decodeOnly"), InstanceMethod<&NativeContext::Abort>("abort"),
          InstanceMethod<&NativeContext::Dispose>("dispose")});
   }
@@ -257,23 +299,6 @@ class NativeContext : public Napi::ObjectWrap<NativeContext> {
     auto worker = std::make_unique<ScoreWorker>(env, context(env), new_call_cancel_flag(), false);
     worker->decode_only = true;
     copy_documents(env, info[0].As<Napi::Array>(), worker.get());
-    const Napi::Promise promise = worker->promise();
-    worker.release()->Queue();
-    return promise;
-  }
-
-  // scoreTexts(texts: string[], wantLogprobs: boolean): Promise<{ tokens, nll, bytes, logprobs? }>
-  Napi::Value ScoreTexts(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const Napi::Array texts = info[0].As<Napi::Array>();
-    auto worker = std::make_unique<ScoreWorker>(env, context(env), new_call_cancel_flag(), info[1].ToBoolean().Value());
-    const uint32_t count = texts.Length();
-    worker->texts.reserve(count);
-    worker->text_bytes.reserve(count);
-    for (uint32_t i = 0; i < count; i++) {
-      worker->texts.push_back(texts.Get(i).As<Napi::String>().Utf8Value());
-      worker->text_bytes.push_back(static_cast<double>(worker->texts.back().size()));
-    }
     const Napi::Promise promise = worker->promise();
     worker.release()->Queue();
     return promise;

@@ -21,6 +21,7 @@ export type {
   ScoreResult,
   Scorer,
   ScorerOptions,
+  ScorerStats,
   TokenizedDocument,
   Tokenizer,
 } from './engine/types.js';

@@ -64,10 +64,10 @@ describe('engine on a generated model (BOS added)', () => {
 
   it('matches node-llama-cpp per token within 1e-4 (including multi-byte UTF-8)', async () => {
     // Texts that fit the context (a longer one is windowed, which the windowing test checks separately).
-    const texts = SAMPLE_TEXTS.filter((t) => t.length > 0 && scorer.tokenize(t).length + 1 <= 128);
+    const texts = SAMPLE_TEXTS.filter((t) => t.length > 0 && scorer.tokenizeSync(t).length + 1 <= 128);
     expect(texts.length).toBeGreaterThanOrEqual(4);
     const results = await scorer.score(texts, { logprobs: true });
-    const sequences = texts.map((t) => [scorer.model.bosToken, ...scorer.tokenize(t)]);
+    const sequences = texts.map((t) => [scorer.model.bosToken, ...scorer.tokenizeSync(t)]);
     const oracle = oracleLogprobs(modelPath, 256, sequences);
     for (let d = 0; d < texts.length; d++) {
       const ours = results[d].logprobs!;
@@ -90,8 +90,8 @@ describe('engine on a generated model (BOS added)', () => {
     expect(empty).toEqual({ tokens: 0, nll: 0, bytes: 0, bitsPerToken: 0, bitsPerByte: 0, perplexity: 1 });
   });
 
-  it('tokenizes with special-token parsing off (control-token text is literal)', () => {
-    const tokens = scorer.tokenize('<s>');
+  it('tokenizes with special-token parsing off (control-token text is literal)', async () => {
+    const tokens = await scorer.tokenize('<s>');
     expect(tokens.length).toBeGreaterThan(1);
     expect([...tokens]).not.toContain(scorer.model.bosToken);
   });
@@ -123,7 +123,7 @@ describe('engine on a generated model (BOS added)', () => {
     const texts = [SAMPLE_TEXTS[0], SAMPLE_TEXTS[1]];
     const fromTexts = await scorer.score(texts);
     const fromTokens = await scorer.scoreTokens(
-      texts.map((t) => ({ tokens: scorer.tokenize(t), bytes: Buffer.byteLength(t) })),
+      texts.map((t) => ({ tokens: scorer.tokenizeSync(t), bytes: Buffer.byteLength(t) })),
     );
     expect(fromTokens).toEqual(fromTexts);
   });
@@ -134,7 +134,7 @@ describe('engine on a generated model (BOS added)', () => {
     const windowed = await openScorer({ model: modelPath, contextSize, stride, threads: 2 });
     try {
       const text = randomText(480, 99);
-      const sequence = [scorer.model.bosToken, ...windowed.tokenize(text)];
+      const sequence = [scorer.model.bosToken, ...(await windowed.tokenize(text))];
       expect(sequence.length).toBeGreaterThan(3 * contextSize);
       const [result] = await windowed.score([text], { logprobs: true });
       expect(result.tokens).toBe(sequence.length - 1);
@@ -173,7 +173,7 @@ describe('engine on a generated model (BOS added)', () => {
     const full = await openScorer({ model: modelPath, contextSize: 256, threads: 2 });
     const windowed = await openScorer({ model: modelPath, contextSize: 64, stride: 32, threads: 2 });
     try {
-      const tokens = full.tokenize(text).length;
+      const tokens = (await full.tokenize(text)).length;
       expect(tokens + 1).toBeLessThanOrEqual(256);
       expect(tokens + 1).toBeGreaterThan(128);
       const [a] = await full.score([text]);
@@ -185,7 +185,7 @@ describe('engine on a generated model (BOS added)', () => {
     }
   });
 
-  it('keeps the event loop free while scoring, and serialises concurrent calls', async () => {
+  it('keeps the event loop free while scoring, and gives concurrent calls their own results', async () => {
     const texts = Array.from({ length: 16 }, (_, i) => randomText(400, 1000 + i));
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
@@ -207,15 +207,21 @@ describe('engine on a generated model (BOS added)', () => {
     expect(after.tokens).toBeGreaterThan(0);
   });
 
-  it('tokenizes in a vocabulary-only load exactly like the scorer', () => {
+  it('tokenizes in a vocabulary-only load exactly like the scorer, async and sync', async () => {
     const tokenizer = openTokenizer(modelPath);
     try {
-      for (const text of SAMPLE_TEXTS) expect([...tokenizer.tokenize(text)]).toEqual([...scorer.tokenize(text)]);
+      for (const text of SAMPLE_TEXTS) {
+        const expected = [...(await scorer.tokenize(text))];
+        expect([...(await tokenizer.tokenize(text))]).toEqual(expected);
+        expect([...tokenizer.tokenizeSync(text)]).toEqual(expected);
+        expect([...scorer.tokenizeSync(text)]).toEqual(expected);
+      }
       expect(tokenizer.addsBos).toBe(true);
     } finally {
       tokenizer.close();
     }
-    expect(() => tokenizer.tokenize('x')).toThrow('Cannot call tokenize() on a closed tokenizer');
+    await expect(tokenizer.tokenize('x')).rejects.toThrow('Cannot call tokenize() on a closed tokenizer');
+    expect(() => tokenizer.tokenizeSync('x')).toThrow('Cannot call tokenizeSync() on a closed tokenizer');
   });
 });
 
@@ -227,7 +233,7 @@ describe('engine on a generated model without BOS', () => {
       expect(scorer.model.addsBos).toBe(false);
       const texts = [SAMPLE_TEXTS[0], SAMPLE_TEXTS[1], 'a', ''];
       const results = await scorer.score(texts, { logprobs: true });
-      const sequences = texts.map((t) => [...scorer.tokenize(t)]);
+      const sequences = texts.map((t) => [...scorer.tokenizeSync(t)]);
       results.forEach((r, i) => {
         expect(r.tokens).toBe(Math.max(0, sequences[i].length - 1));
       });
@@ -314,7 +320,8 @@ describe('engine errors name the parameter, the expectation and the value', () =
     );
     await scorer.close();
     await expect(scorer.score(['x'])).rejects.toThrow('Cannot call score() on a closed scorer');
-    expect(() => scorer.tokenize('x')).toThrow('Cannot call tokenize() on a closed scorer');
+    await expect(scorer.tokenize('x')).rejects.toThrow('Cannot call tokenize() on a closed scorer');
+    expect(() => scorer.tokenizeSync('x')).toThrow('Cannot call tokenizeSync() on a closed scorer');
   });
 });
 

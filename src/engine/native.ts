@@ -14,15 +14,16 @@ export type NativeModelInfo = Omit<ModelInfo, 'path'>;
 
 export interface NativeModel {
   info(): NativeModelInfo;
+  /** On the calling thread (the pipeline's worker threads). */
   tokenize(text: string): Int32Array;
+  /** On libuv's thread pool; may run while the model decodes. */
+  tokenizeTexts(texts: string[]): Promise<Int32Array[]>;
   dispose(): void;
 }
 
 export interface NativeScoreOutput {
   tokens: Uint32Array;
   nll: Float64Array;
-  /** scoreTexts only: UTF-8 bytes of each text. */
-  bytes?: Float64Array;
   logprobs?: Float32Array[];
 }
 
@@ -37,7 +38,6 @@ export interface NativeContextOptions {
 
 export interface NativeContext {
   scoreTokens(documents: Int32Array[], wantLogprobs: boolean): Promise<NativeScoreOutput>;
-  scoreTexts(texts: string[], wantLogprobs: boolean): Promise<NativeScoreOutput>;
   /** The benchmark ceiling: the same decodes with logits for every position and no log-softmax; tokens evaluated. */
   decodeOnly(documents: Int32Array[]): Promise<number>;
   abort(): void;

@@ -1,7 +1,7 @@
 /**
  * openScorer(): the engine's public entry. Resolves the options once (src/engine/options.ts: so llama.cpp never sees
- * a bad value), loads the model off the main thread, and serialises calls on one native context (concurrent calls
- * queue; each runs on libuv's thread pool, so the event loop stays free while documents are scored).
+ * a bad value), loads the model off the main thread, and runs calls on one native context through the coalescing
+ * queue (src/engine/coalescer.ts). Tokenizing and scoring run on libuv's thread pool, so the event loop stays free.
  */
 import { InfopruneError } from '../errors.js';
 import { describeModel } from '../gguf/reader.js';
@@ -14,10 +14,19 @@ import {
   expectString,
   invalidParameterError,
 } from '../util/validate.js';
-import { type NativeContext, type NativeModel, type NativeScoreOutput, nativeBinding } from './native.js';
+import { closedError, InFlight } from './abort.js';
+import { ScoreCoalescer } from './coalescer.js';
+import { type NativeContext, type NativeModel, nativeBinding } from './native.js';
 import { fitToModel, type ModelBounds, resolveScorerOptions, type ScorerRequest } from './options.js';
-import { scoreResult } from './results.js';
-import type { ModelInfo, ScoreOptions, ScoreResult, Scorer, ScorerOptions, TokenizedDocument } from './types.js';
+import type {
+  ModelInfo,
+  ScoreOptions,
+  ScoreResult,
+  Scorer,
+  ScorerOptions,
+  ScorerStats,
+  TokenizedDocument,
+} from './types.js';
 
 type ResolvedOptions = Scorer['options'];
 
@@ -65,12 +74,6 @@ async function loadModel(request: ScorerRequest): Promise<NativeModel> {
   }
 }
 
-function abortError(): Error {
-  const error = new Error('The operation was aborted');
-  error.name = 'AbortError';
-  return error;
-}
-
 function resolveScoreOptions(options: ScoreOptions | undefined): { logprobs: boolean; signal?: AbortSignal } {
   if (options === undefined) return { logprobs: false };
   expectObject('options', options);
@@ -81,9 +84,9 @@ function resolveScoreOptions(options: ScoreOptions | undefined): { logprobs: boo
 class LlamaScorer implements Scorer {
   #nativeModel: NativeModel;
   #context: NativeContext;
-  #closed = false;
-  /** Calls run one at a time on the native context; this is the tail of that queue. */
-  #queue: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+  #calls: ScoreCoalescer;
+  #tokenizing = new InFlight();
 
   constructor(
     nativeModel: NativeModel,
@@ -93,10 +96,15 @@ class LlamaScorer implements Scorer {
   ) {
     this.#nativeModel = nativeModel;
     this.#context = context;
+    this.#calls = new ScoreCoalescer(context, { ...options, addsBos: model.addsBos });
+  }
+
+  get stats(): Readonly<ScorerStats> {
+    return { ...this.#calls.stats };
   }
 
   #assertOpen(method: string): void {
-    if (this.#closed) throw new Error(`Cannot call ${method}() on a closed scorer`);
+    if (this.#closing) throw new Error(`Cannot call ${method}() on a closed scorer`);
   }
 
   async score(texts: readonly string[], options?: ScoreOptions): Promise<ScoreResult[]> {
@@ -106,8 +114,9 @@ class LlamaScorer implements Scorer {
       if (typeof texts[i] !== 'string') throw invalidParameterError(`texts[${i}]`, 'string', texts[i]);
     }
     const { logprobs, signal } = resolveScoreOptions(options);
-    const output = await this.#run(signal, () => this.#context.scoreTexts([...texts], logprobs));
-    return toResults(output, output.bytes!);
+    const bytes = texts.map((text) => Buffer.byteLength(text, 'utf8'));
+    const documents = await this.#tokenizing.track(this.#nativeModel.tokenizeTexts([...texts]), signal);
+    return this.#calls.submit({ documents, bytes, logprobs, signal });
   }
 
   async scoreTokens(documents: readonly TokenizedDocument[], options?: ScoreOptions): Promise<ScoreResult[]> {
@@ -125,49 +134,52 @@ class LlamaScorer implements Scorer {
         );
       }
       bytes[i] = expectInteger(`documents[${i}].bytes`, document.bytes, 0);
-      tokenArrays[i] = document.tokens; // ids are range-checked natively while copied, before any decode
+      checkTokenIds(document.tokens, this.model.vocabularySize, i);
+      tokenArrays[i] = document.tokens;
     }
     const { logprobs, signal } = resolveScoreOptions(options);
-    const output = await this.#run(signal, () => this.#context.scoreTokens(tokenArrays, logprobs));
-    return toResults(output, bytes);
+    return this.#calls.submit({ documents: tokenArrays, bytes, logprobs, signal });
   }
 
-  tokenize(text: string): Int32Array {
+  async tokenize(text: string, options?: { signal?: AbortSignal }): Promise<Int32Array> {
     this.#assertOpen('tokenize');
+    expectString('text', text);
+    const signal = options === undefined ? undefined : expectSignal('signal', expectObject('options', options).signal);
+    const [tokens] = await this.#tokenizing.track(this.#nativeModel.tokenizeTexts([text]), signal);
+    return tokens;
+  }
+
+  tokenizeSync(text: string): Int32Array {
+    this.#assertOpen('tokenizeSync');
     return this.#nativeModel.tokenize(expectString('text', text));
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#queue.catch(() => undefined);
-    this.#context.dispose();
-    this.#nativeModel.dispose();
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#tokenizing.closeAll(() => closedError('scorer'));
+      await this.#calls.close();
+      this.#context.dispose();
+      this.#nativeModel.dispose();
+    })();
+    return this.#closing;
   }
 
-  /** Queues one native call; an abort before it starts skips it, an abort while it runs stops llama.cpp. */
-  #run(signal: AbortSignal | undefined, call: () => Promise<NativeScoreOutput>): Promise<NativeScoreOutput> {
-    const result = this.#queue
-      .catch(() => undefined)
-      .then(async () => {
-        if (signal?.aborted) throw abortError();
-        const onAbort = () => this.#context.abort();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        try {
-          return await call();
-        } finally {
-          signal?.removeEventListener('abort', onAbort);
-        }
-      });
-    this.#queue = result;
-    return result;
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
-function toResults(output: NativeScoreOutput, bytes: ArrayLike<number>): ScoreResult[] {
-  const results: ScoreResult[] = new Array(output.tokens.length);
-  for (let i = 0; i < results.length; i++) {
-    results[i] = scoreResult(output.tokens[i], output.nll[i], bytes[i], output.logprobs?.[i]);
+/**
+ * Token ids outside the vocabulary make llama.cpp abort the process. The addon checks them too, but a coalesced
+ * native call holds other callers' documents: a bad call must fail alone, here, before it joins one.
+ */
+function checkTokenIds(tokens: Int32Array, vocabularySize: number, document: number): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i];
+    if (id < 0 || id >= vocabularySize) {
+      throw new RangeError(
+        `Expected token ids in [0, ${vocabularySize}) for documents[${document}].tokens but received ${id} at index ${i}`,
+      );
+    }
   }
-  return results;
 }

@@ -33,8 +33,21 @@ export interface ScorerOptions {
 export interface ScoreOptions {
   /** Also return each scored token's natural-log probability. Default false. */
   logprobs?: boolean;
-  /** Cancels the call: it rejects with an AbortError and the scorer stays usable. */
+  /**
+   * Cancels the call: it rejects at once with an AbortError (`name: 'AbortError'`, `code: 'ABORT_ERR'`) and the
+   * scorer stays usable. Other calls coalesced into the same decode are not affected.
+   */
   signal?: AbortSignal;
+}
+
+/** What a scorer has done since it opened (for a service's metrics). */
+export interface ScorerStats {
+  /** `score` and `scoreTokens` calls made. */
+  calls: number;
+  /** Native scoring calls (each one or more llama_decode calls); calls / batches is how much calls were coalesced. */
+  batches: number;
+  /** Documents in those native calls. */
+  documents: number;
 }
 
 export interface ScoreResult {
@@ -76,25 +89,46 @@ export interface ModelInfo {
   sizeBytes: number;
 }
 
-export interface Scorer {
+/**
+ * An open model and scoring context. Safe to share between concurrent callers (one per process is the intended use
+ * in a service): calls that arrive while a decode runs are coalesced into the next one, each keeping its own results
+ * and AbortSignal. `await using scorer = await openScorer(...)` closes it at the end of the scope.
+ */
+export interface Scorer extends AsyncDisposable {
   readonly model: ModelInfo;
   /** The effective options (defaults filled in). */
   readonly options: Required<Omit<ScorerOptions, 'verbose' | 'gpuLayers'>> & { gpuLayers: number; verbose: boolean };
-  /** Scores texts; one result per text, in order. */
+  /** Counters since the scorer opened (live: read them when needed). */
+  readonly stats: Readonly<ScorerStats>;
+  /** Scores texts; one result per text, in order. Tokenizing and scoring both run off the main thread. */
   score(texts: readonly string[], options?: ScoreOptions): Promise<ScoreResult[]>;
   /** Scores pre-tokenized documents (the streaming pipeline's entry); one result per document, in order. */
   scoreTokens(documents: readonly TokenizedDocument[], options?: ScoreOptions): Promise<ScoreResult[]>;
-  /** Tokenizes like the scorer does: special-token parsing off, no BOS. */
-  tokenize(text: string): Int32Array;
-  /** Waits for calls in flight, then frees the model and context. Further use throws. */
+  /** Tokenizes like the scorer does (special-token parsing off, no BOS), off the main thread. */
+  tokenize(text: string, options?: { signal?: AbortSignal }): Promise<Int32Array>;
+  /**
+   * The same tokens on the calling thread, which it blocks (about a second per MB of text): for code that prepares
+   * documents on a thread of its own, as the pipeline does with `workers: 0`.
+   */
+  tokenizeSync(text: string): Int32Array;
+  /**
+   * Closes the scorer: calls still waiting or running reject with an AbortError (the decode in flight is stopped),
+   * then the model and context are freed. Further calls reject. `[Symbol.asyncDispose]` does the same.
+   */
   close(): Promise<void>;
 }
 
-/** A vocabulary-only load of a model (no weights): what the pipeline's worker threads tokenize with. */
-export interface Tokenizer {
+/**
+ * A vocabulary-only load of a model (no weights, milliseconds): tokenizes exactly like the scorer. `tokenize` runs
+ * off the calling thread; `tokenizeSync` blocks it, for worker threads (the pipeline's), where blocking is the point.
+ */
+export interface Tokenizer extends Disposable, AsyncDisposable {
   readonly vocabularySize: number;
   readonly addsBos: boolean;
-  /** Special-token parsing off, no BOS: the same tokens `Scorer.tokenize` gives. */
-  tokenize(text: string): Int32Array;
+  /** Special-token parsing off, no BOS: the same tokens `Scorer.tokenize` gives. Off the calling thread. */
+  tokenize(text: string, options?: { signal?: AbortSignal }): Promise<Int32Array>;
+  /** The same tokens, on the calling thread (1 MB of text blocks it for about a second). */
+  tokenizeSync(text: string): Int32Array;
+  /** Frees the vocabulary; tokenizations in flight reject with an AbortError. */
   close(): void;
 }

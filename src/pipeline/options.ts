@@ -22,7 +22,10 @@ export const SCORE_DEFAULTS = Object.freeze({
   progressIntervalMs: 1000,
 });
 
-/** Where worker threads get their tokenizer: a module exporting `exportName(modelPath) => Tokenizer`. */
+/**
+ * Where worker threads get their tokenizer: a module exporting `exportName(modelPath) => Tokenizer` (the workers call
+ * only its `tokenizeSync`).
+ */
 export interface TokenizerModule {
   /** The module's URL (file: URL string); default: infoprune's engine. */
   url: string;

@@ -13,9 +13,12 @@ export interface PrepareMessage {
   model: string;
 }
 
-const tokenizers = new Map<string, Promise<Tokenizer>>();
+/** What a worker needs of a tokenizer module's tokenizer. */
+type WorkerTokenizer = Pick<Tokenizer, 'tokenizeSync'>;
 
-function tokenizerFor(module: TokenizerModule, model: string): Promise<Tokenizer> {
+const tokenizers = new Map<string, Promise<WorkerTokenizer>>();
+
+function tokenizerFor(module: TokenizerModule, model: string): Promise<WorkerTokenizer> {
   const key = `${module.url}#${module.exportName ?? 'openTokenizer'}#${model}`;
   let tokenizer = tokenizers.get(key);
   if (!tokenizer) {
@@ -24,7 +27,7 @@ function tokenizerFor(module: TokenizerModule, model: string): Promise<Tokenizer
       const open = loaded[module.exportName ?? 'openTokenizer'];
       if (typeof open !== 'function')
         throw new Error(`${module.url} exports no function ${module.exportName ?? 'openTokenizer'}`);
-      return (await open(model)) as Tokenizer;
+      return (await open(model)) as WorkerTokenizer;
     })();
     tokenizers.set(key, tokenizer);
   }
@@ -33,7 +36,7 @@ function tokenizerFor(module: TokenizerModule, model: string): Promise<Tokenizer
 
 export default async function prepare(message: PrepareMessage): Promise<unknown> {
   const tokenizer = await tokenizerFor(message.tokenizer, message.model);
-  const chunk = prepareChunk(message.task, (text) => tokenizer.tokenize(text));
+  const chunk = prepareChunk(message.task, (text) => tokenizer.tokenizeSync(text));
   return move(transferablePrepared(chunk));
 }
 

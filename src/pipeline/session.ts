@@ -120,7 +120,7 @@ export class ScoreSession {
       workers: this.options.workers,
       tokenizerModule: this.options.tokenizerModule,
       model: this.options.model,
-      tokenize: (text) => this.scorer.tokenize(text),
+      tokenize: (text) => this.scorer.tokenizeSync(text),
       signal,
     });
     const units = readUnits(this.inputs, {
