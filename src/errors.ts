@@ -57,6 +57,11 @@ export const ERROR_CODES = {
   CORPUS_CHANGED: 'the corpus changed while it was read',
   /** The inputs hold no readable document. */
   NO_DOCUMENTS: 'the inputs hold no readable document',
+  /**
+   * No native addon fits this machine (no prebuilt for the platform and no source build), or llama.cpp's libraries
+   * it links (node-llama-cpp's package for the platform) are missing or do not load.
+   */
+  NATIVE_UNAVAILABLE: 'the native addon or its llama.cpp libraries are not available',
 } as const;
 
 export type InfopruneErrorCode = keyof typeof ERROR_CODES;

@@ -365,6 +365,34 @@ describe('cuts: the bounded-memory radix select agrees with sorting', () => {
   });
 });
 
+describe('select: score columns under either naming', () => {
+  /** The crafted set as `Scorer.score()` results (camelCase) with an identity added, as a service would pass them. */
+  const fromResults = documents.map(
+    ({ id, source, line, text, tokens, nll, bytes, bits_per_token, bits_per_byte }) => ({
+      ...{ id, source, line, text },
+      ...{ tokens: tokens!, nll: nll!, bytes: bytes!, bitsPerToken: bits_per_token!, bitsPerByte: bits_per_byte! },
+      perplexity: 2 ** bits_per_token!,
+    }),
+  );
+
+  it('ranks and selects ScoreResult-shaped documents exactly like score records', () => {
+    for (const metric of METRIC_NAMES) {
+      const options = { metric, wordFrequencies: new WordFrequencyTable(1024) };
+      expect(rank(fromResults, options)).toEqual(rank(documents, options));
+      expect(select(fromResults, { ...options, keepRatio: 0.6 }).keptIndices).toEqual(
+        select(documents, { ...options, keepRatio: 0.6 }).keptIndices,
+      );
+    }
+  });
+
+  it('names a bad column as the document names it', () => {
+    const bad = fromResults.map((d, i) => (i === 2 ? { ...d, bitsPerToken: Number.NaN } : d));
+    expect(() => select(bad, { keepRatio: 0.5 })).toThrow(
+      `Expected non-negative finite number for bitsPerToken of documents[2] (id ${JSON.stringify(bad[2].id)})`,
+    );
+  });
+});
+
 describe('select: bad input', () => {
   it('rejects ratios outside (0, 1), both budgets, no budget', () => {
     expect(() => select(documents, { pruneRatio: 1.5 })).toThrow(

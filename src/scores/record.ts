@@ -89,11 +89,23 @@ export function checkIdentity(record: Record<string, unknown>, where: string): D
 const INTEGER_FIELDS = ['tokens', 'bytes', 'words'] as const;
 const REAL_FIELDS = ['nll', 'bits_per_token', 'bits_per_byte'] as const;
 
+/**
+ * The score columns under the names `Scorer.score()` gives them (ScoreResult, camelCase), for the record's columns
+ * that differ. The in-memory selection accepts a document under either naming.
+ */
+export const RESULT_FIELD_NAMES = { bits_per_token: 'bitsPerToken', bits_per_byte: 'bitsPerByte' } as const;
+
+/** The score columns a selection reads, under the record's (file) names or the ScoreResult's (API) names. */
+export type ScoreColumns = Pick<ScoreRecord, 'tokens' | 'nll' | 'bytes' | 'bits_per_token' | 'bits_per_byte'>;
+export type ResultScoreColumns = Pick<ScoreResult, 'tokens' | 'nll' | 'bytes' | 'bitsPerToken' | 'bitsPerByte'>;
+
+type Naming = 'record' | 'result';
+
 /** Validates the numeric columns of a score record: counts are non-negative integers, the rest non-negative numbers. */
 export function checkScoreFields(
   record: Record<string, unknown>,
   where: string,
-  { requireWords = true }: { requireWords?: boolean } = {},
+  { requireWords = true, naming = 'record' }: { requireWords?: boolean; naming?: Naming } = {},
 ): void {
   for (const field of INTEGER_FIELDS) {
     const value = record[field];
@@ -102,7 +114,9 @@ export function checkScoreFields(
       throw invalidParameterError(`${field} of ${where}`, 'non-negative integer', value);
     }
   }
-  for (const field of REAL_FIELDS) {
+  for (const column of REAL_FIELDS) {
+    const field =
+      naming === 'result' && column in RESULT_FIELD_NAMES ? RESULT_FIELD_NAMES[column as 'bits_per_token'] : column;
     const value = record[field];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw invalidParameterError(`${field} of ${where}`, 'non-negative finite number', value);
@@ -112,6 +126,23 @@ export function checkScoreFields(
   if (perplexity !== undefined && (typeof perplexity !== 'number' || Number.isNaN(perplexity) || perplexity < 0)) {
     throw invalidParameterError(`perplexity of ${where}`, 'non-negative number', perplexity);
   }
+}
+
+/**
+ * The score columns of an in-memory document, checked, under the record's names: a score record gives them as they
+ * are, a ScoreResult (camelCase, as `Scorer.score()` returns it) is read under its own names.
+ */
+export function scoreColumnsOf(document: Record<string, unknown>, where: string): ScoreColumns {
+  const naming: Naming =
+    document.bits_per_token === undefined &&
+    document.bits_per_byte === undefined &&
+    (document.bitsPerToken !== undefined || document.bitsPerByte !== undefined)
+      ? 'result'
+      : 'record';
+  checkScoreFields(document, where, { requireWords: false, naming });
+  if (naming === 'record') return document as unknown as ScoreColumns;
+  const { tokens, nll, bytes, bitsPerToken, bitsPerByte } = document as unknown as ResultScoreColumns;
+  return { tokens, nll, bytes, bits_per_token: bitsPerToken, bits_per_byte: bitsPerByte };
 }
 
 /**

@@ -7,7 +7,7 @@
  * (mean, standard deviation) are known. Only `combined-z` uses the statistics.
  */
 import { deflateSync } from 'node:zlib';
-import type { ScoreRecord } from '../scores/record.js';
+import type { ScoreColumns } from '../scores/record.js';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 
 export const METRIC_NAMES = [
@@ -21,8 +21,8 @@ export const METRIC_NAMES = [
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** The score columns a metric may read. */
-export type MetricScores = Pick<ScoreRecord, 'tokens' | 'nll' | 'bytes' | 'bits_per_token' | 'bits_per_byte'>;
+/** The score columns a metric may read (under the score record's names). */
+export type MetricScores = ScoreColumns;
 
 /** What one document offers a metric: its scores (when a scores file is given) and its text (when read). */
 export interface MetricInput {

@@ -4,7 +4,7 @@
  * steps through a spill file instead of arrays).
  */
 import { InfopruneError, InvalidOptionError } from '../errors.js';
-import { checkIdentity, checkScoreFields, type DocumentIdentity } from '../scores/record.js';
+import { checkIdentity, type DocumentIdentity, type ResultScoreColumns, scoreColumnsOf } from '../scores/record.js';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { expectOneOf, invalidParameterError } from '../util/validate.js';
 import { compareKeys, KEY_WORDS, rankSources, writeKey } from './keys.js';
@@ -22,10 +22,12 @@ import { type Cuts, KeepRule } from './plan.js';
 import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
 
 /**
- * A document to rank: its identity, the score columns the metric reads (a `ScoreRecord` fits) and, for the metrics
- * that read text (`word-entropy`, `combined`, `combined-z`, `zlib-ratio`), its text.
+ * A document to rank: its identity, the score columns the metric reads and, for the metrics that read text
+ * (`word-entropy`, `combined`, `combined-z`, `zlib-ratio`), its text. The score columns come under either naming: a
+ * `ScoreRecord` as `readScoreFile` and `scoreCorpus` give it (`bits_per_token`), or a `ScoreResult` as
+ * `Scorer.score()` gives it (`bitsPerToken`) with an id, source and line added.
  */
-export interface SelectableDocument extends DocumentIdentity, Partial<MetricScores> {
+export interface SelectableDocument extends DocumentIdentity, Partial<MetricScores>, Partial<ResultScoreColumns> {
   text?: string;
 }
 
@@ -73,8 +75,10 @@ export interface Selection {
   termStatistics: TermStatistics[];
 }
 
-function checkDocuments(documents: readonly SelectableDocument[], needsScores: boolean): void {
+/** Checks the documents; with `needsScores`, returns each one's score columns under the record's names. */
+function checkDocuments(documents: readonly SelectableDocument[], needsScores: boolean): (MetricScores | undefined)[] {
   if (!Array.isArray(documents)) throw invalidParameterError('documents', 'array', documents);
+  const scores: (MetricScores | undefined)[] = new Array(documents.length);
   const ids = new Set<string>();
   const positions = new Set<string>();
   for (let i = 0; i < documents.length; i++) {
@@ -91,15 +95,16 @@ function checkDocuments(documents: readonly SelectableDocument[], needsScores: b
     }
     positions.add(position);
     if (needsScores) {
-      checkScoreFields(document as unknown as Record<string, unknown>, `${where} (id ${JSON.stringify(id)})`, {
-        requireWords: false,
-      });
+      const record = document as unknown as Record<string, unknown>;
+      scores[i] = scoreColumnsOf(record, `${where} (id ${JSON.stringify(id)})`);
     }
   }
+  return scores;
 }
 
 function measureChecked(
   documents: readonly SelectableDocument[],
+  scores: readonly (MetricScores | undefined)[],
   metricName: MetricName,
   wordFrequencies?: WordFrequencyTable,
 ): Measurement {
@@ -123,7 +128,7 @@ function measureChecked(
         document.text,
       );
     }
-    const row = metric.terms({ scores: document as MetricScores, text: document.text }, context);
+    const row = metric.terms({ scores: scores[i], text: document.text }, context);
     row.forEach((term, t) => {
       accumulators[t].add(term);
     });
@@ -138,8 +143,8 @@ function measureChecked(
 /** Computes a metric for every document (input order). */
 export function measure(documents: readonly SelectableDocument[], options: MeasureOptions = {}): Measurement {
   const metricName = expectOneOf('metric', options.metric ?? 'bits-per-token', METRIC_NAMES);
-  checkDocuments(documents, METRICS[metricName].needsScores);
-  return measureChecked(documents, metricName, options.wordFrequencies);
+  const scores = checkDocuments(documents, METRICS[metricName].needsScores);
+  return measureChecked(documents, scores, metricName, options.wordFrequencies);
 }
 
 type KeyWriter = (
@@ -190,8 +195,8 @@ export function select(documents: readonly SelectableDocument[], options: Select
   const spec = resolveSelectionSpec(options);
   const metric = METRICS[spec.metric];
   const needsTokens = spec.budget.kind === 'keep-tokens';
-  checkDocuments(documents, metric.needsScores || needsTokens);
-  const { values, termStatistics } = measureChecked(documents, spec.metric, options.wordFrequencies);
+  const scores = checkDocuments(documents, metric.needsScores || needsTokens);
+  const { values, termStatistics } = measureChecked(documents, scores, spec.metric, options.wordFrequencies);
 
   const hasTokens = documents.every((document) => typeof document.tokens === 'number');
   const hasBytes = documents.every((document) => typeof document.bytes === 'number');
