@@ -2,11 +2,20 @@
  * Sharding: `shard 0/3, 1/3, 2/3` cover every document exactly once, and `merge` rebuilds the unsharded run's
  * output (records, errors, word table); a missing shard, a shard given twice, or shards of different runs are refused.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseShard, shardOf } from '../src/corpus/shard.js';
+import { parseShard, resolveShard, shardOf } from '../src/corpus/shard.js';
 import { runScoreJob } from '../src/pipeline/job.js';
 import { mergeShards } from '../src/pipeline/merge.js';
 import { readScoreRecords } from '../src/scores/read.js';
@@ -120,6 +129,101 @@ describe('sharding and merge', () => {
       /forged-2\.jsonl is not in input order at /,
     );
     await expect(mergeShards({ shards: [join(folder, 'nope.jsonl')], out })).rejects.toThrow(/has no manifest/);
+  });
+
+  it('--shard auto takes the index from Slurm arrays and Kubernetes Indexed Jobs', () => {
+    expect(resolveShard('auto', { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '8' })).toEqual({
+      index: 3,
+      count: 8,
+    });
+    // --array=10-17: ids from 10, count from min and max.
+    const ranged = { SLURM_ARRAY_TASK_ID: '12', SLURM_ARRAY_TASK_MIN: '10', SLURM_ARRAY_TASK_MAX: '17' };
+    expect(resolveShard('auto', ranged)).toEqual({ index: 2, count: 8 });
+    // --array=0-14:2: every other id.
+    const stepped = { SLURM_ARRAY_TASK_ID: '6', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '14' };
+    expect(resolveShard('auto', { ...stepped, SLURM_ARRAY_TASK_STEP: '2' })).toEqual({ index: 3, count: 8 });
+    expect(resolveShard('auto/8', { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '8' })).toEqual({
+      index: 3,
+      count: 8,
+    });
+    expect(() => resolveShard('auto/4', { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '8' })).toThrow(
+      'shard auto/4 disagrees with the Slurm array, which has 8 tasks',
+    );
+    expect(resolveShard('auto/8', { JOB_COMPLETION_INDEX: '7' })).toEqual({ index: 7, count: 8 });
+    expect(() => resolveShard('auto', { JOB_COMPLETION_INDEX: '7' })).toThrow(/pass it as auto\/N/);
+    expect(() => resolveShard('auto/4', { JOB_COMPLETION_INDEX: '7' })).toThrow(/index 7, outside 0 to 3/);
+    expect(() => resolveShard('auto', {})).toThrow(/SLURM_ARRAY_TASK_ID .* or JOB_COMPLETION_INDEX .* is not set/);
+    expect(() => resolveShard('auto', { SLURM_ARRAY_TASK_ID: 'x' })).toThrow(/non-negative integer/);
+  });
+
+  it('auto shards write into a folder, leave completion markers, and merge finds them by folder', async () => {
+    const results = join(folder, 'results');
+    mkdirSync(results);
+    const whole = join(folder, 'whole.jsonl');
+    const env = { ...process.env };
+    try {
+      for (const index of [2, 0]) {
+        process.env.JOB_COMPLETION_INDEX = String(index);
+        const summary = await runScoreJob({
+          ...common(),
+          scorer: createFakeScorer(),
+          out: `${results}/`,
+          shard: 'auto/3',
+        });
+        expect(summary.outputs.scores).toBe(join(results, `shard-0000${index}-of-00003.jsonl`));
+      }
+    } finally {
+      process.env = env;
+    }
+    const done = JSON.parse(readFileSync(join(results, 'shard-00002-of-00003.jsonl.done.json'), 'utf8'));
+    expect(done).toMatchObject({
+      format: 'infoprune-shard-done',
+      shard: { index: 2, count: 3 },
+      scores: 'shard-00002-of-00003.jsonl',
+    });
+    expect(done.run).toMatch(/^[0-9a-f]{16}$/);
+    const out = join(folder, 'by-folder.jsonl');
+    // Shard 1 is missing; an interrupted run of it left a checkpoint, which the message names.
+    writeFileSync(
+      join(results, 'shard-00001-of-00003.jsonl.checkpoint.json'),
+      JSON.stringify({ shard: { index: 1, count: 3 } }),
+    );
+    await expect(mergeShards({ shards: [results], out })).rejects.toThrow(
+      /missing shard 1\/3 \(unfinished: shard-00001-of-00003\.jsonl\.checkpoint\.json\) of 3/,
+    );
+    rmSync(join(results, 'shard-00001-of-00003.jsonl.checkpoint.json'));
+    await runScoreJob({
+      ...common(),
+      scorer: createFakeScorer(),
+      out: join(results, 'scores-{shard}.jsonl'),
+      shard: '1/3',
+    });
+    expect(existsSync(join(results, 'scores-00001-of-00003.jsonl.done.json'))).toBe(true);
+    const summary = await mergeShards({ shards: [results], out });
+    expect(summary.shards).toBe(3);
+    expect(files(out)).toEqual(files(whole));
+    // A shard of another run in the same folder: refused, naming both.
+    await runScoreJob({ ...common(), scorer: createFakeScorer(), out: `${results}/`, shard: '0/2' });
+    await expect(mergeShards({ shards: [results], out: join(folder, 'again.jsonl') })).rejects.toThrow(
+      /holds shards of 2 different runs/,
+    );
+    expect(readdirSync(results).filter((name) => name.endsWith('.done.json'))).toHaveLength(4);
+  });
+
+  it('auto refuses an --out every shard would share, and {shard} without a shard', async () => {
+    const env = { ...process.env };
+    process.env.SLURM_ARRAY_TASK_ID = '0';
+    process.env.SLURM_ARRAY_TASK_COUNT = '2';
+    try {
+      await expect(
+        runScoreJob({ ...common(), scorer: createFakeScorer(), out: join(folder, 'same.jsonl'), shard: 'auto' }),
+      ).rejects.toThrow(/With shard auto every shard is given the same out: make it a folder/);
+    } finally {
+      process.env = env;
+    }
+    await expect(
+      runScoreJob({ ...common(), scorer: createFakeScorer(), out: join(folder, 'x-{shard}.jsonl') }),
+    ).rejects.toThrow('out holds {shard} but no shard is given');
   });
 
   it('assigns shards by position, stably', () => {

@@ -10,8 +10,13 @@ from beside it. The shards must be all N of one split (same model, options and i
 shard, a shard given twice, or shards of different runs are refused with a message saying which. The merged output
 is what the unsharded run would have written: records and errors in input order, word tables summed, one manifest.
 
-Example:
+Given one folder, merge finds the shards in it by their completion markers (<shard>.done.json, written when a shard
+finishes), refuses a folder holding shards of different runs, and names any missing shard (and its checkpoint, when it
+is still running or was interrupted).
+
+Examples:
   infoprune merge scores.shard-*.jsonl --out scores.jsonl
+  infoprune merge /results/scores/ --out /results/scores.jsonl
 `;
 
 export function registerMergeCommand(program: Command): void {
@@ -21,7 +26,7 @@ export function registerMergeCommand(program: Command): void {
     .description(
       'Combine shard outputs into the output of the unsharded run, checking that every shard is there exactly once.',
     )
-    .argument('<shards...>', "the shards' score files")
+    .argument('<shards...>', "the shards' score files, or the folder holding them")
     .requiredOption('-o, --out <file>', 'the merged score file (.jsonl, or .parquet for Parquet)')
     .option('-q, --quiet', 'no summary line')
     .addHelpText('after', HELP)

@@ -30,8 +30,10 @@ Interruptions: outputs are written as an append log with a checkpoint every --ch
 or kill -9, run the same command with --resume: no document is lost or written twice, and the output is the same as
 an uninterrupted run's. Ctrl-C or SIGTERM stops at the next checkpoint (exit code 130); --resume goes on from there.
 
-Sharding over N GPUs or machines: run the same command with --shard 0/N ... --shard N-1/N (each its own --out), then
-infoprune merge (see docs/sharding.md for Slurm arrays and Kubernetes Indexed Jobs).
+Sharding over N GPUs or machines: run the same command with --shard 0/N ... --shard N-1/N, or --shard auto under a
+Slurm job array (SLURM_ARRAY_TASK_ID) and --shard auto/N in a Kubernetes Indexed Job (JOB_COMPLETION_INDEX). With
+--out a folder (ending in /) each shard writes <out>/shard-00003-of-00008.jsonl (or put {shard} in --out's name), and
+leaves <file>.done.json when it is complete; then infoprune merge <folder> --out scores.jsonl (docs/sharding.md).
 
 Exit codes: 0 when the run completed (skipped records are reported in <out>.errors.jsonl); 3 when it completed but
 more than --max-error-rate of the records failed (skipped documents and unreadable files), or when nothing at all was
@@ -55,7 +57,10 @@ export function registerScoreCommand(program: Command): void {
     )
     .argument('<inputs...>', 'files, folders and globs')
     .requiredOption('-m, --model <file.gguf>', 'the GGUF model to score with')
-    .requiredOption('-o, --out <file>', 'the score file: scores.jsonl, or scores.parquet for Parquet')
+    .requiredOption(
+      '-o, --out <file>',
+      'the score file: scores.jsonl, or scores.parquet for Parquet; with --shard, a folder or a name holding {shard}',
+    )
     .option('--text-field <name>', 'field holding the text (JSONL, Parquet)', READING_DEFAULTS.textField)
     .option(
       '--id-field <name>',
@@ -80,7 +85,10 @@ export function registerScoreCommand(program: Command): void {
       '--workers <n>',
       `threads that parse, tokenize and count words (0: on the main thread; default cores-1, ${SCORE_DEFAULTS.minWorkers} to ${SCORE_DEFAULTS.maxWorkers})`,
     )
-    .option('--shard <i/N>', 'score only shard i of N (0-based), partitioned by document position')
+    .option(
+      '--shard <i/N|auto|auto/N>',
+      "score only shard i of N (0-based), partitioned by document position; auto: the launcher's index (Slurm, Kubernetes)",
+    )
     .option('--resume', 'continue the interrupted run writing to --out')
     .option('--overwrite', "discard an interrupted run's files at --out and start over")
     .option(

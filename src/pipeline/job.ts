@@ -8,9 +8,18 @@
 import { accessSync, constants, existsSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { isAutoShard, type ShardSpec, shardFileTag } from '../corpus/shard.js';
 import { type ReadPosition, START_POSITION } from '../corpus/units.js';
-import { InfopruneError } from '../errors.js';
-import { isRunFile, type ScoreFilePaths, scoreFileFormat, scoreFilePaths } from '../scores/files.js';
+import { InfopruneError, InvalidOptionError } from '../errors.js';
+import { writeDoneMarker } from '../scores/done.js';
+import {
+  isRunFile,
+  type ScoreFilePaths,
+  SHARD_PLACEHOLDER,
+  scoreFileFormat,
+  scoreFilePaths,
+  shardScoreFile,
+} from '../scores/files.js';
 import { finalizeScoreFile } from '../scores/finalize.js';
 import {
   buildManifest,
@@ -155,7 +164,8 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
 }
 
 function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
-  const out = expectString('out', options.out, { nonEmpty: true });
+  const score = resolveScoreOptions(options, availableParallelism());
+  const out = resolveOut(expectString('out', options.out, { nonEmpty: true }), options.shard, score.shard);
   return {
     out,
     paths: scoreFilePaths(out),
@@ -177,8 +187,32 @@ function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
       options.maxErrorRate === undefined
         ? SCORE_JOB_DEFAULTS.maxErrorRate
         : expectNumberInRange('maxErrorRate', options.maxErrorRate, 0, 1),
-    score: resolveScoreOptions(options, availableParallelism()),
+    score,
   };
+}
+
+/** A shard's own score file when `out` is a folder or holds `{shard}`; `shard: 'auto'` needs one of them. */
+function resolveOut(out: string, given: ScoreJobOptions['shard'], shard: ShardSpec | undefined): string {
+  if (shard === undefined) {
+    if (out.includes(SHARD_PLACEHOLDER)) {
+      throw new InvalidOptionError(
+        'out',
+        (name) => `${name('out')} holds ${SHARD_PLACEHOLDER} but no ${name('shard')} is given`,
+      );
+    }
+    return out;
+  }
+  const isFolder = existsSync(out) && statSync(out).isDirectory();
+  const perShard = shardScoreFile(out, shardFileTag(shard), isFolder);
+  if (perShard !== undefined) return perShard;
+  if (isAutoShard(given)) {
+    throw new InvalidOptionError(
+      'out',
+      (name) =>
+        `With ${name('shard')} auto every shard is given the same ${name('out')}: make it a folder (ending in /) or put ${SHARD_PLACEHOLDER} in its name`,
+    );
+  }
+  return out;
 }
 
 /** The model present, the output folder writable: a clear message otherwise. */
@@ -220,6 +254,7 @@ function findStart(job: ResolvedJob): { previous?: Checkpoint; complete?: ScoreJ
     if (existsSync(paths.manifest) && existsSync(paths.scores)) {
       notice(`${out} is already complete (see ${paths.manifest}): nothing to resume`);
       const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as ScoreManifest;
+      if (!existsSync(paths.done)) writeDoneMarker(out, manifest); // killed between the manifest and the marker
       const counts = manifest.counts;
       return {
         complete: {

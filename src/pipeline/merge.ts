@@ -4,9 +4,11 @@
  * once). Each shard's records are in input order, so a k-way merge on (input, line) restores the unsharded order in
  * bounded memory, and two records at one position (overlapping shards) are caught as they meet.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { formatShard } from '../corpus/shard.js';
 import { InfopruneError } from '../errors.js';
+import { readDoneMarkers } from '../scores/done.js';
 import { scoreFilePaths } from '../scores/files.js';
 import { finalizeScoreFile } from '../scores/finalize.js';
 import {
@@ -25,7 +27,10 @@ import { expectString, invalidParameterError } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
 
 export interface MergeOptions {
-  /** The shards' score files (their manifests, errors and word tables are found beside them). */
+  /**
+   * The shards' score files (their manifests, errors and word tables are found beside them), or one folder: the
+   * shards are then found by their completion markers (`<shard>.done.json`).
+   */
   shards: readonly string[];
   out: string;
 }
@@ -184,10 +189,63 @@ export async function mergeShards(options: MergeOptions): Promise<MergeSummary> 
 
 function resolveMergeOptions(options: MergeOptions): { shardPaths: string[]; out: string } {
   if (!Array.isArray(options.shards) || options.shards.length === 0) {
-    throw invalidParameterError('shards', 'non-empty array of shard score files', options.shards);
+    throw invalidParameterError('shards', 'non-empty array of shard score files or one folder', options.shards);
   }
-  const shardPaths = options.shards.map((shard, i) => expectString(`shards[${i}]`, shard, { nonEmpty: true }));
-  return { shardPaths, out: expectString('out', options.out, { nonEmpty: true }) };
+  const given = options.shards.map((shard, i) => expectString(`shards[${i}]`, shard, { nonEmpty: true }));
+  const out = expectString('out', options.out, { nonEmpty: true });
+  const folder = given.length === 1 && existsSync(given[0]) && statSync(given[0]).isDirectory() ? given[0] : null;
+  return { shardPaths: folder === null ? given : findShards(folder), out };
+}
+
+/**
+ * The shards of the one split whose completion markers lie in `folder`. Refuses a folder holding shards of several
+ * runs, and names the shards that are missing (with the checkpoint of any still running or interrupted).
+ */
+function findShards(folder: string): string[] {
+  const found = readDoneMarkers(folder);
+  const runs = new Map<string, typeof found>();
+  for (const entry of found) runs.set(entry.marker.run, [...(runs.get(entry.marker.run) ?? []), entry]);
+  if (runs.size === 0) {
+    throw new InfopruneError('SCORES_NOT_FOUND', `${folder} holds no finished shard (no *.done.json marker)`);
+  }
+  if (runs.size > 1) {
+    const described = [...runs.values()].map(
+      (entries) => `${entries.length} of ${entries[0].marker.shard.count} shards like ${basename(entries[0].scores)}`,
+    );
+    throw new InfopruneError(
+      'SHARDS_MISMATCH',
+      `${folder} holds shards of ${runs.size} different runs (${described.join('; ')}): pass the score files of one run`,
+    );
+  }
+  const entries = [...runs.values()][0];
+  const count = entries[0].marker.shard.count;
+  const present = new Set(entries.map((entry) => entry.marker.shard.index));
+  const missing = Array.from({ length: count }, (_, i) => i).filter((index) => !present.has(index));
+  if (missing.length > 0) {
+    const running = unfinishedShards(folder);
+    const describe = (index: number) =>
+      `${index}/${count}${running.has(index) ? ` (unfinished: ${running.get(index)})` : ''}`;
+    throw new InfopruneError(
+      'SHARDS_MISMATCH',
+      `${folder} is missing shard${missing.length > 1 ? 's' : ''} ${missing.map(describe).join(', ')} of ${count}: finish ${missing.length > 1 ? 'them' : 'it'} (rerun with --resume), then merge`,
+    );
+  }
+  return entries.map((entry) => entry.scores);
+}
+
+/** Shards of a folder that left a checkpoint (running, or interrupted), by index. */
+function unfinishedShards(folder: string): Map<number, string> {
+  const found = new Map<number, string>();
+  for (const name of readdirSync(folder)) {
+    if (!name.endsWith('.checkpoint.json')) continue;
+    try {
+      const checkpoint = JSON.parse(readFileSync(join(folder, name), 'utf8')) as { shard?: { index?: number } | null };
+      if (typeof checkpoint.shard?.index === 'number') found.set(checkpoint.shard.index, name);
+    } catch {
+      // being replaced right now, or not ours: it only adds detail to the message
+    }
+  }
+  return found;
 }
 
 function checkShardFiles(shardPaths: readonly string[], out: string): void {

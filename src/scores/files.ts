@@ -2,7 +2,7 @@
  * The files of one scoring run, named from its score file `<out>` in one place: `infoprune score` writes them,
  * `merge` combines them, `prune` reads the scores and the word table.
  */
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 export type ScoreFileFormat = 'jsonl' | 'parquet';
 
@@ -19,6 +19,8 @@ export interface ScoreFilePaths {
   partialScores: string;
   partialErrors: string;
   checkpoint: string;
+  /** A shard's completion marker, written after the manifest: which run and shard finished (`merge <folder>` reads it). */
+  done: string;
 }
 
 export function scoreFilePaths(out: string): ScoreFilePaths {
@@ -30,7 +32,22 @@ export function scoreFilePaths(out: string): ScoreFilePaths {
     partialScores: `${out}.partial.jsonl`,
     partialErrors: `${out}.errors.jsonl.partial`,
     checkpoint: `${out}.checkpoint.json`,
+    done: `${out}.done.json`,
   };
+}
+
+/** The `{shard}` placeholder of a shard's `out`, replaced by `shardFileTag` (`00003-of-00008`). */
+export const SHARD_PLACEHOLDER = '{shard}';
+
+/**
+ * The score file of one shard's run: `out` itself, or, when `out` is a folder (an existing one, or a name ending in
+ * `/`), `<out>/shard-00003-of-00008.jsonl`, or `out` with `{shard}` replaced. Undefined when `out` names no place per
+ * shard (a plain file name: every shard would write the same file).
+ */
+export function shardScoreFile(out: string, tag: string, isFolder: boolean): string | undefined {
+  if (out.includes(SHARD_PLACEHOLDER)) return out.split(SHARD_PLACEHOLDER).join(tag);
+  if (isFolder || /[/\\]$/.test(out)) return join(out, `shard-${tag}.jsonl`);
+  return undefined;
 }
 
 /** The name (beside `out`) of the word table saved with checkpoint `generation`. */

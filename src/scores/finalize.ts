@@ -1,12 +1,13 @@
 /**
  * Putting a run's outputs in place, for `infoprune score` (at the end of a run, or when a resume finds only this
  * left to do) and for `merge`: the word table, the errors, the scores (the append log renamed, or converted to
- * Parquet), and the manifest last, whose presence says the rest is complete. Every step can be redone: a crash
+ * Parquet), the manifest, whose presence says the rest is complete, and for a shard its completion marker. Every step can be redone: a crash
  * part-way leaves a state that running this again completes.
  */
 import { existsSync, renameSync } from 'node:fs';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { removeIfPresent, replaceAtomically, writeFileAtomic } from '../util/files.js';
+import { writeDoneMarker } from './done.js';
 import { scoreFileFormat, scoreFilePaths } from './files.js';
 import type { ScoreManifest } from './manifest.js';
 import { writeParquetFromJsonl } from './parquet.js';
@@ -28,5 +29,8 @@ export async function finalizeScoreFile(out: string, { table, manifest }: Finali
       removeIfPresent(paths.partialScores);
     } else renameSync(paths.partialScores, out);
   }
-  writeFileAtomic(paths.manifest, `${JSON.stringify(manifest(), null, 2)}\n`, { durable: true });
+  const built = manifest();
+  writeFileAtomic(paths.manifest, `${JSON.stringify(built, null, 2)}\n`, { durable: true });
+  // A shard's completion marker comes after its manifest: its presence says the shard is whole.
+  writeDoneMarker(out, built);
 }
