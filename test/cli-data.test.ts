@@ -3,7 +3,7 @@
  * failed. Needs `npx tsc` first.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +20,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-function infoprune(args: string[], input?: string | Buffer) {
-  const result = spawnSync(process.execPath, [cli, ...args], { input, timeout: 120_000, maxBuffer: 1 << 28 });
+function infoprune(args: string[], input?: string | Buffer, env?: Record<string, string>) {
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    input,
+    timeout: 120_000,
+    maxBuffer: 1 << 28,
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
 }
 
@@ -63,5 +68,37 @@ describe('exit status', () => {
     ]);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/for --max-error-rate but received 2/);
+  });
+});
+
+describe('cluster launchers', () => {
+  it('--shard auto under a Slurm array writes per-shard files and markers; merge takes the folder', () => {
+    const input = corpus('sharded.jsonl', 12);
+    const results = join(folder, 'results/');
+    for (const task of ['0', '1']) {
+      const env = { SLURM_ARRAY_TASK_ID: task, SLURM_ARRAY_TASK_COUNT: '2' };
+      const run = infoprune(
+        ['score', input, '--model', model, '--out', results, '--shard', 'auto', ...ENGINE],
+        undefined,
+        env,
+      );
+      expect(run.status, run.stderr).toBe(0);
+      expect(existsSync(join(results, `shard-0000${task}-of-00002.jsonl.done.json`))).toBe(true);
+    }
+    const merged = join(folder, 'merged.jsonl');
+    const merge = infoprune(['merge', results, '--out', merged]);
+    expect(merge.status, merge.stderr).toBe(0);
+    expect(merge.stderr).toMatch(/2 shards, 12 read = 12 scored/);
+    const whole = infoprune(['score', input, '--model', model, '--out', join(folder, 'whole.jsonl'), ...ENGINE]);
+    expect(whole.status, whole.stderr).toBe(0);
+    const ids = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).id);
+    expect(ids(merged)).toEqual(ids(join(folder, 'whole.jsonl')));
+    const unset = infoprune(['score', input, '--model', model, '--out', results, '--shard', 'auto', ...ENGINE]);
+    expect(unset.status).toBe(1);
+    expect(unset.stderr).toMatch(/--shard auto needs a launcher's shard index/);
   });
 });

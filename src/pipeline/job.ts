@@ -5,7 +5,7 @@
  * where the last one left off; at the end the outputs are put in place, the manifest last
  * (src/scores/finalize.ts). The driver reads as its steps.
  */
-import { accessSync, constants, existsSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isAutoShard, type ShardSpec, shardFileTag } from '../corpus/shard.js';
@@ -105,6 +105,8 @@ export interface ScoreJobSummary {
 
 interface ResolvedJob {
   out: string;
+  /** `out` was given as a folder for the shards' files (created when missing: the shards start at once). */
+  shardFolder: boolean;
   paths: ScoreFilePaths;
   score: ResolvedScoreOptions;
   resume: boolean;
@@ -165,9 +167,11 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
 
 function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
   const score = resolveScoreOptions(options, availableParallelism());
-  const out = resolveOut(expectString('out', options.out, { nonEmpty: true }), options.shard, score.shard);
+  const given = expectString('out', options.out, { nonEmpty: true });
+  const out = resolveOut(given, options.shard, score.shard);
   return {
     out,
+    shardFolder: out !== given && !given.includes(SHARD_PLACEHOLDER),
     paths: scoreFilePaths(out),
     checkpointIntervalMs:
       options.checkpointIntervalMs === undefined
@@ -216,7 +220,7 @@ function resolveOut(out: string, given: ScoreJobOptions['shard'], shard: ShardSp
 }
 
 /** The model present, the output folder writable: a clear message otherwise. */
-function checkCanRun({ score: { model }, out }: ResolvedJob): void {
+function checkCanRun({ score: { model }, out, shardFolder }: ResolvedJob): void {
   let stats: Stats;
   try {
     stats = statSync(model);
@@ -225,6 +229,7 @@ function checkCanRun({ score: { model }, out }: ResolvedJob): void {
   }
   if (!stats.isFile()) throw new InfopruneError('MODEL_NOT_FOUND', `Model is not a file: ${model}`);
   const folder = dirname(resolve(out));
+  if (shardFolder) mkdirSync(folder, { recursive: true });
   const unwritable = (why: string) => new InfopruneError('OUTPUT_NOT_WRITABLE', `Cannot write ${out}: ${why}`);
   if (!existsSync(folder)) throw unwritable(`the folder ${folder} does not exist`);
   try {
