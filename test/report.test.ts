@@ -81,9 +81,54 @@ describe('report.html', () => {
   it('shows the kept shares and the ten least and most informative documents', () => {
     expect(html).toContain('Ten least informative documents');
     expect(html).toContain('Ten most informative documents');
-    expect((html.match(/<span class="badge (kept|pruned)">/g) ?? []).length).toBe(20);
+    const extremes = html.slice(html.indexOf('Ten least informative'), html.indexOf('<h2>Selection</h2>'));
+    expect((extremes.match(/<span class="badge (kept|pruned)">/g) ?? []).length).toBe(20);
     expect(html).toContain('aria-label="Documents: 70% of 600 documents kept"');
     expect(html).toMatch(/<b>70%<\/b> · 420 of 600/);
+  });
+
+  it('names the model and the metric, draws the token curve and its quantile table', () => {
+    expect(html).toContain('<h2>Model and metric</h2>');
+    expect(html).toContain('bits-per-token (bits/token): higher is more informative');
+    expect(html).toContain('unknown (no manifest beside the scores)');
+    expect(html).toMatch(/<svg class="curve"[^>]*>/);
+    expect(html).toMatch(/<path class="curve-tokens" d="M[\d.]+,[\d.]+( L[\d.]+,[\d.]+){100,}"/);
+    expect(html).toMatch(/<circle class="cut-dot"/);
+    const table = html.slice(html.indexOf('<summary>Quantile table</summary>'), html.indexOf('</details>'));
+    expect((table.match(/<tr/g) ?? []).length).toBe(21); // the header and 0 %, 5 %, … 95 %
+    expect(table).toMatch(/<tr class="chosen">\s*<td class="num">30%<\/td>/); // the selection's own cut
+    const q30 = result.summary.quantiles.find((row) => row.percent === 30)!;
+    expect(q30.value).toBe(result.summary.cuts.lower!.value); // pruning 30 % cuts exactly where prune did
+    expect(q30.keptDocuments).toBe(result.summary.counts.kept);
+    expect(q30.keptTokens).toBe(result.summary.tokens!.after);
+    expect(result.summary.quantiles[0]).toMatchObject({
+      percent: 0,
+      value: result.summary.values!.min,
+      keptDocuments: 600,
+    });
+    const points = result.summary.curve.points;
+    expect(points[0]).toMatchObject({ documents: 600, tokens: result.summary.tokens!.before });
+    for (let i = 1; i < points.length; i++) expect(points[i].tokens).toBeLessThanOrEqual(points[i - 1].tokens);
+  });
+
+  it('lists the documents either side of the cut, the groups and the length buckets', () => {
+    const near = html.slice(html.indexOf('id="near-cuts"'), html.indexOf('id="groups"'));
+    expect(near).toContain('<tr class="cut-row"><td colspan="6">lower cut at');
+    const before = near.slice(0, near.indexOf('cut-row'));
+    const after = near.slice(near.indexOf('cut-row'));
+    expect((before.match(/badge pruned/g) ?? []).length).toBe(5);
+    expect((after.match(/badge kept/g) ?? []).length).toBe(5);
+    const groups = html.slice(html.indexOf('id="groups"'), html.indexOf('id="lengths"'));
+    expect(groups).toContain('Kept share by source file');
+    expect((groups.match(/<td class="where"/g) ?? []).length).toBe(2); // part-1.jsonl and part-2.jsonl
+    const shares = result.summary.groups;
+    expect(shares.map((g) => g.documents)).toEqual([300, 300]);
+    expect(shares[0].kept + shares[1].kept).toBe(result.summary.counts.kept);
+    const lengths = result.summary.lengthBias;
+    expect(lengths.unit).toBe('tokens');
+    expect(lengths.buckets.reduce((sum, b) => sum + b.documents, 0)).toBe(600);
+    expect(lengths.buckets.reduce((sum, b) => sum + b.kept, 0)).toBe(result.summary.counts.kept);
+    expect(html).toContain('Kept share by document length');
   });
 
   it('renders without a histogram or samples', () => {
@@ -162,8 +207,37 @@ describe.skipIf(CHROMIUM === undefined)(
       expect(bars.filter((bar) => bar.height > 1 && bar.width > 1).length).toBeGreaterThan(20);
       expect(new Set(bars.map((bar) => bar.fill)).size).toBe(2); // kept and pruned colours
       await expect(page.locator('svg.histogram line.cut').count()).resolves.toBe(1);
-      await expect(page.locator('table tbody tr').count()).resolves.toBe(20);
+      await expect(page.locator('section.samples:not(#near-cuts) table tbody tr').count()).resolves.toBe(20);
       expect(await page.locator('img').count()).toBe(0); // the escaped <img> stays text
+
+      // The token curve: a long falling line across the plot, the cut's dot on it.
+      const curve = await page.locator('svg.curve path.curve-tokens').boundingBox();
+      expect(curve!.width).toBeGreaterThan(500);
+      expect(curve!.height).toBeGreaterThan(100);
+      await expect(page.locator('svg.curve circle.cut-dot').count()).resolves.toBe(1);
+      await expect(page.locator('details.quantiles tbody tr').count()).resolves.toBe(20);
+      await expect(page.locator('details.quantiles tr.chosen').count()).resolves.toBe(1);
+      // Either side of the cut: 5 pruned rows, the cut, 5 kept rows, laid out with visible height.
+      const nearRows = await page
+        .locator('#near-cuts tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) => ({ text: row.textContent ?? '', height: row.getBoundingClientRect().height })),
+        );
+      expect(
+        nearRows.map((row) => (/pruned/.test(row.text) ? 'p' : /kept/.test(row.text) ? 'k' : 'cut')).join(''),
+      ).toBe('pppppcutkkkkk');
+      expect(nearRows.every((row) => row.height > 10)).toBe(true);
+      // Group and length bars: each drawn as wide as its kept share.
+      const shareBars = await page.locator('#groups .mini-track, #lengths .mini-track').evaluateAll((tracks) =>
+        tracks.map((track) => {
+          const inner = track.firstElementChild!.getBoundingClientRect().width;
+          return { share: inner / track.getBoundingClientRect().width, text: track.closest('tr')!.textContent ?? '' };
+        }),
+      );
+      expect(shareBars.length).toBeGreaterThanOrEqual(3);
+      for (const bar of shareBars) expect(bar.share).toBeGreaterThanOrEqual(0);
+      expect(shareBars.some((bar) => bar.share > 0.2 && bar.share < 0.95)).toBe(true);
+      await expect(page.locator('#measured dd').first().textContent()).resolves.toContain('unknown');
 
       const shot = await histogram.screenshot();
       const full = await page.screenshot({ fullPage: true });

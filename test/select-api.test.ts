@@ -462,7 +462,11 @@ describe('select: bad input', () => {
     for (const strategy of STRATEGY_NAMES) {
       for (const metric of METRIC_NAMES) {
         const options: SelectOptions =
-          strategy === 'threshold' ? { metric, strategy, min: 0 } : { metric, strategy, keepRatio: 0.5 };
+          strategy === 'threshold'
+            ? { metric, strategy, min: 0 }
+            : strategy === 'band'
+              ? { metric, strategy, band: [25, 75] }
+              : { metric, strategy, keepRatio: 0.5 };
         expect(select(documents, { ...options, wordFrequencies: table }).counts.documents).toBe(10);
       }
     }

@@ -106,7 +106,9 @@ describe('pruneCorpus: the CLI path selects exactly what select() selects', () =
           ? [{ min: 0.2, max: 5 }]
           : strategy === 'random'
             ? [{ keepRatio: 0.5, seed: 3 }]
-            : [{ keepRatio: 0.7 }, { pruneRatio: 0.45 }, { keepTokens: 40 }];
+            : strategy === 'band'
+              ? [{ band: '20:90' }, { band: [0, 35], perGroup: true }]
+              : [{ keepRatio: 0.7 }, { pruneRatio: 0.45 }, { keepTokens: 40 }, { keepRatio: 0.4, perGroup: true }];
       for (const budget of budgets) {
         it(`${metric} × ${strategy} ${JSON.stringify(budget)}`, async () => {
           const out = join(corpus.folder, `out-${run++}`);
@@ -128,6 +130,11 @@ describe('pruneCorpus: the CLI path selects exactly what select() selects', () =
           expect(summary.cuts.lower?.value).toBe(expected.cuts.lower?.value);
           expect(summary.cuts.upper?.value).toBe(expected.cuts.upper?.value);
           expect(summary.cuts.lower?.id).toBe(expected.cuts.lower?.id);
+          // Per source: what the API counts, what prune writes (with each group's cuts under perGroup).
+          expect(summary.groups.map(({ cuts: _cuts, ...counts }) => counts)).toEqual(expected.groups);
+          expect(summary.groups.map((group) => group.cuts?.lower ?? null)).toEqual(
+            expected.cuts.groups?.map((cut) => cut.lower?.value ?? null) ?? summary.groups.map(() => null),
+          );
           expect(JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8'))).toEqual(summary);
           expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
         });
@@ -514,6 +521,115 @@ describe('pruneCorpus: bad input fails before writing anything', () => {
       { inputs: [] },
       'Expected non-empty array of paths for inputs but received an array of length 0',
     );
+  });
+});
+
+describe('groups: per-source and --group-field views, --per-group budgets', () => {
+  // 30 documents in two files, three domains with different information levels.
+  const crafted: CraftedDocument[] = Array.from({ length: 30 }, (_, i) => ({
+    file: i < 15 ? 'a.jsonl' : 'b.jsonl',
+    line: (i % 15) + 1,
+    text: `document ${i} in domain ${i % 3}`,
+    bitsPerToken: (i % 3) * 2 + ((i * 7) % 10) / 10,
+    tokens: 5 + (i % 4),
+    extra: { domain: ['web', 'books', 'code'][i % 3] },
+  }));
+  const corpus = writeCorpus(crafted);
+  const inputs = [corpus.files['a.jsonl'], corpus.files['b.jsonl']];
+  const documents = crafted.map((d, i) => ({ ...documentsOf(corpus, crafted)[i], group: d.extra!.domain as string }));
+
+  it('keeps the share within each --group-field value with --per-group, as select() does', async () => {
+    const out = join(corpus.folder, 'per-domain');
+    const { summary } = await pruneCorpus({
+      inputs,
+      scores: corpus.scores,
+      out,
+      groupField: 'domain',
+      perGroup: true,
+      pruneRatio: 0.3,
+    });
+    const expected = select(documents, { pruneRatio: 0.3, perGroup: true });
+    expect(keptPositions(out, corpus, summary)).toEqual(
+      expected.keptIndices.map((i) => `${documents[i].source}:${documents[i].line}`).sort(),
+    );
+    expect(summary.groups.map(({ group, documents, kept }) => ({ group, documents, kept }))).toEqual([
+      { group: 'web', documents: 10, kept: 7 },
+      { group: 'books', documents: 10, kept: 7 },
+      { group: 'code', documents: 10, kept: 7 },
+    ]);
+    expect(summary.configuration).toMatchObject({ groupField: 'domain', perGroup: true });
+    expect(summary.rule).toMatch(/within each value of domain/);
+  });
+
+  it('one cut over the corpus shifts the mix: the groups are counted but keep different shares', async () => {
+    const out = join(corpus.folder, 'global');
+    const { summary } = await pruneCorpus({
+      inputs,
+      scores: corpus.scores,
+      out,
+      groupField: 'domain',
+      pruneRatio: 0.3,
+    });
+    const kept = Object.fromEntries(summary.groups.map((group) => [group.group, group.kept]));
+    expect(kept).toEqual({ web: 1, books: 10, code: 10 }); // web holds the least informative documents
+    const bySource = await pruneCorpus({
+      inputs,
+      scores: corpus.scores,
+      out: join(corpus.folder, 'src'),
+      pruneRatio: 0.3,
+    });
+    expect(bySource.summary.groups.map((group) => group.group)).toEqual(inputs);
+    expect(bySource.summary.groups.reduce((sum, group) => sum + group.kept, 0)).toBe(21);
+  });
+
+  it('refuses per-group token budgets and thresholds', async () => {
+    const out = join(corpus.folder, 'refused');
+    await expect(pruneCorpus({ inputs, scores: corpus.scores, out, perGroup: true, keepTokens: 50 })).rejects.toThrow(
+      'perGroup takes a share of each group: keepRatio, pruneRatio or band, not keepTokens',
+    );
+    expect(() => select(documents, { strategy: 'threshold', min: 1, perGroup: true })).toThrow(/not min\/max/);
+    expect(() => select(documents, { band: '90:10' })).toThrow(
+      'Expected LOW:HIGH percentiles with 0 <= LOW < HIGH <= 100 for band',
+    );
+    expect(() => select(documents, { band: [10, 90], keepRatio: 0.5 })).toThrow(
+      /Strategy "band" keeps the percentiles band gives, not keepRatio/,
+    );
+  });
+
+  it('from the command line: --group-field, --per-group and --band, per-group lines on stderr', async () => {
+    const out = join(corpus.folder, 'cli-groups');
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const command = new Command().exitOverride();
+      command.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      registerPruneCommand(command);
+      const args = ['prune', '--scores', corpus.scores, '--input', ...inputs, '--out', out, '--quiet'];
+      await command.parseAsync([...args, '--group-field', 'domain', '--per-group', '--band', '10:100'], {
+        from: 'user',
+      });
+    } finally {
+      process.stderr.write = write;
+    }
+    const text = written.join('');
+    expect(text).toContain('infoprune prune: kept 27 of 30 documents (90.0%)');
+    expect(text).toContain('infoprune prune: per domain (budget applied within each):');
+    expect(text).toMatch(/infoprune prune: {3}web +kept 9\/10 documents \(90\.0%\)/);
+    const summary = JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8')) as SelectionSummary;
+    expect(summary.configuration).toMatchObject({ strategy: 'band', budget: { kind: 'band', low: 10, high: 100 } });
+  });
+
+  it('--band keeps the percentile band: 20:90 of 30 documents keeps ranks 6 to 26', () => {
+    const selection = select(documents, { band: '20:90' });
+    expect(selection.counts.kept).toBe(21);
+    const order = [...documents.keys()].sort(
+      (a, b) => documents[a].bits_per_token! - documents[b].bits_per_token! || a - b,
+    );
+    expect(selection.keptIndices.sort((a, b) => a - b)).toEqual(order.slice(6, 27).sort((a, b) => a - b));
   });
 });
 

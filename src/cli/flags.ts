@@ -65,6 +65,9 @@ export const PRUNE_FLAGS = {
   seed: { flag: '--seed', type: 'integer', min: 0 },
   min: { flag: '--min', type: 'number' },
   max: { flag: '--max', type: 'number' },
+  band: { flag: '--band' },
+  groupField: { flag: '--group-field' },
+  perGroup: { flag: '--per-group', type: 'boolean' },
   dryRun: { flag: '--dry-run', type: 'boolean' },
 } as const satisfies FlagTable;
 

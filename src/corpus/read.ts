@@ -3,6 +3,8 @@
  * worker threads) and `infoprune prune` (src/select, here) read through the same units and parsers, so both see the
  * same records, with the same ids, sources and line numbers.
  */
+
+import { expectString } from '../util/validate.js';
 import { listInputs } from './inputs.js';
 import { type ReadingOptions, resolveReadingOptions } from './options.js';
 import { type ParseOutcome, parseCells, parseJsonLine, parseText, positionId } from './parse.js';
@@ -21,6 +23,8 @@ export interface CorpusRecord {
   raw?: Buffer;
   /** Parquet only: the row as an object, for writing the kept rows back out. */
   row?: Record<string, unknown>;
+  /** With `groupField`: the field's value as text (`(missing)` when the record has none). */
+  group?: string;
 }
 
 export interface RecordError {
@@ -34,7 +38,19 @@ export interface ReadCorpusOptions extends ReadingOptions {
   onError?: (error: RecordError) => void;
   /** Parquet: return each row as an object in `row`. Default true (what writing kept rows back out needs). */
   parquetRows?: boolean;
+  /** A field (JSONL) or column (Parquet) whose value groups the records (`group`): a domain, a subset. */
+  groupField?: string;
   signal?: AbortSignal;
+}
+
+/** A group field's value as a group name: text as it is, numbers and booleans written out, JSON for the rest. */
+export function groupName(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  if (value === null) return '(null)';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return JSON.stringify(value);
 }
 
 /**
@@ -47,13 +63,15 @@ export async function* readCorpus(
   options: ReadCorpusOptions = {},
 ): AsyncGenerator<CorpusRecord> {
   const read = resolveReadingOptions(options);
+  const groupField =
+    options.groupField === undefined ? undefined : expectString('groupField', options.groupField, { nonEmpty: true });
   const files = listInputs(inputs, { format: read.format });
   const units = readUnits(files, {
     textMode: read.textMode,
     textField: read.textField,
     idField: read.idField,
     maxDocumentBytes: read.maxDocumentBytes,
-    parquetRows: options.parquetRows ?? true,
+    parquetRows: (options.parquetRows ?? true) || groupField !== undefined,
     signal: options.signal,
   });
   for await (const unit of units) {
@@ -75,6 +93,10 @@ export async function* readCorpus(
     };
     if (unit.kind === 'bytes') record.raw = Buffer.from(unit.data);
     if (unit.kind === 'cells' && unit.row) record.row = unit.row;
+    if (groupField !== undefined) {
+      const fields = unit.kind === 'cells' ? unit.row : 'object' in parsed ? parsed.object : undefined;
+      record.group = groupName(fields?.[groupField]);
+    }
     yield record;
   }
 }

@@ -17,8 +17,13 @@ const BINS = 1 << DIGIT_BITS;
 const LEVELS = (KEY_WORDS * 32) / DIGIT_BITS;
 export const CANDIDATE_LIMIT = 1 << 18;
 
-/** Feeds every document's key and weight to `visit`, in chunks, in any order; may be called several times. */
-export type KeyScan = (visit: (keys: Uint32Array, weights: Float64Array, count: number) => void) => void;
+/**
+ * Feeds every document's key and weight (and its group, for searches within one group) to `visit`, in chunks, in
+ * any order; may be called several times.
+ */
+export type KeyScan = (
+  visit: (keys: Uint32Array, weights: Float64Array, count: number, groups?: Uint32Array) => void,
+) => void;
 
 /**
  * Finds one boundary document in the order of the keys:
@@ -49,6 +54,8 @@ export class BoundarySearch {
     totalWeight: number,
     /** Largest region resolved by sorting (tests lower it to exercise the histogram passes). */
     private readonly candidateLimit = CANDIDATE_LIMIT,
+    /** Search only the documents of this group (the scan gives each document's group); null: all. */
+    readonly group: number | null = null,
   ) {
     this.collecting = documents <= candidateLimit;
     const possible = kind === 'first-after' ? target < totalWeight : target > 0;
@@ -67,11 +74,13 @@ export class BoundarySearch {
     }
   }
 
-  visit(keys: Uint32Array, weights: Float64Array, count: number): void {
+  visit(keys: Uint32Array, weights: Float64Array, count: number, groups?: Uint32Array): void {
     const fullWords = this.level >> 1;
     const half = this.level & 1;
     const prefix = this.prefix;
+    const group = this.group;
     for (let i = 0; i < count; i++) {
+      if (group !== null && groups![i] !== group) continue;
       const at = i * KEY_WORDS;
       let inRegion = true;
       for (let w = 0; w < fullWords; w++) {
@@ -174,8 +183,8 @@ export function runSearches(searches: readonly BoundarySearch[], scan: KeyScan):
     const active = searches.filter((search) => !search.done);
     if (active.length === 0) return scans;
     for (const search of active) search.begin();
-    scan((keys, weights, count) => {
-      for (const search of active) search.visit(keys, weights, count);
+    scan((keys, weights, count, groups) => {
+      for (const search of active) search.visit(keys, weights, count, groups);
     });
     for (const search of active) search.end();
     scans++;
@@ -197,19 +206,53 @@ export function findKeyRange(
   scan: KeyScan,
   candidateLimit = CANDIDATE_LIMIT,
 ): { range: KeyRange; scans: number } {
-  const search = (kind: BoundarySearch['kind'], target: number | null): BoundarySearch | null =>
-    target === null ? null : new BoundarySearch(kind, target, documents, totalWeight, candidateLimit);
-  const lower = search('first-after', band.lower);
-  const upper = search('last-before', band.upper);
-  const scans = runSearches(
-    [lower, upper].filter((s): s is BoundarySearch => s !== null),
-    scan,
+  const [ranges, scans] = findKeyRanges([{ band, documents, totalWeight, group: null }], scan, candidateLimit);
+  return { range: ranges[0], scans };
+}
+
+/** A band to resolve within one group's documents (or all: group null), with that group's totals. */
+export interface GroupBand {
+  band: Band;
+  documents: number;
+  totalWeight: number;
+  group: number | null;
+}
+
+/** Searches running at once: each holds two 65,536-bin arrays (1 MiB) while it histograms. */
+const CONCURRENT_SEARCHES = 64;
+
+/**
+ * Resolves bands (one per group) to key ranges, sharing scans among up to CONCURRENT_SEARCHES searches at a time,
+ * so that memory stays bounded however many groups there are (more groups cost more scans, not more memory).
+ */
+export function findKeyRanges(
+  bands: readonly GroupBand[],
+  scan: KeyScan,
+  candidateLimit = CANDIDATE_LIMIT,
+): [KeyRange[], number] {
+  // The candidates of all searches at once stay within twice the limit of one (many groups, each sorted small).
+  const perSearch = Math.max(
+    Math.min(candidateLimit, 4096),
+    Math.floor((candidateLimit * 2) / Math.min(CONCURRENT_SEARCHES, bands.length * 2)),
   );
-  const from = lower?.result ?? null;
-  const to = upper?.result ?? null;
-  let empty = documents === 0 || (lower !== null && from === null) || (upper !== null && to === null);
-  if (!empty && from !== null && to !== null && compareKeys(from, 0, to, 0) > 0) empty = true;
-  return { range: { from, to, empty }, scans };
+  const searches = bands.map(({ band, documents, totalWeight, group }) => {
+    const search = (kind: BoundarySearch['kind'], target: number | null): BoundarySearch | null =>
+      target === null ? null : new BoundarySearch(kind, target, documents, totalWeight, perSearch, group);
+    return { lower: search('first-after', band.lower), upper: search('last-before', band.upper) };
+  });
+  const all = searches.flatMap(({ lower, upper }) => [lower, upper]).filter((s): s is BoundarySearch => s !== null);
+  let scans = 0;
+  for (let at = 0; at < all.length; at += CONCURRENT_SEARCHES) {
+    scans += runSearches(all.slice(at, at + CONCURRENT_SEARCHES), scan);
+  }
+  const ranges = searches.map(({ lower, upper }, i) => {
+    const from = lower?.result ?? null;
+    const to = upper?.result ?? null;
+    let empty = bands[i].documents === 0 || (lower !== null && from === null) || (upper !== null && to === null);
+    if (!empty && from !== null && to !== null && compareKeys(from, 0, to, 0) > 0) empty = true;
+    return { from, to, empty };
+  });
+  return [ranges, scans];
 }
 
 /** Whether key `i` of `keys` lies in the kept range. */

@@ -9,13 +9,13 @@
  * holding every score record's id and numbers in memory (about 200 bytes a record, at most 10 million records).
  */
 import type { CorpusRecord, ReadCorpusOptions, RecordError } from '../corpus/read.js';
-import { InfopruneError } from '../errors.js';
+import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { readScoreFile } from '../scores/read.js';
 import type { ScoreRecord } from '../scores/record.js';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { invalidParameterError } from '../util/validate.js';
 import { type MetricDefinition, type MetricScores, TermAccumulator, type TermStatistics } from './metrics.js';
-import { randomKeyFor } from './plan.js';
+import { type GroupTotals, randomKeyFor } from './plan.js';
 import { DuplicateIdFinder, type SpillFile } from './spill.js';
 import type { SelectionSpec } from './strategies.js';
 
@@ -36,6 +36,9 @@ export interface JoinContext {
   log: (message: string) => void;
 }
 
+/** Most distinct groups: per-group counts live in memory and each group's cut costs scans. */
+export const MAX_GROUPS = 100_000;
+
 export interface JoinResult {
   mode: 'in-order' | 'by-id' | 'none';
   documents: number;
@@ -43,6 +46,9 @@ export interface JoinResult {
   bytes: number;
   /** Sources in the order first seen. */
   sources: string[];
+  /** Groups (the sources, or the `groupField` values) in the order first seen, with their sizes. */
+  groups: string[];
+  groupTotals: GroupTotals[];
   termStatistics: TermStatistics[];
   unreadable: number;
   unreadableExamples: RecordError[];
@@ -121,6 +127,9 @@ async function nextInOrder(
 class JoinState {
   private readonly sourceIndex = new Map<string, number>();
   private readonly sources: string[] = [];
+  private readonly groupIndex = new Map<string, number>();
+  private readonly groups: string[] = [];
+  private readonly groupTotals: GroupTotals[] = [];
   private readonly accumulators: TermAccumulator[];
   private readonly terms = [0, 0];
   private tokens = 0;
@@ -185,6 +194,11 @@ class JoinState {
     this.tokens += tokens;
     this.bytes += bytes;
     const random = randomKeyFor(this.context.spec, record.id);
+    // Grouped by `readOptions.groupField`'s value when given, else by source file.
+    const grouped = this.context.readOptions.groupField !== undefined;
+    const group = this.groupOf(grouped ? (record.group ?? '(missing)') : record.source);
+    this.groupTotals[group].documents++;
+    this.groupTotals[group].tokens! += tokens;
     spill.append(
       this.terms[0],
       raw.length > 1 ? this.terms[1] : 0,
@@ -193,6 +207,7 @@ class JoinState {
       this.sourceOf(record),
       record.line,
       random,
+      group,
     );
     if (this.mode !== 'by-id') this.context.duplicates.add(record.id);
   }
@@ -205,6 +220,24 @@ class JoinState {
       this.sources.push(record.source);
     }
     return source;
+  }
+
+  private groupOf(name: string): number {
+    let group = this.groupIndex.get(name);
+    if (group === undefined) {
+      if (this.groups.length === MAX_GROUPS) {
+        throw new InvalidOptionError(
+          'groupField',
+          (option) =>
+            `${option('groupField')} ${JSON.stringify(this.context.readOptions.groupField)} has more than ${MAX_GROUPS} distinct values: group by a coarser field (a domain, a subset)`,
+        );
+      }
+      group = this.groups.length;
+      this.groupIndex.set(name, group);
+      this.groups.push(name);
+      this.groupTotals.push({ documents: 0, tokens: 0 });
+    }
+    return group;
   }
 
   checkMatched(): void {
@@ -234,6 +267,11 @@ class JoinState {
       tokens: this.mode === 'none' ? null : this.tokens,
       bytes: this.bytes,
       sources: this.sources,
+      groups: this.groups,
+      groupTotals: this.groupTotals.map(({ documents, tokens }) => ({
+        documents,
+        tokens: this.mode === 'none' ? null : tokens,
+      })),
       termStatistics: this.accumulators.map((accumulator) => accumulator.statistics()),
       unreadable: this.unreadable,
       unreadableExamples: this.unreadableExamples,

@@ -3,12 +3,15 @@
  * terms and the corpus statistics the join gathered), its order key and weight under a keep rule, and the source
  * ranks that break ties. The cut search and the output pass read the documents through this.
  */
-import type { KeyScan } from './cuts.js';
+import { BoundarySearch, type KeyScan, runSearches } from './cuts.js';
 import type { JoinResult } from './join.js';
-import { KEY_WORDS, rankSources } from './keys.js';
-import type { MetricDefinition } from './metrics.js';
+import { KEY_WORDS, rankSources, writeKey } from './keys.js';
+import { informationOrder, type MetricDefinition } from './metrics.js';
 import type { KeepRule } from './plan.js';
 import { CHUNK_RECORDS, SPILL_FIELDS, SPILL_WIDTH, type SpillFile } from './spill.js';
+
+/** Candidates a quantile search sorts at once: small, as twenty of them run together. */
+const QUANTILE_CANDIDATES = 1 << 14;
 
 export class MeasuredSpill {
   readonly sortedSources: string[];
@@ -52,6 +55,35 @@ export class MeasuredSpill {
     );
   }
 
+  /** Writes the record's key in information order (whatever the rule's order), for the report's views. */
+  writeInformationKey(records: Float64Array, at: number, value: number, keys: Uint32Array, offset: number): void {
+    const sourceRank = this.rankOfIndex[records[at + SPILL_FIELDS.sourceIndex]];
+    writeKey(keys, offset, informationOrder(this.metric, value), sourceRank, records[at + SPILL_FIELDS.line]);
+  }
+
+  /**
+   * The information-order keys of the first document kept when the least informative `percent` % are pruned (the
+   * same rounding as `pruneRatio`), for each percent; null where that prunes everything. Shares scans.
+   */
+  quantileKeys(percents: readonly number[]): (Uint32Array | null)[] {
+    const n = this.spill.count;
+    const searches = percents.map(
+      (percent) => new BoundarySearch('first-after', Math.ceil((n * percent) / 100 - 0.5), n, n, QUANTILE_CANDIDATES),
+    );
+    const keys = new Uint32Array(CHUNK_RECORDS * KEY_WORDS);
+    const weights = new Float64Array(CHUNK_RECORDS).fill(1);
+    runSearches(searches, (visit) =>
+      this.spill.scan((records, count) => {
+        for (let i = 0; i < count; i++) {
+          const at = i * SPILL_WIDTH;
+          this.writeInformationKey(records, at, this.valueAt(records, at), keys, i);
+        }
+        visit(keys, weights, count);
+      }),
+    );
+    return searches.map((search) => search.result);
+  }
+
   valueRange(): { min: number; max: number; sum: number } {
     let min = Infinity;
     let max = -Infinity;
@@ -79,14 +111,16 @@ export class MeasuredSpill {
   keyScan(rule: KeepRule): KeyScan {
     const keys = new Uint32Array(CHUNK_RECORDS * KEY_WORDS);
     const weights = new Float64Array(CHUNK_RECORDS);
+    const groups = new Uint32Array(CHUNK_RECORDS);
     return (visit) =>
       this.spill.scan((records, count) => {
         for (let i = 0; i < count; i++) {
           const at = i * SPILL_WIDTH;
           this.writeKey(rule, records, at, this.valueAt(records, at), keys, i);
           weights[i] = rule.weightOf(records[at + SPILL_FIELDS.tokens]);
+          groups[i] = records[at + SPILL_FIELDS.group];
         }
-        visit(keys, weights, count);
+        visit(keys, weights, count, groups);
       });
   }
 }

@@ -5,13 +5,14 @@
  */
 import type { CorpusRecord } from '../corpus/read.js';
 import { InfopruneError } from '../errors.js';
-import { KEY_WORDS, writeKey } from './keys.js';
+import { KEY_WORDS } from './keys.js';
 import type { MeasuredSpill } from './measured.js';
 import { informationOrder } from './metrics.js';
 import type { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
 import type { CutPoint, KeepRule } from './plan.js';
 import { SPILL_FIELDS, SPILL_WIDTH, SpillReader } from './spill.js';
-import { ExtremesTracker, type HistogramAccumulator, snippetOf } from './summary.js';
+import { ExtremesTracker, type HistogramAccumulator, type Sample, snippetOf } from './summary.js';
+import type { ReportViews } from './views.js';
 
 export interface OutputPassResult {
   kept: number;
@@ -31,6 +32,8 @@ export interface OutputPassInput {
   keptWriter: KeptCorpusWriter | null;
   prunedWriter: BufferedFileWriter | null;
   tokensKnown: boolean;
+  /** The report's views, fed every document. */
+  views: ReportViews;
 }
 
 /** The corpus again, beside the spill file: keep or prune each record, and gather what the report shows. */
@@ -64,7 +67,8 @@ export async function outputPass(input: OutputPassInput): Promise<OutputPassResu
     }
     const value = measured.valueAt(records, at);
     measured.writeKey(rule, records, at, value, key, 0);
-    const isKept = rule.keeps(key, 0, value);
+    const group = records[at + SPILL_FIELDS.group];
+    const isKept = rule.keeps(key, 0, value, group);
     const tokens = records[at + SPILL_FIELDS.tokens];
     if (isKept) {
       kept++;
@@ -75,9 +79,9 @@ export async function outputPass(input: OutputPassInput): Promise<OutputPassResu
       prunedWriter?.write(`${JSON.stringify({ id: record.id, source: record.source, line: record.line, value })}\n`);
     }
     histogram.add(value, isKept);
-    const sourceRank = measured.rankOfIndex[records[at + SPILL_FIELDS.sourceIndex]];
-    writeKey(informationKey, 0, informationOrder(measured.metric, value), sourceRank, record.line);
-    extremes.offer(informationKey, 0, () => ({
+    const order = informationOrder(measured.metric, value);
+    measured.writeInformationKey(records, at, value, informationKey, 0);
+    const sample = (): Sample => ({
       id: record.id,
       source: record.source,
       line: record.line,
@@ -85,7 +89,10 @@ export async function outputPass(input: OutputPassInput): Promise<OutputPassResu
       tokens: input.tokensKnown ? tokens : null,
       kept: isKept,
       snippet: snippetOf(record.text),
-    }));
+    });
+    extremes.offer(informationKey, 0, sample);
+    const bytes = records[at + SPILL_FIELDS.bytes];
+    input.views.add({ group, tokens, bytes, kept: isKept, order, key: informationKey, offset: 0, sample });
     for (const point of input.cutPoints)
       if (point.source === record.source && point.line === record.line) point.id = record.id;
   }

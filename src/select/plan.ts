@@ -2,7 +2,7 @@
  * The pieces of a selection shared by the in-memory API (src/select/select.ts) and the streaming `infoprune prune`
  * (src/select/prune.ts): turning measured documents into order keys, and a strategy into a kept-key predicate.
  */
-import { findKeyRange, inKeyRange, type KeyRange, type KeyScan } from './cuts.js';
+import { findKeyRanges, type GroupBand, inKeyRange, type KeyRange, type KeyScan } from './cuts.js';
 import { keyValue, randomKey, writeKey } from './keys.js';
 import { informationOrder, METRICS, type MetricDefinition } from './metrics.js';
 import { type Band, bandFor, type SelectionSpec } from './strategies.js';
@@ -24,25 +24,44 @@ export interface Cuts {
   lower: CutPoint | null;
   /** The most informative kept document (upper end of the band), or max for `threshold`; null when open. */
   upper: CutPoint | null;
+  /** With `perGroup`: each group's own cuts, by group index (then `lower` and `upper` are null). */
+  groups?: { lower: CutPoint | null; upper: CutPoint | null }[];
+}
+
+/** A group's size, for a budget applied within each group. */
+export interface GroupTotals {
+  documents: number;
+  tokens: number | null;
 }
 
 /**
  * Decides, per document, whether it is kept. Built once the corpus totals are known; `resolve` then runs the scans
- * that find the band's boundary keys (none for `threshold`).
+ * that find the band's boundary keys (none for `threshold`). With `perGroup`, one band per group, each resolved
+ * among its group's documents.
  */
 export class KeepRule {
   readonly metric: MetricDefinition;
+  /** The band over the whole corpus; null for `threshold` and per-group rules. */
   readonly band: Band | null;
-  private range: KeyRange | null = null;
+  /** Per group (index = group), with `perGroup`. */
+  readonly groupBands: Band[] | null;
+  private ranges: KeyRange[] | null = null;
   scans = 0;
 
   constructor(
     readonly spec: SelectionSpec,
     readonly documents: number,
     readonly tokens: number | null,
+    readonly groups: readonly GroupTotals[] = [],
   ) {
     this.metric = METRICS[spec.metric];
-    this.band = spec.strategy === 'threshold' ? null : bandFor(spec.strategy, spec.budget, documents, tokens);
+    const strategy = spec.strategy;
+    const ranked = strategy !== 'threshold';
+    this.band = ranked && !spec.perGroup ? bandFor(strategy, spec.budget, documents, tokens) : null;
+    this.groupBands =
+      ranked && spec.perGroup
+        ? groups.map((group) => bandFor(strategy, spec.budget, group.documents, group.tokens))
+        : null;
   }
 
   /** Weight of a document in the band's coordinates. */
@@ -65,22 +84,32 @@ export class KeepRule {
     writeKey(out, offset, this.randomOrder ? random : informationOrder(this.metric, value), sourceRank, line);
   }
 
-  /** Finds the band's boundaries with as many scans of the documents' keys as needed. */
+  /** Finds the bands' boundaries with as many scans of the documents' keys as needed. */
   resolve(totalWeight: number, scan: KeyScan): void {
-    if (this.band === null) return;
-    const { range, scans } = findKeyRange(this.band, this.documents, totalWeight, scan);
-    this.range = range;
+    let bands: GroupBand[];
+    if (this.groupBands !== null) {
+      bands = this.groupBands.map((band, group) => ({
+        band,
+        documents: this.groups[group].documents,
+        totalWeight: this.groups[group].documents,
+        group,
+      }));
+    } else if (this.band !== null) {
+      bands = [{ band: this.band, documents: this.documents, totalWeight, group: null }];
+    } else return;
+    const [ranges, scans] = findKeyRanges(bands, scan);
+    this.ranges = ranges;
     this.scans = scans;
   }
 
-  /** Whether the document with key `i` of `keys` and metric value `value` is kept. */
-  keeps(keys: Uint32Array, i: number, value: number): boolean {
+  /** Whether the document with key `i` of `keys`, metric value `value` (and group index `group`) is kept. */
+  keeps(keys: Uint32Array, i: number, value: number, group = 0): boolean {
     const budget = this.spec.budget;
     if (budget.kind === 'threshold') {
       return (budget.min === null || value >= budget.min) && (budget.max === null || value <= budget.max);
     }
-    if (this.range === null) throw new Error('KeepRule.resolve must run before keeps');
-    return inKeyRange(this.range, keys, i);
+    if (this.ranges === null) throw new Error('KeepRule.resolve must run before keeps');
+    return inKeyRange(this.ranges[this.groupBands === null ? 0 : group], keys, i);
   }
 
   /** The cut points, with boundary documents given by source rank → source. */
@@ -93,14 +122,19 @@ export class KeepRule {
         upper: budget.max === null ? null : { value: budget.max },
       };
     }
-    const order = this.band!.order;
-    const point = (key: Uint32Array | null): CutPoint | null => {
-      if (key === null || this.range === null || this.range.empty) return null;
+    const order = this.randomOrder ? 'random' : 'information';
+    const point = (range: KeyRange | undefined, key: Uint32Array | null): CutPoint | null => {
+      if (key === null || range === undefined || range.empty) return null;
       const ordered = keyValue(key);
       const value = order === 'random' ? ordered : informationOrder(this.metric, ordered);
       return { value: value === 0 ? 0 : value, source: sources[key[2]], line: key[3] };
     };
-    return { order, lower: point(this.range?.from ?? null), upper: point(this.range?.to ?? null) };
+    const ends = (range: KeyRange | undefined) => ({
+      lower: point(range, range?.from ?? null),
+      upper: point(range, range?.to ?? null),
+    });
+    if (this.groupBands !== null) return { order, lower: null, upper: null, groups: (this.ranges ?? []).map(ends) };
+    return { order, ...ends(this.ranges?.[0]) };
   }
 }
 

@@ -16,6 +16,7 @@ import { type ReadingOptions, resolveReadingOptions } from '../corpus/options.js
 import { type ReadCorpusOptions, readCorpus } from '../corpus/read.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { scoreFilePaths } from '../scores/files.js';
+import { readManifest, type ScoreManifest } from '../scores/manifest.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_BREAKER_ICU, WORD_DEFINITION_VERSION } from '../text/words.js';
 import { replaceAtomically } from '../util/files.js';
@@ -27,9 +28,17 @@ import { type OutputPassResult, outputPass } from './output-pass.js';
 import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
 import { type CutPoint, type Cuts, KeepRule } from './plan.js';
 import { renderReport } from './report.js';
+import { groupShares, nearCuts, quantileRows, setUpReportViews } from './report-inputs.js';
 import { DuplicateIdFinder, SpillFile } from './spill.js';
 import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
-import { buildSelectionSummary, HistogramAccumulator, type SelectionFacts, type SelectionSummary } from './summary.js';
+import {
+  buildSelectionSummary,
+  HistogramAccumulator,
+  type ModelFacts,
+  type SelectionFacts,
+  type SelectionSummary,
+} from './summary.js';
+import type { NearCut, ReportViews } from './views.js';
 
 export type { CorpusReader };
 
@@ -42,6 +51,8 @@ export interface PruneOptions extends SelectionOptions, ReadingOptions {
   scores?: string;
   /** Word-frequency table; default `<scores>.words.bin`. */
   wordFrequencies?: string;
+  /** Group documents by this field (JSONL) or column (Parquet), e.g. a domain or subset; default: by source file. */
+  groupField?: string;
   /** Write only `selection.json` and `report.html`. */
   dryRun?: boolean;
   readCorpus?: CorpusReader;
@@ -69,6 +80,8 @@ interface PrunePlan {
   configuration: SelectionFacts['configuration'];
   /** What the inputs make worth saying before any pass (an old word table). */
   warnings: string[];
+  /** The probe model behind the scores, from their manifest. */
+  model: ModelFacts | null;
   dryRun: boolean;
   log: (message: string) => void;
   signal?: AbortSignal;
@@ -106,31 +119,30 @@ async function pruneInto(plan: PrunePlan, folder: string, started: number): Prom
     log(`Joined ${joined.documents} documents (${joined.mode})`);
     // 4. Measure, and find the rule's exact cuts with a few scans of the spill file.
     const measured = new MeasuredSpill(spill, plan.metric, joined);
-    const rule = new KeepRule(plan.spec, joined.documents, joined.tokens);
+    const rule = new KeepRule(plan.spec, joined.documents, joined.tokens, joined.groupTotals);
     const values = measured.valueRange();
     rule.resolve(measured.totalWeight(rule), measured.keyScan(rule));
     const cuts = rule.cuts(measured.sortedSources);
     log(`Cut search: ${rule.scans} scan(s) of the spill file`);
-    // 5. The output pass: kept corpus, pruned list, histogram, extremes.
-    const written = await writeSelection(plan, folder, { measured, rule, cuts, values, joined });
+    // 5. The report's views (quantiles: a few more scans), then the output pass: kept corpus, pruned list, views.
+    const tokensKnown = joined.tokens !== null;
+    const setup = setUpReportViews(measured, rule, cuts, joined.groups, tokensKnown, values);
+    const written = await writeSelection(plan, folder, { measured, rule, cuts, values, joined, views: setup.views });
     spill.close();
     // 6. selection.json and report.html.
     const { spec, metric, configuration } = plan;
     const seconds = (performance.now() - started) / 1000;
     for (const warning of plan.warnings) log(`Warning: ${warning}`);
-    const summary = buildSelectionSummary({
-      spec,
-      metric,
-      configuration,
-      warnings: plan.warnings,
-      joined,
-      rule,
-      cuts,
-      values,
-      written,
-      seconds,
-    });
-    writeReportFiles(folder, summary, written, values);
+    const unit = tokensKnown ? ('tokens' as const) : ('bytes' as const);
+    const views = {
+      groups: groupShares(setup, cuts, tokensKnown),
+      lengthBias: { unit, buckets: setup.views.lengths.result() },
+      quantiles: quantileRows(setup, measured, tokensKnown),
+      curve: { unit, points: setup.views.curve.points() },
+    };
+    const facts = { spec, metric, configuration, warnings: plan.warnings, model: plan.model, views };
+    const summary = buildSelectionSummary({ ...facts, joined, rule, cuts, values, written, seconds });
+    writeReportFiles(folder, summary, written, values, nearCuts(setup));
     return summary;
   } catch (error) {
     try {
@@ -163,8 +175,11 @@ function resolvePrunePlan(options: PruneOptions): PrunePlan {
   const scoresPath = findScores(options, spec, metric);
   const { wordFrequencyPath, wordFrequencies } = loadWordFrequencies(options, spec, metric, scoresPath);
   const { textField, idField, maxDocumentBytes } = options;
+  const groupField =
+    options.groupField === undefined ? null : expectString('groupField', options.groupField, { nonEmpty: true });
   const readOptions: ReadCorpusOptions = { textField, idField, textMode: reading.textMode, format: reading.format };
   if (maxDocumentBytes !== undefined) readOptions.maxDocumentBytes = maxDocumentBytes;
+  if (groupField !== null) readOptions.groupField = groupField;
   const configuration = {
     scores: scoresPath,
     wordFrequencies: wordFrequencyPath,
@@ -173,6 +188,7 @@ function resolvePrunePlan(options: PruneOptions): PrunePlan {
     idField: idField ?? null,
     textMode: reading.textMode,
     format: reading.format,
+    groupField,
     dryRun,
   };
   return {
@@ -187,6 +203,7 @@ function resolvePrunePlan(options: PruneOptions): PrunePlan {
     readOptions,
     configuration,
     warnings: wordTableWarnings(wordFrequencies),
+    model: modelOfScores(scoresPath),
     dryRun,
     log,
     signal,
@@ -248,6 +265,20 @@ function loadWordFrequencies(
   return { wordFrequencyPath: path, wordFrequencies: WordFrequencyTable.load(path) };
 }
 
+/** The probe model of the scores, from their manifest (absent for hand-made score files). */
+function modelOfScores(scoresPath: string | null): ModelFacts | null {
+  if (scoresPath === null) return null;
+  let manifest: ScoreManifest;
+  try {
+    manifest = readManifest(scoresPath);
+  } catch {
+    return null;
+  }
+  const { path, sha256, architecture, description, parameterCount } = manifest.model;
+  const { contextSize, stride } = manifest.scoring;
+  return { path, sha256, architecture, description, parameterCount, contextSize, stride };
+}
+
 /** What the user should know about the word table: counted under another word definition or word breaker. */
 function wordTableWarnings(table: WordFrequencyTable | undefined): string[] {
   if (table === undefined) return [];
@@ -270,13 +301,14 @@ interface Measured {
   cuts: Cuts;
   values: { min: number; max: number };
   joined: JoinResult;
+  views: ReportViews;
 }
 
 /** The output pass, with the kept-corpus and pruned-list writers (none on a dry run). */
 async function writeSelection(
   plan: PrunePlan,
   folder: string,
-  { measured, rule, cuts, values, joined }: Measured,
+  { measured, rule, cuts, values, joined, views }: Measured,
 ): Promise<OutputPassResult & { keptFiles: string[] }> {
   const { textMode, format } = plan.configuration;
   const forced = format === 'auto' ? undefined : format;
@@ -291,6 +323,7 @@ async function writeSelection(
     keptWriter,
     prunedWriter,
     tokensKnown: joined.tokens !== null,
+    views,
   });
   await keptWriter?.close();
   prunedWriter?.close();
@@ -302,6 +335,7 @@ function writeReportFiles(
   summary: SelectionSummary,
   written: OutputPassResult,
   values: { min: number; max: number },
+  near: NearCut[],
 ): void {
   writeFileSync(join(folder, 'selection.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const report = renderReport({
@@ -309,6 +343,7 @@ function writeReportFiles(
     histogram: { min: values.min, max: values.max, bins: written.histogram.bins },
     leastInformative: written.extremes.leastInformative(),
     mostInformative: written.extremes.mostInformative(),
+    nearCuts: near,
   });
   writeFileSync(join(folder, 'report.html'), report);
 }

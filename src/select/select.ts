@@ -29,6 +29,8 @@ import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from 
  */
 export interface SelectableDocument extends DocumentIdentity, Partial<MetricScores>, Partial<ResultScoreColumns> {
   text?: string;
+  /** The document's group for per-group counts and `perGroup` budgets (a domain, a subset); default its source. */
+  group?: string;
 }
 
 export interface MeasureOptions {
@@ -73,6 +75,18 @@ export interface Selection {
   bytes: { before: number; after: number } | null;
   cuts: Cuts;
   termStatistics: TermStatistics[];
+  /** Per group (the documents' `group`, else their source), in order of first appearance: what was kept of each. */
+  groups: GroupCounts[];
+}
+
+/** What a selection kept of one group. */
+export interface GroupCounts {
+  group: string;
+  documents: number;
+  kept: number;
+  /** Token totals; null when the documents carry no token counts. */
+  tokens: number | null;
+  keptTokens: number | null;
 }
 
 /** Checks the documents; with `needsScores`, returns each one's score columns under the record's names. */
@@ -201,7 +215,8 @@ export function select(documents: readonly SelectableDocument[], options: Select
   const hasTokens = documents.every((document) => typeof document.tokens === 'number');
   const hasBytes = documents.every((document) => typeof document.bytes === 'number');
   const totalTokens = hasTokens ? documents.reduce((sum, document) => sum + document.tokens!, 0) : null;
-  const rule = new KeepRule(spec, documents.length, totalTokens);
+  const groups = groupDocuments(documents, hasTokens);
+  const rule = new KeepRule(spec, documents.length, totalTokens, groups.counts);
   const { keys, sources } = orderKeys(
     documents,
     (out, offset, value, id, sourceRank, line) =>
@@ -213,7 +228,7 @@ export function select(documents: readonly SelectableDocument[], options: Select
     weights[i] = rule.weightOf(document.tokens ?? 0);
   });
   const totalWeight = weights.reduce((sum, weight) => sum + weight, 0);
-  rule.resolve(totalWeight, (visit) => visit(keys, weights, documents.length));
+  rule.resolve(totalWeight, (visit) => visit(keys, weights, documents.length, groups.indexes));
 
   const kept = new Uint8Array(documents.length);
   const keptIndices: number[] = [];
@@ -221,11 +236,14 @@ export function select(documents: readonly SelectableDocument[], options: Select
   let tokensAfter = 0;
   let bytesAfter = 0;
   for (let i = 0; i < documents.length; i++) {
-    if (rule.keeps(keys, i, values[i])) {
+    if (rule.keeps(keys, i, values[i], groups.indexes[i])) {
       kept[i] = 1;
       keptIndices.push(i);
       tokensAfter += documents[i].tokens ?? 0;
       bytesAfter += documents[i].bytes ?? 0;
+      const counts = groups.counts[groups.indexes[i]];
+      counts.kept++;
+      if (counts.keptTokens !== null) counts.keptTokens += documents[i].tokens!;
     } else {
       prunedIndices.push(i);
     }
@@ -246,5 +264,38 @@ export function select(documents: readonly SelectableDocument[], options: Select
     bytes: hasBytes ? { before: documents.reduce((sum, d) => sum + d.bytes!, 0), after: bytesAfter } : null,
     cuts,
     termStatistics,
+    groups: groups.counts,
   };
+}
+
+/** Each document's group index (groups in order of first appearance) and the groups' counts, kept ones zero. */
+function groupDocuments(
+  documents: readonly SelectableDocument[],
+  hasTokens: boolean,
+): { indexes: Uint32Array; counts: GroupCounts[] } {
+  const indexes = new Uint32Array(documents.length);
+  const byName = new Map<string, number>();
+  const counts: GroupCounts[] = [];
+  documents.forEach((document, i) => {
+    if (document.group !== undefined && typeof document.group !== 'string') {
+      throw invalidParameterError(`group of documents[${i}]`, 'string', document.group);
+    }
+    const name = document.group ?? document.source;
+    let index = byName.get(name);
+    if (index === undefined) {
+      index = counts.length;
+      byName.set(name, index);
+      counts.push({
+        group: name,
+        documents: 0,
+        kept: 0,
+        tokens: hasTokens ? 0 : null,
+        keptTokens: hasTokens ? 0 : null,
+      });
+    }
+    indexes[i] = index;
+    counts[index].documents++;
+    if (hasTokens) counts[index].tokens! += document.tokens!;
+  });
+  return { indexes, counts };
 }

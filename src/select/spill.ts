@@ -1,7 +1,7 @@
 /**
  * Disk-backed per-document state for `infoprune prune`, so that memory stays bounded whatever the corpus size.
  *
- * - `SpillFile`: one fixed-size record of float64 fields per document, in corpus order (56 bytes a document: 5.6 GB
+ * - `SpillFile`: one fixed-size record of float64 fields per document, in corpus order (64 bytes a document: 6.4 GB
  *   of temporary disk for 100 million documents, in the output's temporary folder, deleted before the rename).
  *   Every later pass (cut search, output) reads it sequentially in chunks.
  * - `DuplicateIdFinder`: finds ids that occur twice without holding the ids. It keeps a 64-bit hash per id, in
@@ -22,8 +22,10 @@ export const SPILL_FIELDS = {
   sourceIndex: 4,
   line: 5,
   randomKey: 6,
+  /** The group's index (JoinResult.groups): a source, or a `groupField` value. */
+  group: 7,
 } as const;
-export const SPILL_WIDTH = 7;
+export const SPILL_WIDTH = 8;
 /** Records per read or write chunk. */
 export const CHUNK_RECORDS = 1 << 13;
 
@@ -53,6 +55,7 @@ export class SpillFile {
     sourceIndex: number,
     line: number,
     randomKey: number,
+    group: number,
   ): void {
     const at = this.buffered * SPILL_WIDTH;
     const b = this.buffer;
@@ -63,6 +66,7 @@ export class SpillFile {
     b[at + 4] = sourceIndex;
     b[at + 5] = line;
     b[at + 6] = randomKey;
+    b[at + 7] = group;
     this.count++;
     if (++this.buffered === CHUNK_RECORDS) this.flush();
   }

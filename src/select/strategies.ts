@@ -14,9 +14,18 @@
  * In the band's coordinates a document at position c (the weight of all documents before it in the order) with
  * weight w (1, or its tokens) occupies [c, c + w); band [A, B) keeps the documents from the first with c + w > A to
  * the last with c < B. Documents of zero tokens are kept when they fall inside that range.
+ *
+ * `band` LOW:HIGH keeps rank positions [⌊n·LOW/100 + ½⌋, ⌊n·HIGH/100 + ½⌋) of the information order. With
+ * `perGroup`, a ratio or band budget applies to each group's documents (their own n, their own order) separately.
  */
 import { InvalidOptionError } from '../errors.js';
-import { expectInteger, expectNumberInRange, expectOneOf, invalidParameterError } from '../util/validate.js';
+import {
+  expectBoolean,
+  expectInteger,
+  expectNumberInRange,
+  expectOneOf,
+  invalidParameterError,
+} from '../util/validate.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
 
 /** Every selection default (the CLI's help shows these). */
@@ -27,7 +36,7 @@ export const SELECTION_DEFAULTS = Object.freeze({
   seed: 0,
 });
 
-export const STRATEGY_NAMES = ['lowest-first', 'highest-first', 'middle', 'random', 'threshold'] as const;
+export const STRATEGY_NAMES = ['lowest-first', 'highest-first', 'middle', 'random', 'threshold', 'band'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export const STRATEGY_DESCRIPTIONS: Readonly<Record<StrategyName, string>> = {
@@ -37,20 +46,22 @@ export const STRATEGY_DESCRIPTIONS: Readonly<Record<StrategyName, string>> = {
     'Keep a central band of the ranking: prune ⌊P/2⌋ documents (or half the pruned tokens) from the least informative end and the rest from the most informative end.',
   random: 'Keep a seeded random sample: documents ordered by a hash of (seed, id), the first ones kept (baseline).',
   threshold: 'Keep every document whose metric value v satisfies min ≤ v ≤ max (either bound may be left open).',
+  band: 'Keep a percentile band of the ranking, LOW:HIGH with 0 the least and 100 the most informative (e.g. 20:90: prune the lowest 20 % and the top 10 %).',
 };
 
-/** How much to keep: one of the budgets for a ranking strategy, or bounds for `threshold`. */
+/** How much to keep: one of the budgets for a ranking strategy, bounds for `threshold`, percentiles for `band`. */
 export type Budget =
   | { kind: 'keep-ratio'; keepRatio: number }
   | { kind: 'prune-ratio'; pruneRatio: number }
   | { kind: 'keep-tokens'; keepTokens: number }
-  | { kind: 'threshold'; min: number | null; max: number | null };
+  | { kind: 'threshold'; min: number | null; max: number | null }
+  | { kind: 'band'; low: number; high: number };
 
 /** The options every selection takes, from the API or the command line. */
 export interface SelectionOptions {
   /** Default `bits-per-token`. */
   metric?: MetricName;
-  /** Default `lowest-first`. */
+  /** Default `lowest-first` (`band` when `band` is given). */
   strategy?: StrategyName;
   /** Fraction of documents to keep, in (0, 1). */
   keepRatio?: number;
@@ -62,6 +73,10 @@ export interface SelectionOptions {
   min?: number;
   /** `threshold`: keep documents whose value is at most this. */
   max?: number;
+  /** `band`: the percentiles of the ranking to keep, `[low, high]` or `'low:high'`, 0 ≤ low < high ≤ 100. */
+  band?: readonly [number, number] | string;
+  /** Apply the budget within each group (source file, or `groupField`) instead of over the whole corpus. */
+  perGroup?: boolean;
   /** `random`: the seed (unsigned 32-bit integer), default 0. */
   seed?: number;
 }
@@ -72,13 +87,18 @@ export interface SelectionSpec {
   strategy: StrategyName;
   budget: Budget;
   seed: number;
+  perGroup: boolean;
 }
 
 /** Defaults applied and every selection option checked: the one place `select()` and `pruneCorpus()` resolve them. */
 export function resolveSelectionSpec(options: SelectionOptions): SelectionSpec {
   if (typeof options !== 'object' || options === null) throw invalidParameterError('options', 'object', options);
   const metric = expectOneOf('metric', options.metric ?? SELECTION_DEFAULTS.metric, METRIC_NAMES);
-  const strategy = expectOneOf('strategy', options.strategy ?? SELECTION_DEFAULTS.strategy, STRATEGY_NAMES);
+  const strategy = expectOneOf(
+    'strategy',
+    options.strategy ?? (options.band !== undefined ? 'band' : SELECTION_DEFAULTS.strategy),
+    STRATEGY_NAMES,
+  );
   const seed =
     options.seed === undefined ? SELECTION_DEFAULTS.seed : expectInteger('seed', options.seed, 0, 0xffffffff);
   if (options.seed !== undefined && strategy !== 'random') {
@@ -87,66 +107,120 @@ export function resolveSelectionSpec(options: SelectionOptions): SelectionSpec {
       (name) => `${name('seed')} applies only to ${name('strategy')} "random", not "${strategy}"`,
     );
   }
-  const given = (['keepRatio', 'pruneRatio', 'keepTokens'] as const).filter((name) => options[name] !== undefined);
-  let budget: Budget;
-  if (strategy === 'threshold') {
-    if (given.length > 0) {
-      throw new InvalidOptionError(
-        given[0],
-        (name) =>
-          `Strategy "threshold" takes ${name('min')} and/or ${name('max')}, not ${given.map(name).join(' or ')}`,
-      );
-    }
-    const min = options.min === undefined ? null : expectFinite('min', options.min);
-    const max = options.max === undefined ? null : expectFinite('max', options.max);
-    if (min === null && max === null) {
-      throw new InvalidOptionError(
-        'min',
-        (name) => `Strategy "threshold" needs ${name('min')}, ${name('max')} or both`,
-      );
-    }
-    if (min !== null && max !== null && min > max) {
-      throw invalidParameterError('max', `number >= min (${min})`, max);
-    }
-    budget = { kind: 'threshold', min, max };
-  } else {
-    if (options.min !== undefined || options.max !== undefined) {
-      throw new InvalidOptionError(
-        options.min !== undefined ? 'min' : 'max',
-        (name) => `${name('min')} and ${name('max')} apply only to ${name('strategy')} "threshold", not "${strategy}"`,
-      );
-    }
-    if (given.length !== 1) {
-      const budgets = (name: (option: string) => string) =>
-        `${name('keepRatio')}, ${name('pruneRatio')} or ${name('keepTokens')}`;
-      throw new InvalidOptionError(
-        given[0] ?? 'keepRatio',
-        given.length === 0
-          ? (name) => `Strategy "${strategy}" needs one of ${budgets(name)}`
-          : (name) => `Expected one of ${budgets(name)} but received ${given.map(name).join(' and ')}`,
-      );
-    }
-    if (options.keepRatio !== undefined) {
-      budget = {
-        kind: 'keep-ratio',
-        keepRatio: expectNumberInRange('keepRatio', options.keepRatio, 0, 1, {
-          minExclusive: true,
-          maxExclusive: true,
-        }),
-      };
-    } else if (options.pruneRatio !== undefined) {
-      budget = {
-        kind: 'prune-ratio',
-        pruneRatio: expectNumberInRange('pruneRatio', options.pruneRatio, 0, 1, {
-          minExclusive: true,
-          maxExclusive: true,
-        }),
-      };
-    } else {
-      budget = { kind: 'keep-tokens', keepTokens: expectInteger('keepTokens', options.keepTokens, 1) };
-    }
+  const budget =
+    strategy === 'threshold'
+      ? thresholdBudget(options)
+      : strategy === 'band'
+        ? bandBudget(options)
+        : rankingBudget(options, strategy);
+  const perGroup = options.perGroup === undefined ? false : expectBoolean('perGroup', options.perGroup);
+  if (perGroup && (budget.kind === 'threshold' || budget.kind === 'keep-tokens')) {
+    throw new InvalidOptionError(
+      'perGroup',
+      (name) =>
+        `${name('perGroup')} takes a share of each group: ${name('keepRatio')}, ${name('pruneRatio')} or ${name('band')}, not ${budget.kind === 'threshold' ? `${name('min')}/${name('max')}` : name('keepTokens')}`,
+    );
   }
-  return { metric, strategy, budget, seed };
+  return { metric, strategy, budget, seed, perGroup };
+}
+
+const BUDGET_OPTIONS = ['keepRatio', 'pruneRatio', 'keepTokens'] as const;
+
+function givenBudgets(options: SelectionOptions): string[] {
+  return [...BUDGET_OPTIONS, 'band'].filter((name) => options[name as keyof SelectionOptions] !== undefined);
+}
+
+function thresholdBudget(options: SelectionOptions): Budget {
+  const given = givenBudgets(options);
+  if (given.length > 0) {
+    throw new InvalidOptionError(
+      given[0],
+      (name) => `Strategy "threshold" takes ${name('min')} and/or ${name('max')}, not ${given.map(name).join(' or ')}`,
+    );
+  }
+  const min = options.min === undefined ? null : expectFinite('min', options.min);
+  const max = options.max === undefined ? null : expectFinite('max', options.max);
+  if (min === null && max === null) {
+    throw new InvalidOptionError('min', (name) => `Strategy "threshold" needs ${name('min')}, ${name('max')} or both`);
+  }
+  if (min !== null && max !== null && min > max) throw invalidParameterError('max', `number >= min (${min})`, max);
+  return { kind: 'threshold', min, max };
+}
+
+function rejectBounds(options: SelectionOptions, strategy: StrategyName): void {
+  if (options.min !== undefined || options.max !== undefined) {
+    throw new InvalidOptionError(
+      options.min !== undefined ? 'min' : 'max',
+      (name) => `${name('min')} and ${name('max')} apply only to ${name('strategy')} "threshold", not "${strategy}"`,
+    );
+  }
+}
+
+function bandBudget(options: SelectionOptions): Budget {
+  rejectBounds(options, 'band');
+  const others = givenBudgets(options).filter((name) => name !== 'band');
+  if (others.length > 0) {
+    throw new InvalidOptionError(
+      others[0],
+      (name) => `Strategy "band" keeps the percentiles ${name('band')} gives, not ${others.map(name).join(' or ')}`,
+    );
+  }
+  if (options.band === undefined) {
+    throw new InvalidOptionError('band', (name) => `Strategy "band" needs ${name('band')} (LOW:HIGH percentiles)`);
+  }
+  const [low, high] = parseBand(options.band);
+  return { kind: 'band', low, high };
+}
+
+/** `[low, high]` or `'low:high'` percentiles, 0 ≤ low < high ≤ 100. */
+export function parseBand(value: unknown): [number, number] {
+  const parts =
+    typeof value === 'string'
+      ? value.split(':').map((part) => (part.trim() === '' ? NaN : Number(part)))
+      : Array.isArray(value)
+        ? value
+        : [];
+  const [low, high] = parts as number[];
+  const valid =
+    parts.length === 2 &&
+    typeof low === 'number' &&
+    typeof high === 'number' &&
+    Number.isFinite(low) &&
+    Number.isFinite(high) &&
+    low >= 0 &&
+    low < high &&
+    high <= 100;
+  if (!valid) throw invalidParameterError('band', 'LOW:HIGH percentiles with 0 <= LOW < HIGH <= 100', value);
+  return [low, high];
+}
+
+function rankingBudget(options: SelectionOptions, strategy: StrategyName): Budget {
+  rejectBounds(options, strategy);
+  if (options.band !== undefined) {
+    throw new InvalidOptionError(
+      'band',
+      (name) => `${name('band')} selects with ${name('strategy')} "band", not "${strategy}"`,
+    );
+  }
+  const given = givenBudgets(options);
+  if (given.length !== 1) {
+    const budgets = (name: (option: string) => string) =>
+      `${name('keepRatio')}, ${name('pruneRatio')}, ${name('keepTokens')} or ${name('band')}`;
+    throw new InvalidOptionError(
+      given[0] ?? 'keepRatio',
+      given.length === 0
+        ? (name) => `Strategy "${strategy}" needs one of ${budgets(name)}`
+        : (name) => `Expected one of ${budgets(name)} but received ${given.map(name).join(' and ')}`,
+    );
+  }
+  const ratio = { minExclusive: true, maxExclusive: true };
+  if (options.keepRatio !== undefined) {
+    return { kind: 'keep-ratio', keepRatio: expectNumberInRange('keepRatio', options.keepRatio, 0, 1, ratio) };
+  }
+  if (options.pruneRatio !== undefined) {
+    return { kind: 'prune-ratio', pruneRatio: expectNumberInRange('pruneRatio', options.pruneRatio, 0, 1, ratio) };
+  }
+  return { kind: 'keep-tokens', keepTokens: expectInteger('keepTokens', options.keepTokens, 1) };
 }
 
 function expectFinite(name: string, value: unknown): number {
@@ -183,6 +257,17 @@ export function bandFor(
   let weighting: Band['weighting'];
   let total: number;
   let keep: number;
+  if (budget.kind === 'band') {
+    // Ranks [⌊n·low/100 + ½⌋, ⌊n·high/100 + ½⌋) of the information order, round half up like the ratios.
+    const lower = Math.floor((documents * budget.low) / 100 + 0.5);
+    const upper = Math.floor((documents * budget.high) / 100 + 0.5);
+    return {
+      weighting: 'documents',
+      order: 'information',
+      lower: lower <= 0 ? null : lower,
+      upper: upper >= documents ? null : upper,
+    };
+  }
   if (budget.kind === 'keep-tokens') {
     if (tokens === null) throw new Error('keepTokens needs token counts (a scores file)');
     weighting = 'tokens';
@@ -204,6 +289,7 @@ export function bandFor(
   if (keep >= total) return { weighting, order, lower: null, upper: null };
   switch (strategy) {
     case 'lowest-first':
+    case 'band':
       return open(prune, total);
     case 'highest-first':
     case 'random':

@@ -8,6 +8,9 @@ import { compareKeys, KEY_WORDS } from './keys.js';
 import type { MetricDefinition, MetricName } from './metrics.js';
 import type { Cuts, KeepRule } from './plan.js';
 import { type Budget, type SelectionSpec, STRATEGY_DESCRIPTIONS, type StrategyName } from './strategies.js';
+import type { CurvePoint, GroupShare, LengthBucket, QuantileRow, Sample } from './views.js';
+
+export type { Sample } from './views.js';
 
 export interface SelectionSummary {
   format: 'infoprune-selection';
@@ -26,8 +29,13 @@ export interface SelectionSummary {
     idField: string | null;
     textMode: 'file' | 'line';
     format: 'auto' | 'jsonl' | 'parquet' | 'text';
+    /** The field documents are grouped by; null: by source file. */
+    groupField: string | null;
+    perGroup: boolean;
     dryRun: boolean;
   };
+  /** The probe model behind the scores (from the scores' manifest); null without scores or manifest. */
+  model: ModelFacts | null;
   metric: { name: MetricName; unit: string; formula: string; description: string; moreInformative: 'higher' | 'lower' };
   /** The rule, in words: how the kept count or token total follows from the budget. */
   rule: string;
@@ -45,6 +53,25 @@ export interface SelectionSummary {
   unreadableExamples: { source: string; line: number; reason: string }[];
   outputs: { kept: string[]; pruned: string | null; selection: string; report: string };
   timing: { seconds: number; scans: number };
+  /** What was kept of each group (source file, or `groupField` value), in order of first appearance. */
+  groups: GroupShare[];
+  /** Kept shares by document length (tokens, or bytes without scores). */
+  lengthBias: { unit: 'tokens' | 'bytes'; buckets: LengthBucket[] };
+  /** Pruning the least informative 0 %, 5 %, … 95 %: the cut value and what is kept (tokens, or bytes). */
+  quantiles: QuantileRow[];
+  /** Kept documents and tokens (or bytes) with the cut at each value, from the least informative up. */
+  curve: { unit: 'tokens' | 'bytes'; points: CurvePoint[] };
+}
+
+/** The probe model of the scores, as their manifest describes it. */
+export interface ModelFacts {
+  path: string;
+  sha256: string;
+  architecture: string;
+  description: string;
+  parameterCount: number;
+  contextSize: number;
+  stride: number;
 }
 
 export interface HistogramBin {
@@ -83,18 +110,6 @@ export class HistogramAccumulator {
     if (kept) this.bins[bin].kept++;
     else this.bins[bin].pruned++;
   }
-}
-
-export interface Sample {
-  /** Position in the rank order is unknown while streaming; the information order key orders samples. */
-  id: string;
-  source: string;
-  line: number;
-  value: number;
-  tokens: number | null;
-  kept: boolean;
-  /** The start of the text, whitespace collapsed, at most SNIPPET_CHARACTERS characters. */
-  snippet: string;
 }
 
 export const SNIPPET_CHARACTERS = 280;
@@ -157,7 +172,7 @@ function insertSorted<T extends { key: Uint32Array }>(
 export interface SelectionFacts {
   spec: SelectionSpec;
   metric: MetricDefinition;
-  configuration: Omit<SelectionSummary['configuration'], 'metric' | 'strategy' | 'budget' | 'seed'>;
+  configuration: Omit<SelectionSummary['configuration'], 'metric' | 'strategy' | 'budget' | 'seed' | 'perGroup'>;
   joined: JoinResult;
   rule: KeepRule;
   cuts: Cuts;
@@ -166,6 +181,8 @@ export interface SelectionFacts {
   seconds: number;
   /** Warnings found before the passes (e.g. about the word table). */
   warnings?: string[];
+  model: ModelFacts | null;
+  views: Pick<SelectionSummary, 'groups' | 'lengthBias' | 'quantiles' | 'curve'>;
 }
 
 /** `selection.json`: the configuration, the rule in words, counts, totals before and after, cuts and warnings. */
@@ -182,6 +199,7 @@ export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
       strategy: spec.strategy,
       budget: spec.budget,
       seed: spec.strategy === 'random' ? spec.seed : null,
+      perGroup: spec.perGroup,
       ...facts.configuration,
     },
     metric: {
@@ -191,7 +209,12 @@ export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
       description: metric.description,
       moreInformative: metric.moreInformative,
     },
-    rule: ruleText(spec, joined.documents, joined.tokens, rule),
+    model: facts.model,
+    rule:
+      ruleText(spec, joined.documents, joined.tokens, rule) +
+      (spec.perGroup
+        ? ` Applied within each ${facts.configuration.groupField === null ? 'source file' : `value of ${facts.configuration.groupField}`}: n is the group's documents, the order its own.`
+        : ''),
     counts: { documents: joined.documents, kept, pruned: joined.documents - kept, unreadable: joined.unreadable },
     tokens: joined.tokens === null ? null : { before: joined.tokens, after: written.tokensAfter },
     bytes: { before: joined.bytes, after: written.bytesAfter },
@@ -208,6 +231,7 @@ export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
       report: 'report.html',
     },
     timing: { seconds: Number(facts.seconds.toFixed(3)), scans: rule.scans },
+    ...facts.views,
   };
 }
 
@@ -242,5 +266,10 @@ export function ruleText(spec: SelectionSpec, documents: number, tokens: number 
       return `${strategy} Documents are taken in ${order} until the kept tokens reach ${budget.keepTokens} of ${tokens}; the document that crosses the budget is kept (so kept tokens ≥ the budget, by less than one document${spec.strategy === 'middle' ? ' at each end' : ''}).${rule.band?.lower === null && rule.band?.upper === null ? ' The budget covers the whole corpus: everything is kept.' : ''}`;
     case 'threshold':
       return `${strategy} Kept iff ${budget.min === null ? '' : `${budget.min} ≤ `}value${budget.max === null ? '' : ` ≤ ${budget.max}`} (${rule.metric.unit}).`;
+    case 'band': {
+      const from = Math.floor((documents * budget.low) / 100 + 0.5);
+      const to = Math.floor((documents * budget.high) / 100 + 0.5);
+      return `${strategy} Kept: rank order positions ⌊n·${budget.low}/100 + ½⌋ = ${from} to ⌊n·${budget.high}/100 + ½⌋ = ${to} (exclusive) of n = ${documents}, i.e. ${to - from} documents; ties in value broken by source, then line.`;
+    }
   }
 }
