@@ -151,7 +151,7 @@ describe('scoreCorpus (fake engine)', () => {
     );
     expect(() => scoreCorpus({ inputs: [], model: FAKE_MODEL_PATH })).toThrow(/Expected non-empty array .* for inputs/);
     expect(() => scoreCorpus({ inputs: [corpus], model: FAKE_MODEL_PATH, shard: '3/3' })).toThrow(
-      'Expected i/N with 0 <= i < N (for example 0/4) for shard but received "3/3" of type string',
+      'Expected i/N with 0 <= i < N (for example 0/4), auto or auto/N for shard but received "3/3" of type string',
     );
     expect(() => scoreCorpus({ inputs: [corpus], model: FAKE_MODEL_PATH, workers: 1.5 })).toThrow(/workers/);
     expect(() => scoreCorpus({ inputs: [corpus], model: FAKE_MODEL_PATH, textMode: 'para' as 'line' })).toThrow(

@@ -406,7 +406,7 @@ describe('select: bad input', () => {
     expect(() => select(documents, { keepRatio: 0.5, pruneRatio: 0.5 })).toThrow(
       'but received keepRatio and pruneRatio',
     );
-    expect(() => select(documents, {})).toThrow('needs one of keepRatio, pruneRatio or keepTokens');
+    expect(() => select(documents, {})).toThrow('needs one of keepRatio, pruneRatio, keepTokens or band');
     expect(() => select(documents, { keepTokens: 0 })).toThrow(
       'Expected positive integer for keepTokens but received 0',
     );
