@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine.hpp"
+#include "platform.hpp"
 
 namespace infoprune {
 namespace {
@@ -383,6 +384,7 @@ class InfopruneAddon : public Napi::Addon<InfopruneAddon> {
                           InstanceMethod<&InfopruneAddon::LoadModelSync>("loadModelSync"),
                           InstanceMethod<&InfopruneAddon::SystemInfo>("systemInfo"),
                           InstanceValue("NativeContext", context_constructor_.Value())});
+    register_platform_functions(env, exports);
   }
 
  private:

@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   MODEL_INVALID: 'the model file is not a valid GGUF file',
   /** llama.cpp could not load a valid GGUF file (unsupported architecture or tensor layout). */
   MODEL_LOAD_FAILED: 'llama.cpp could not load the model',
+  /** The model file changed (truncated, replaced) while a scorer was using it. */
+  MODEL_CHANGED: 'the model file changed while it was in use',
   /** An input argument matches no file, or names something that is neither a file nor a folder. */
   INPUT_NOT_FOUND: 'an input does not exist or matches no file',
   /** An input's format cannot be told from its name, or is not supported (compressed Parquet). */

@@ -364,7 +364,7 @@ describe('random models', () => {
   it('validate their shape', () => {
     const base = { ...TINY_MODEL_SHAPE };
     expect(() => resolveModelShape({ ...base, layers: -1 })).toThrow(
-      'Expected integer between 1 and 1024 for layers but received -1 of type number',
+      'Expected integer between 1 and 512 for layers but received -1 of type number',
     );
     expect(() => resolveModelShape({ ...base, heads: 5 })).toThrow('for heads but received 5 of type number');
     expect(() => resolveModelShape({ ...base, heads: 64 })).toThrow('even head dimension'); // head size 1

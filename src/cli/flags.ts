@@ -38,6 +38,7 @@ export const SCORE_FLAGS = {
   stride: { flag: '--stride', type: 'integer', min: 1 },
   batchSize: { flag: '--batch', type: 'integer', min: 1 },
   threads: { flag: '--threads', type: 'integer', min: 1 },
+  forceThreads: { flag: '--force-threads', type: 'boolean' },
   gpuLayers: { flag: '--gpu-layers', type: 'integer', min: 0, words: ['max'] },
   flashAttention: { flag: '--flash-attention', type: 'boolean' },
   workers: { flag: '--workers', type: 'integer', min: 0 },

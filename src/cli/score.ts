@@ -79,11 +79,15 @@ export function registerScoreCommand(program: Command): void {
     )
     .option('--flash-attention', 'use llama.cpp flash attention (default: off on CPU, on with --gpu-layers)')
     .option('--no-flash-attention', 'do not use flash attention')
-    .option('--threads <n>', "CPU threads for the engine (default: the machine's cores)")
+    .option(
+      '--threads <n>',
+      'CPU threads for the engine (default: the usable cores (affinity, cgroup quota) less the --workers; at most the usable cores)',
+    )
+    .option('--force-threads', 'allow more --threads than usable cores (llama.cpp then runs many times slower)')
     .option('--gpu-layers <n|max>', "layers offloaded to the GPU (0: CPU only; 'max': all)", String(engine.gpuLayers))
     .option(
       '--workers <n>',
-      `threads that parse, tokenize and count words (0: on the main thread; default cores-1, ${SCORE_DEFAULTS.minWorkers} to ${SCORE_DEFAULTS.maxWorkers})`,
+      `threads that parse, tokenize and count words (0: on the main thread; default a quarter of the usable cores, ${SCORE_DEFAULTS.minWorkers} to ${SCORE_DEFAULTS.maxWorkers}, 0 on one core)`,
     )
     .option(
       '--shard <i/N|auto|auto/N>',

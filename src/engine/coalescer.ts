@@ -58,9 +58,13 @@ export class ScoreCoalescer {
   #closed = false;
   readonly stats: ScorerStats = { calls: 0, batches: 0, documents: 0 };
 
-  constructor(context: NativeContext, shape: DecodeShape) {
+  /** Runs before every native call; throwing fails the calls it would have decoded (src/engine/scorer.ts). */
+  readonly #beforeDecode: () => void;
+
+  constructor(context: NativeContext, shape: DecodeShape, beforeDecode: () => void = () => {}) {
     this.#context = context;
     this.#shape = shape;
+    this.#beforeDecode = beforeDecode;
   }
 
   submit(call: ScoreCall): Promise<ScoreResult[]> {
@@ -124,6 +128,7 @@ export class ScoreCoalescer {
     this.stats.documents += documents.length;
     let output: Promise<NativeScoreOutput>;
     try {
+      this.#beforeDecode();
       output = this.#context.scoreTokens(
         documents,
         calls.some((call) => call.logprobs),

@@ -50,6 +50,10 @@ export interface NativeBinding {
   loadModel(path: string, options: { gpuLayers: number; vocabOnly: boolean }): Promise<NativeModel>;
   loadModelSync(path: string, options: { gpuLayers: number; vocabOnly: boolean }): NativeModel;
   systemInfo(): string;
+  /** An exclusive advisory lock on an open file (flock): false when another open file holds it (native/platform.cpp). */
+  lockFile(fd: number): boolean;
+  /** The GPU devices of llama.cpp's loaded backends: empty on a CPU-only machine. */
+  gpuDevices(): string[];
   NativeContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
 }
 
@@ -58,19 +62,27 @@ export function nativeBuildDirectory(): string {
   return join(packageRoot(), 'build', 'Release');
 }
 
+let addon: NativeBinding | undefined;
 let binding: NativeBinding | undefined;
 
-export function nativeBinding(): NativeBinding {
-  if (binding) return binding;
-  const directory = nativeBuildDirectory();
-  const addonPath = join(directory, 'infoprune.node');
+/** The addon, loaded but without llama.cpp's backends (enough for `lockFile`). */
+export function nativeAddon(): NativeBinding {
+  if (addon) return addon;
+  const addonPath = join(nativeBuildDirectory(), 'infoprune.node');
   if (!existsSync(addonPath)) {
     throw new Error(
       `The infoprune native addon is not built (${addonPath} is missing): run \`npm run build:native\` in ${packageRoot()}`,
     );
   }
-  const loaded = createRequire(import.meta.url)(addonPath) as NativeBinding;
-  loaded.initialize(directory, false);
+  addon = createRequire(import.meta.url)(addonPath) as NativeBinding;
+  return addon;
+}
+
+/** The addon with llama.cpp's backends loaded: what models and contexts need. */
+export function nativeBinding(): NativeBinding {
+  if (binding) return binding;
+  const loaded = nativeAddon();
+  loaded.initialize(nativeBuildDirectory(), false);
   binding = loaded;
   return loaded;
 }

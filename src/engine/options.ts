@@ -4,10 +4,13 @@
  * (`fitToModel`: its training context and vocabulary), first from the GGUF header, before llama.cpp loads anything,
  * then from what llama.cpp reports. Only fitted values reach the native layer.
  */
-import { availableParallelism } from 'node:os';
+import { InvalidOptionError } from '../errors.js';
+import { usableCores } from '../util/cores.js';
 import {
+  describeValue,
   expectBoolean,
   expectInteger,
+  expectKnownOptions,
   expectObject,
   expectPositiveInteger,
   expectString,
@@ -30,13 +33,27 @@ export const SCORER_DEFAULTS = Object.freeze({
   logitsBudgetBytes: 512 * 1024 * 1024,
   /** Documents (windows) per decode: min(this, batchSize). */
   maxSequences: MAX_SEQUENCES,
-  /** Decode threads: the machine's cores, at most this. */
+  /** Decode threads: the cores this process may use (affinity and cgroup quota); more only with forceThreads. */
   maxThreads: 1024,
   gpuLayers: 0,
   verbose: false,
   /** Largest batch accepted. */
   maxBatchSize: 1 << 20,
 });
+
+/** Every option `openScorer` takes: any other is refused by name. */
+export const SCORER_OPTION_NAMES = [
+  'model',
+  'contextSize',
+  'stride',
+  'batchSize',
+  'maxSequences',
+  'threads',
+  'forceThreads',
+  'gpuLayers',
+  'flashAttention',
+  'verbose',
+] as const satisfies readonly (keyof ScorerOptions)[];
 
 /** The options checked without the model: defaults applied where they need none. */
 export interface ScorerRequest {
@@ -61,6 +78,7 @@ export interface ModelBounds {
 /** Defaults that need no model, and every check that needs no model: a bad value fails before anything is read. */
 export function resolveScorerOptions(options: ScorerOptions): ScorerRequest {
   expectObject('options', options);
+  expectKnownOptions(options, SCORER_OPTION_NAMES, 'openScorer');
   const model = expectString('model', options.model, { nonEmpty: true });
   const contextSize =
     options.contextSize === undefined ? undefined : expectInteger('contextSize', options.contextSize, 2);
@@ -86,15 +104,34 @@ export function resolveScorerOptions(options: ScorerOptions): ScorerRequest {
     stride,
     batchSize,
     maxSequences,
-    threads:
-      options.threads === undefined
-        ? availableParallelism()
-        : expectInteger('threads', options.threads, 1, SCORER_DEFAULTS.maxThreads),
+    threads: resolveThreads(options.threads, options.forceThreads),
     gpuLayers: resolveGpuLayers(options.gpuLayers),
     flashAttention:
       options.flashAttention === undefined ? undefined : expectBoolean('flashAttention', options.flashAttention),
     verbose: options.verbose === undefined ? SCORER_DEFAULTS.verbose : expectBoolean('verbose', options.verbose),
   };
+}
+
+/**
+ * Decode threads: by default the cores this process may use; more only when forced, because llama.cpp's threads
+ * spin while they wait for each other and a run with more threads than cores is 10-40x slower.
+ */
+export function resolveThreads(value: unknown, force: unknown, cores = usableCores()): number {
+  const forced = force === undefined ? false : expectBoolean('forceThreads', force);
+  if (value === undefined) return cores;
+  const threads = expectInteger('threads', value, 1, SCORER_DEFAULTS.maxThreads);
+  if (threads > cores && !forced) {
+    const expected = `integer between 1 and ${cores}`;
+    throw new InvalidOptionError(
+      'threads',
+      (name) =>
+        `Expected ${expected} for ${name('threads')} but received ${describeValue(value)}: this process may use ` +
+        `${cores} CPU core${cores === 1 ? '' : 's'} (affinity and cgroup quota), and more threads than cores make ` +
+        `llama.cpp many times slower (set ${name('forceThreads')} to use them anyway)`,
+      { expected, received: value },
+    );
+  }
+  return threads;
 }
 
 function resolveGpuLayers(value: unknown): number {

@@ -3,6 +3,7 @@
  * a bad value), loads the model off the main thread, and runs calls on one native context through the coalescing
  * queue (src/engine/coalescer.ts). Tokenizing and scoring run on libuv's thread pool, so the event loop stays free.
  */
+import { type Stats, statSync } from 'node:fs';
 import { InfopruneError } from '../errors.js';
 import { describeModel } from '../gguf/reader.js';
 import { validateGgufFile } from '../gguf/validate.js';
@@ -16,7 +17,7 @@ import {
 } from '../util/validate.js';
 import { closedError, InFlight } from './abort.js';
 import { ScoreCoalescer } from './coalescer.js';
-import { type NativeContext, type NativeModel, nativeBinding } from './native.js';
+import { type NativeBinding, type NativeContext, type NativeModel, nativeBinding } from './native.js';
 import { fitToModel, type ModelBounds, resolveScorerOptions, type ScorerRequest } from './options.js';
 import type {
   ModelInfo,
@@ -35,16 +36,18 @@ export async function openScorer(options: ScorerOptions): Promise<Scorer> {
 }
 
 /** `openScorer` for options already resolved (the pipeline resolves them with its own, before anything opens). */
-export async function openResolvedScorer(request: ScorerRequest): Promise<Scorer> {
+export async function openResolvedScorer(asked: ScorerRequest): Promise<Scorer> {
   // 1. The file: a GGUF llama.cpp will accept (MODEL_NOT_FOUND, MODEL_INVALID), and the bounds its header sets.
-  const header = describeModel(validateGgufFile(request.model));
-  // 2. The options against those bounds, before the (possibly slow) load.
+  const header = describeModel(validateGgufFile(asked.model));
+  // 2. GPU layers only where llama.cpp has a GPU; then the options against the header's bounds, before the load.
+  const binding = nativeBinding();
+  const request = withoutMissingGpu(asked, binding);
   if (header.contextLength !== undefined && header.vocabularySize !== undefined) {
     fitToModel(request, { trainingContextSize: header.contextLength, vocabularySize: header.vocabularySize });
   }
-  // 3. The load, off the main thread.
-  const binding = nativeBinding();
+  // 3. The load, off the main thread; the file's identity as loaded, to notice it changing under the mapping.
   if (request.verbose) binding.setVerbose(true);
+  const loadedFile = statSync(request.model);
   const model = await loadModel(request);
   try {
     // 4. The options against what llama.cpp reports (the same numbers, from the horse's mouth), then the context.
@@ -57,11 +60,54 @@ export async function openResolvedScorer(request: ScorerRequest): Promise<Scorer
       context,
       { path: request.model, ...info },
       { model: request.model, ...fitted, gpuLayers, verbose },
+      loadedFile,
     );
   } catch (error) {
     model.dispose();
     throw error;
   }
+}
+
+let warnedNoGpu = false;
+
+/**
+ * GPU layers asked for where llama.cpp found no GPU: llama.cpp would run on the CPU anyway, so the request becomes a
+ * CPU one (its defaults too: flash attention stays off unless asked for, since it changes values), said once.
+ */
+function withoutMissingGpu(request: ScorerRequest, binding: NativeBinding): ScorerRequest {
+  if (request.gpuLayers === 0 || binding.gpuDevices().length > 0) return request;
+  if (!warnedNoGpu) {
+    warnedNoGpu = true;
+    const flash = request.flashAttention ? 'flash attention on, as asked' : 'flash attention off, as on any CPU run';
+    process.emitWarning(
+      `GPU layers were asked for (gpuLayers ${request.gpuLayers < 0 ? "'max'" : request.gpuLayers}) but llama.cpp ` +
+        `found no GPU: scoring on the CPU with CPU settings (${flash})`,
+      { code: 'INFOPRUNE_NO_GPU' },
+    );
+  }
+  return { ...request, gpuLayers: 0 };
+}
+
+/**
+ * Throws MODEL_CHANGED once the model file is not the one loaded (replaced, truncated, rewritten): its weights are
+ * read through a memory map, and reading past a truncated file's end kills the process with SIGBUS. The scorer
+ * checks before every native call (each is one decode batch, or a few for one large call).
+ */
+function assertModelUnchanged(path: string, loaded: Stats): void {
+  let now: Stats | undefined;
+  try {
+    now = statSync(path);
+  } catch {
+    now = undefined;
+  }
+  if (now && now.size === loaded.size && now.mtimeMs === loaded.mtimeMs && now.ino === loaded.ino) return;
+  const change = now
+    ? `${loaded.size} bytes when loaded, ${now.size} bytes modified ${now.mtime.toISOString()} now`
+    : 'it is gone';
+  throw new InfopruneError(
+    'MODEL_CHANGED',
+    `The model file ${path} changed while it was in use (${change}): nothing more is scored with it (open a new scorer once the file is whole)`,
+  );
 }
 
 async function loadModel(request: ScorerRequest): Promise<NativeModel> {
@@ -93,10 +139,13 @@ class LlamaScorer implements Scorer {
     context: NativeContext,
     readonly model: ModelInfo,
     readonly options: ResolvedOptions,
+    loadedFile: Stats,
   ) {
     this.#nativeModel = nativeModel;
     this.#context = context;
-    this.#calls = new ScoreCoalescer(context, { ...options, addsBos: model.addsBos });
+    this.#calls = new ScoreCoalescer(context, { ...options, addsBos: model.addsBos }, () =>
+      assertModelUnchanged(model.path, loadedFile),
+    );
   }
 
   get stats(): Readonly<ScorerStats> {

@@ -16,8 +16,14 @@ export interface ScorerOptions {
   batchSize?: number;
   /** Most documents (sequences) in one decode, default min(256, batchSize), at most that. */
   maxSequences?: number;
-  /** CPU threads for decoding and for the log-softmax, default: the machine's cores. */
+  /**
+   * CPU threads for decoding and for the log-softmax, default: the cores this process may use (its CPU affinity and
+   * cgroup quota), and at most that unless `forceThreads` (llama.cpp's threads spin: more threads than cores is
+   * 10-40x slower).
+   */
   threads?: number;
+  /** Allow more `threads` than usable cores. Default false. */
+  forceThreads?: boolean;
   /** Layers offloaded to the GPU: 0 for CPU only, a large number (or 'max') for all. Default 0. */
   gpuLayers?: number | 'max';
   /**
@@ -97,7 +103,10 @@ export interface ModelInfo {
 export interface Scorer extends AsyncDisposable {
   readonly model: ModelInfo;
   /** The effective options (defaults filled in). */
-  readonly options: Required<Omit<ScorerOptions, 'verbose' | 'gpuLayers'>> & { gpuLayers: number; verbose: boolean };
+  readonly options: Required<Omit<ScorerOptions, 'verbose' | 'gpuLayers' | 'forceThreads'>> & {
+    gpuLayers: number;
+    verbose: boolean;
+  };
   /** Counters since the scorer opened (live: read them when needed). */
   readonly stats: Readonly<ScorerStats>;
   /** Scores texts; one result per text, in order. Tokenizing and scoring both run off the main thread. */

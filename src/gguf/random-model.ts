@@ -15,6 +15,7 @@ import {
   invalidParameterError,
 } from '../util/validate.js';
 import { type GgufTensorSource, ggufArray, ggufBool, ggufFloat32, ggufString, ggufUint32 } from './encode.js';
+import { LLAMA_MAX_LAYERS, MIN_TRAINING_CONTEXT } from './hparams.js';
 import type { GgufMetadataValue } from './types.js';
 import { validateGgufFile } from './validate.js';
 import { writeGguf } from './writer.js';
@@ -128,7 +129,8 @@ export function resolveModelShape(shape: RandomModelShape | ModelPresetName): Re
   if (typeof shape === 'string') shape = MODEL_PRESETS[expectOneOf('preset', shape, MODEL_PRESET_NAMES)];
   const raw = expectObject('shape', shape);
   for (const key of Object.keys(raw)) expectOneOf('shape key', key, SHAPE_KEYS);
-  const layers = expectInteger('layers', raw.layers, 1, 1024);
+  // llama.cpp aborts on more blocks than LLAMA_MAX_LAYERS, and on a training context under 2 nothing can be scored.
+  const layers = expectInteger('layers', raw.layers, 1, LLAMA_MAX_LAYERS);
   const embedding = expectInteger('embedding', raw.embedding, 2, 1 << 16);
   const heads = expectInteger('heads', raw.heads, 1, embedding);
   if (embedding % heads !== 0 || (embedding / heads) % 2 !== 0) {
@@ -142,7 +144,7 @@ export function resolveModelShape(shape: RandomModelShape | ModelPresetName): Re
   if (heads % kvHeads !== 0) throw invalidParameterError('kvHeads', `divisor of heads (${heads})`, kvHeads);
   const feedForward = expectInteger('feedForward', raw.feedForward, 1, 1 << 20);
   const vocabularySize = expectInteger('vocabularySize', raw.vocabularySize, MIN_VOCABULARY_SIZE, MAX_VOCABULARY_SIZE);
-  const contextLength = expectInteger('contextLength', raw.contextLength, 1, 1 << 24);
+  const contextLength = expectInteger('contextLength', raw.contextLength, MIN_TRAINING_CONTEXT, 1 << 24);
   const tensorType = expectOneOf('tensorType', raw.tensorType ?? 'f32', ['f32', 'f16'] as const);
   const addBos = expectBoolean('addBos', raw.addBos ?? true);
   const tiedEmbeddings = expectBoolean('tiedEmbeddings', raw.tiedEmbeddings ?? false);

@@ -3,6 +3,7 @@
  * which it answers by aborting the process), so it runs before llama.cpp ever sees a file.
  */
 import { invalid } from './cursor.js';
+import { checkHyperparameters } from './hparams.js';
 import { describeTensor, type GgufHeader, type ReadGgufHeaderOptions, readGgufHeader } from './reader.js';
 import {
   alignOffset,
@@ -47,7 +48,8 @@ function checkTokenizerArrays(header: GgufHeader): void {
  * Error naming the path on the first problem: nested metadata arrays, keys or tensor names containing NUL, wrongly
  * typed tokenizer arrays, a non-string general.architecture, tensor names too long or duplicated, unknown or removed
  * ggml types, rows not a multiple of the type's block size, data offsets that are misaligned, overlapping or not
- * contiguous, and tensor data extending past the end of the file (a truncated download). Returns the header.
+ * contiguous, tensor data extending past the end of the file (a truncated download), and hyperparameters llama.cpp
+ * would abort on (src/gguf/hparams.ts). Returns the header.
  */
 export function validateGgufFile(path: string, options: ReadGgufHeaderOptions = {}): GgufHeader {
   const header = readGgufHeader(path, options);
@@ -67,6 +69,7 @@ export function validateGgufFile(path: string, options: ReadGgufHeaderOptions = 
     fail(`general.architecture must be a string but is of type ${architecture.type}`);
   }
   checkTokenizerArrays(header);
+  checkHyperparameters(header);
 
   const names = new Set<string>();
   let expectedOffset = 0;

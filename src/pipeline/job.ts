@@ -6,7 +6,6 @@
  * (src/scores/finalize.ts). The driver reads as its steps.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, type Stats, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isAutoShard, type ShardSpec, shardFileTag } from '../corpus/shard.js';
 import { type ReadPosition, START_POSITION } from '../corpus/units.js';
@@ -32,6 +31,7 @@ import {
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
+import { usableCores } from '../util/cores.js';
 import { sha256File } from '../util/hash.js';
 import { expectFunction, expectInteger, expectNumberInRange, expectSignal, expectString } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
@@ -128,10 +128,17 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
   const start = findStart(job);
   if (start.complete) return start.complete;
   const previous = start.previous;
-  // 3. The session: inputs listed, scorer opened; the model hashed meanwhile (or its hash reused on resume).
-  const model = identifyModel(job.score.model, previous);
+  // 3. The session: inputs listed, scorer opened; the model hashed meanwhile (or its hash reused on resume). A
+  //    failure stops the hash at once: a fatal error must not wait for seconds of hashing a large model.
+  const hashing = new AbortController();
+  const model = identifyModel(job.score.model, previous, hashing.signal);
   model.catch(() => undefined); // awaited below; this keeps a failure while the session opens from going unhandled
-  const session = await ScoreSession.open(job.score, { exclude: isRunFile(job.out), packing: job.packing });
+  const session = await ScoreSession.open(job.score, { exclude: isRunFile(job.out), packing: job.packing }).catch(
+    (error: unknown) => {
+      hashing.abort();
+      throw error;
+    },
+  );
   let logs: RunLogs | undefined;
   try {
     // 4. A resume must continue the same run.
@@ -158,6 +165,9 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
     });
     checkpoints.remove();
     return summary(job, session, 'completed', previous && from);
+  } catch (error) {
+    hashing.abort();
+    throw stoppedAtCheckpoint(error);
   } finally {
     logs?.scores.close();
     logs?.errors.close();
@@ -166,7 +176,7 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
 }
 
 function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
-  const score = resolveScoreOptions(options, availableParallelism());
+  const score = resolveScoreOptions(options, usableCores());
   const given = expectString('out', options.out, { nonEmpty: true });
   const out = resolveOut(given, options.shard, score.shard);
   return {
@@ -292,10 +302,14 @@ function loadCheckpointTable(out: string, previous: Checkpoint): WordFrequencyTa
 }
 
 /** The model's size, time and sha256: hashed while the model loads (seconds for a large file), or reused on resume. */
-async function identifyModel(path: string, previous: Checkpoint | undefined): Promise<RunDescription['model']> {
+async function identifyModel(
+  path: string,
+  previous: Checkpoint | undefined,
+  signal: AbortSignal,
+): Promise<RunDescription['model']> {
   const stats = statSync(path);
   const unchanged = previous && previous.model.sizeBytes === stats.size && previous.model.mtimeMs === stats.mtimeMs;
-  const sha256 = unchanged ? previous.model.sha256 : await sha256File(path);
+  const sha256 = unchanged ? previous.model.sha256 : await sha256File(path, signal);
   return { path, sizeBytes: stats.size, sha256, mtimeMs: stats.mtimeMs };
 }
 
@@ -375,6 +389,18 @@ async function writeOutcomes(
   }
   checkpoints.save({ input: session.inputs.length, units: 0, offset: 0 }, true, logs, session.counts, table);
   return 'finished';
+}
+
+/** A model file that changed under the run: the run stopped, and its last checkpoint is where a resume goes on. */
+function stoppedAtCheckpoint(error: unknown): unknown {
+  if (!(error instanceof InfopruneError) || error.code !== 'MODEL_CHANGED') return error;
+  return new InfopruneError(
+    'MODEL_CHANGED',
+    (name) =>
+      `${error.message}. The run stopped at its last checkpoint, which is intact: once the model file is whole ` +
+      `again, run the same command with ${name('resume')} to go on from there`,
+    { cause: error },
+  );
 }
 
 function errorLine(skipped: SkippedRecord): string {

@@ -16,7 +16,11 @@ import { expectInteger, expectSignal, expectString, invalidParameterError } from
 export const SCORE_DEFAULTS = Object.freeze({
   /** Buckets of the word-frequency table: 2^22 (32 MiB). */
   wordBuckets: WordFrequencyTable.DEFAULT_BUCKETS,
-  /** Worker threads: the machine's cores less one (the engine's thread), within these bounds. */
+  /**
+   * Tokenizer worker threads share the usable cores with the engine's decode threads (together never more than the
+   * cores: llama.cpp's threads spin, so oversubscription is 10-40x slower): a quarter of the cores, 1 to 8, none on
+   * a single core (then the calling thread tokenizes); the decode threads get the rest.
+   */
   minWorkers: 1,
   maxWorkers: 8,
   progressIntervalMs: 1000,
@@ -45,7 +49,10 @@ export interface ScoreCorpusOptions extends ReadingOptions, EngineOptions {
   scorer?: Scorer;
   /** Where worker threads get their tokenizer. Default: the engine's `openTokenizer`. */
   tokenizerModule?: TokenizerModule;
-  /** Worker threads that parse, tokenize and count words; 0 does it on the calling thread. Default: cores - 1, 1 to 8. */
+  /**
+   * Worker threads that parse, tokenize and count words; 0 does it on the calling thread. Default: a quarter of the
+   * usable cores (1 to 8; 0 on one core), and with `threads` given, no more than the cores it leaves.
+   */
   workers?: number;
   /** Score only this shard of the documents: `{ index, count }` or `'i/N'`. */
   shard?: ShardSpec | string;
@@ -71,10 +78,36 @@ export interface ResolvedScoreOptions {
 /** The engine's tokenizer module, beside this one in both the TypeScript sources and dist/. */
 export const ENGINE_TOKENIZER_URL = new URL('../engine/tokenizer.js', import.meta.url).href;
 
-const ENGINE_OPTION_NAMES = ['contextSize', 'stride', 'batchSize', 'threads', 'gpuLayers', 'flashAttention'] as const;
+const ENGINE_OPTION_NAMES = [
+  'contextSize',
+  'stride',
+  'batchSize',
+  'threads',
+  'forceThreads',
+  'gpuLayers',
+  'flashAttention',
+] as const;
 
+/** Tokenizer workers by default on `cores` usable cores (see SCORE_DEFAULTS). */
 export function defaultWorkerCount(cores: number): number {
-  return Math.max(SCORE_DEFAULTS.minWorkers, Math.min(SCORE_DEFAULTS.maxWorkers, cores - 1));
+  if (cores <= 1) return 0;
+  return Math.max(SCORE_DEFAULTS.minWorkers, Math.min(SCORE_DEFAULTS.maxWorkers, Math.floor(cores / 4)));
+}
+
+/**
+ * Decode threads and tokenizer workers, each as given or by default, so that together they fit the usable cores:
+ * the workers' default leaves the given threads their cores, the threads' default leaves the workers theirs.
+ */
+export function splitCores(
+  cores: number,
+  threads: number | undefined,
+  workers: number | undefined,
+): { threads?: number; workers: number } {
+  if (workers === undefined) {
+    const fitting = threads === undefined ? defaultWorkerCount(cores) : Math.max(0, cores - threads);
+    workers = Math.min(defaultWorkerCount(cores), fitting);
+  }
+  return { threads: threads ?? Math.max(1, cores - workers), workers };
 }
 
 /** Defaults applied and every option checked, in the order a caller reads them. */
@@ -83,7 +116,13 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
   const inputs = resolveInputs(options.inputs);
   const model = expectString('model', options.model, { nonEmpty: true });
   const reading = resolveReadingOptions(options);
-  const { scorer, engine } = resolveEngine(options);
+  const workersGiven = options.workers === undefined ? undefined : expectInteger('workers', options.workers, 0, 256);
+  // With a scorer given, its threads are its own: the workers default as if it used the cores left.
+  const threadsGiven = options.scorer === undefined ? options.threads : options.scorer?.options?.threads;
+  const split = splitCores(cores, typeof threadsGiven === 'number' ? threadsGiven : undefined, workersGiven);
+  const { scorer, engine } = resolveEngine(
+    options.scorer === undefined && options.threads === undefined ? { ...options, threads: split.threads } : options,
+  );
   return {
     inputs,
     model,
@@ -91,8 +130,7 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
     scorer,
     engine,
     tokenizerModule: resolveTokenizerModule(options.tokenizerModule),
-    workers:
-      options.workers === undefined ? defaultWorkerCount(cores) : expectInteger('workers', options.workers, 0, 256),
+    workers: split.workers,
     shard: options.shard === undefined ? undefined : resolveShard(options.shard),
     wordBuckets: resolveWordBuckets(options.wordBuckets),
     signal: expectSignal('signal', options.signal),
@@ -110,7 +148,8 @@ function resolveInputs(inputs: unknown): readonly string[] {
 /** A given scorer (then no engine option), or the engine's own resolution of the engine options. */
 function resolveEngine(options: ScoreCorpusOptions): { scorer?: Scorer; engine?: ScorerRequest } {
   if (options.scorer === undefined) {
-    const { model, contextSize, stride, batchSize, threads, gpuLayers, flashAttention, verbose } = options;
+    const { model, contextSize, stride, batchSize, threads, forceThreads, gpuLayers, flashAttention, verbose } =
+      options;
     return {
       engine: resolveScorerOptions({
         model,
@@ -118,6 +157,7 @@ function resolveEngine(options: ScoreCorpusOptions): { scorer?: Scorer; engine?:
         stride,
         batchSize,
         threads,
+        forceThreads,
         gpuLayers,
         flashAttention,
         verbose,

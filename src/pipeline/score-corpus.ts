@@ -3,10 +3,10 @@
  * in input order, with progress events and cancellation. Nothing is written to disk; `runScoreJob` (job.ts) is the
  * file-writing, resumable form behind `infoprune score`.
  */
-import { availableParallelism } from 'node:os';
 import { type RunCounts, zeroCounts } from '../scores/manifest.js';
 import type { ScoreRecord } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
+import { usableCores } from '../util/cores.js';
 import { expectFunction, expectInteger } from '../util/validate.js';
 import { resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
 import { countWordBuckets } from './prepare.js';
@@ -34,7 +34,7 @@ export interface ScoreCorpusRun extends AsyncIterable<ScoreRecord> {
  * Options are validated at once: a bad option throws here, before anything is opened.
  */
 export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks): ScoreCorpusRun {
-  const resolved = resolveScoreOptions(options, availableParallelism());
+  const resolved = resolveScoreOptions(options, usableCores());
   const { interval, onProgress, onSkip } = resolveCallbacks(options);
   const wordFrequency = new WordFrequencyTable(resolved.wordBuckets);
   let session: ScoreSession | undefined;

@@ -64,9 +64,9 @@ export function hashLow(): number {
   return lastLow;
 }
 
-/** sha256 of a file, streamed (hex). */
-export async function sha256File(path: string): Promise<string> {
+/** sha256 of a file, streamed (hex). `signal` stops the read at once (a failed run must not wait for the hash). */
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20, signal })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

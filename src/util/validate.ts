@@ -105,3 +105,33 @@ export function expectFunction<T extends (...args: never[]) => unknown>(name: st
   if (value !== undefined && typeof value !== 'function') throw invalidParameterError(name, 'function', value);
   return value as T | undefined;
 }
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * Refuses options an entry point does not know, by name, as sharp does: a typo (`contextsize`) must fail, not be
+ * silently ignored. The message suggests the option meant when one is close.
+ */
+export function expectKnownOptions(options: object, known: readonly string[], entry: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const close = known.find((name) => name.toLowerCase() === key.toLowerCase() || editDistance(name, key) <= 2);
+    throw new InvalidOptionError(
+      key,
+      (name) =>
+        `Unknown option ${name(key)} for ${entry}${close ? ` (did you mean ${name(close)}?)` : ''}; ` +
+        `the options are ${known.map((option) => name(option)).join(', ')}`,
+    );
+  }
+}
