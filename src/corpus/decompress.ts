@@ -1,75 +1,44 @@
 /**
- * Input files' bytes, decompressed: gzip through zlib, zstd through fzstd (pure JS: Node 20's zlib has no zstd),
- * read in 1 MiB chunks, from an offset when the file is uncompressed (a resumed run reopens it there).
+ * Input files' bytes, decompressed and verified: gzip member by member through zlib (each member's CRC-32 and length
+ * checked), zstd frame by frame through fzstd (pure JS: Node 20's zlib has no zstd) with each frame's XXH64
+ * content checksum and content size checked, which fzstd itself skips. A decoder yields the data, a `verified`
+ * mark after each intact member or frame, and at the end either nothing more, a `damaged` piece (where the damage
+ * begins: the member or frame holding it, as a byte offset of the compressed file) or a `trailing` piece (bytes
+ * after the last member or frame that are not compressed data: ignored, as `gzip -d` does, and reported).
  */
-import { promises as fs, type ReadStream } from 'node:fs';
-import { pipeline, type Readable, Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { open } from 'node:fs/promises';
+import { ByteSource, type DecodedPiece, describeError, READ_CHUNK_BYTES } from './byte-source.js';
+import { gunzipMembers } from './gzip.js';
 import type { InputFile } from './inputs.js';
+import { zstdFrames } from './zstd.js';
 
-const READ_CHUNK_BYTES = 1 << 20;
+export { ByteSource, type DecodedPiece, describeError };
 
-/** An error's message, with its system code (ENOENT, EACCES) in front when it has one. */
-export function describeError(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') {
-    const message = error instanceof Error ? error.message : String(error);
-    return message.startsWith(`${error.code}:`) ? message : `${error.code}: ${message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The file's bytes, decompressed, from `offset` (uncompressed files only; compressed ones always from 0). */
-export async function openDecompressed(
+/**
+ * The file's bytes, decompressed and verified (see the module comment), from `offset` when it is uncompressed (a
+ * resumed run reopens it there; compressed files always start at 0). `onSource` gets the file as it is read (how far
+ * it is consumed: progress by input bytes).
+ */
+export async function* decodeFile(
   input: InputFile,
-  offset: number,
-): Promise<{ raw: ReadStream; stream: Readable }> {
-  // Opening first, so that a missing or unreadable file is one clear error before any stream is set up.
-  const handle = await fs.open(input.source, 'r');
-  const raw = handle.createReadStream({
-    start: input.compression === 'none' ? offset : 0,
-    highWaterMark: READ_CHUNK_BYTES,
-  });
-  if (input.compression === 'none') return { raw, stream: raw };
-  const decompressor =
-    input.compression === 'gzip' ? createGunzip({ chunkSize: READ_CHUNK_BYTES }) : await createZstdDecompressor();
-  const stream = pipeline(raw, decompressor, () => {
-    // Errors surface through the decompressor, where the reader iterates.
-  });
-  return { raw, stream };
-}
-
-/** zstd through fzstd (pure JS: Node 20's zlib has no zstd), as a Transform stream. */
-async function createZstdDecompressor(): Promise<Transform> {
-  const { Decompress } = await import('fzstd');
-  let pending: Uint8Array[] = [];
-  const decoder = new Decompress((data) => {
-    pending.push(data);
-  });
-  const flushTo = (stream: Transform): void => {
-    for (const data of pending) stream.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    pending = [];
-  };
-  let sawInput = false;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        sawInput = true;
-        decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        flushTo(this);
-        callback();
-      } catch (error) {
-        callback(new Error(`corrupt zstd stream: ${describeError(error)}`));
+  offset = 0,
+  onSource?: (source: ByteSource) => void,
+): AsyncGenerator<DecodedPiece> {
+  // Opening first, so that a missing or unreadable file is one clear error before anything is decoded.
+  const handle = await open(input.source, 'r');
+  try {
+    const { size } = await handle.stat();
+    const source = new ByteSource(handle, size, input.compression === 'none' ? offset : 0);
+    onSource?.(source);
+    if (input.compression === 'gzip') yield* gunzipMembers(source);
+    else if (input.compression === 'zstd') yield* zstdFrames(source);
+    else {
+      for (let data = await source.take(READ_CHUNK_BYTES); data; data = await source.take(READ_CHUNK_BYTES)) {
+        yield { kind: 'data', data };
       }
-    },
-    flush(callback) {
-      try {
-        // fzstd throws on a stream that ends inside a frame: that is how truncation is detected.
-        if (sawInput) decoder.push(new Uint8Array(0), true);
-        flushTo(this);
-        callback();
-      } catch (error) {
-        callback(new Error(`truncated or corrupt zstd stream: ${describeError(error)}`));
-      }
-    },
-  });
+      yield { kind: 'verified' };
+    }
+  } finally {
+    await handle.close();
+  }
 }

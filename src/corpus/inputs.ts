@@ -29,11 +29,20 @@ export interface InputFile {
 export interface ListInputsOptions {
   /** Force a format instead of telling it from the file name. Default `auto`. */
   format?: InputFormat | 'auto';
+  /** Told about each file a folder or glob holds that is not read (unknown or unsupported format), with why. */
+  onSkipped?: (skipped: SkippedInput) => void;
+}
+
+/** A file found in a folder or glob that is not read. */
+export interface SkippedInput {
+  path: string;
+  reason: string;
 }
 
 const COMPRESSION_SUFFIXES: Record<string, InputCompression> = { '.gz': 'gzip', '.zst': 'zstd', '.zstd': 'zstd' };
 const FORMAT_SUFFIXES: Record<string, InputFormat> = {
   '.jsonl': 'jsonl',
+  '.jsonlines': 'jsonl',
   '.ndjson': 'jsonl',
   '.json': 'jsonl',
   '.parquet': 'parquet',
@@ -41,6 +50,31 @@ const FORMAT_SUFFIXES: Record<string, InputFormat> = {
   '.text': 'text',
   '.md': 'text',
 };
+
+/** Compressions infoprune recognises but does not read (Node has no decoder for them). */
+const UNREAD_COMPRESSIONS: Record<string, string> = {
+  '.xz': 'xz -d',
+  '.lzma': 'xz -d',
+  '.bz2': 'bzip2 -d',
+  '.lz4': 'lz4 -d',
+  '.br': 'brotli -d',
+  '.zip': 'unzip',
+  '.7z': '7z x',
+  '.tar': 'tar -x',
+  '.tgz': 'tar -xz',
+};
+
+/** Why a file of this name is not read: its compression is not supported, or its format is unknown. */
+export function unreadReason(name: string): string {
+  const lower = name.toLowerCase();
+  const dot = lower.lastIndexOf('.');
+  const extension = dot >= 0 ? lower.slice(dot) : '';
+  const decompress = UNREAD_COMPRESSIONS[extension];
+  if (decompress) {
+    return `not read: ${extension.slice(1)} files are not supported (decompress it with ${decompress}, or recompress it with gzip or zstd)`;
+  }
+  return `not read: unknown format${extension ? ` (${extension})` : ' (no extension)'}; known names: ${KNOWN_NAMES}`;
+}
 
 /** Compression and format from a file name (`a.jsonl.gz` → jsonl, gzip); format undefined when unknown. */
 export function describeFileName(name: string): { format: InputFormat | undefined; compression: InputCompression } {
@@ -58,6 +92,8 @@ export function describeFileName(name: string): { format: InputFormat | undefine
   return { format, compression };
 }
 
+const KNOWN_NAMES = `${Object.keys(FORMAT_SUFFIXES).join(' ')}, optionally .gz or .zst`;
+
 /**
  * Expands the inputs. Throws (the run cannot start) when an argument matches nothing or names a file whose format
  * cannot be told; files that exist but cannot be read are not checked here: reading reports them per file.
@@ -72,12 +108,16 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
     const described = describeFileName(path);
     const format = forced ?? described.format;
     if (format === undefined) {
-      if (fromListing) return; // folders and globs hold other files too (READMEs, checksums): only known formats
+      // Folders and globs hold other files too (READMEs, checksums): those are left out, and each is reported.
+      if (fromListing) {
+        options.onSkipped?.({ path, reason: unreadReason(path) });
+        return;
+      }
       throw new InfopruneError(
         'INPUT_UNSUPPORTED',
         (name) =>
           `Cannot tell the format of ${path} from its name: set ${name('format')} to jsonl, parquet or text ` +
-          '(known names: .jsonl .ndjson .json .parquet .txt .text .md, optionally .gz or .zst)',
+          `(known names: ${KNOWN_NAMES})`,
       );
     }
     if (format === 'parquet' && described.compression !== 'none') {

@@ -45,12 +45,21 @@ function checkText(value: unknown, field: string): string | { reason: string } {
   return value;
 }
 
-function checkId(value: unknown, options: ParseOptions): string | undefined | { reason: string } {
+/**
+ * An id cell as the document's id. A JSON number is taken as written (`sourceText`): JSON.parse turns
+ * 12345678901234567891 into a double, and two ids beyond 2^53 would become the same string.
+ */
+function checkId(
+  value: unknown,
+  options: ParseOptions,
+  sourceText?: () => string | undefined,
+): string | undefined | { reason: string } {
   if (value === undefined || value === null) {
     return options.idFieldExplicit ? { reason: `missing id field ${JSON.stringify(options.idField)}` } : undefined;
   }
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number') return sourceText?.() ?? String(value);
+  if (typeof value === 'bigint') return String(value);
   return {
     reason: `id field ${JSON.stringify(options.idField)} is of type ${Array.isArray(value) ? 'array' : typeof value}, not a string or number`,
   };
@@ -72,7 +81,7 @@ export function parseJsonLine(data: Uint8Array, options: ParseOptions): ParseOut
   const object = value as Record<string, unknown>;
   const text = checkText(object[options.textField], options.textField);
   if (typeof text !== 'string') return text;
-  const id = checkId(object[options.idField], options);
+  const id = checkId(object[options.idField], options, () => topLevelValueText(line, options.idField));
   if (typeof id === 'object') return id;
   return { text, id, object };
 }
@@ -97,4 +106,65 @@ export function parseCells(textCell: unknown, idCell: unknown, options: ParseOpt
   const id = checkId(idCell, options);
   if (typeof id === 'object') return id;
   return { text, id };
+}
+
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+
+function skipWhitespace(json: string, at: number): number {
+  let i = at;
+  while (i < json.length && WHITESPACE.has(json[i])) i++;
+  return i;
+}
+
+/** Where the JSON string starting at `at` (its opening quote) ends, after its closing quote. */
+function endOfString(json: string, at: number): number {
+  let i = at + 1;
+  while (i < json.length && json[i] !== '"') i += json[i] === '\\' ? 2 : 1;
+  return i + 1;
+}
+
+/** Where the JSON value starting at `at` ends. */
+function endOfValue(json: string, at: number): number {
+  const first = json[at];
+  if (first === '"') return endOfString(json, at);
+  if (first === '{' || first === '[') {
+    let depth = 0;
+    let i = at;
+    while (i < json.length) {
+      const c = json[i];
+      if (c === '"') {
+        i = endOfString(json, i);
+        continue;
+      }
+      if (c === '{' || c === '[') depth++;
+      else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
+      i++;
+    }
+    return i;
+  }
+  let i = at;
+  while (i < json.length && !WHITESPACE.has(json[i]) && json[i] !== ',' && json[i] !== '}' && json[i] !== ']') i++;
+  return i;
+}
+
+/**
+ * The source text of a top-level field's value in a JSON object's text (one JSON.parse accepted), or undefined when
+ * it has no such field. With duplicate keys, the last one, as JSON.parse takes it.
+ */
+export function topLevelValueText(json: string, field: string): string | undefined {
+  let found: string | undefined;
+  let i = skipWhitespace(json, 0) + 1; // after the opening brace
+  for (;;) {
+    i = skipWhitespace(json, i);
+    if (i >= json.length || json[i] !== '"') return found;
+    const keyEnd = endOfString(json, i);
+    const rawKey = json.slice(i + 1, keyEnd - 1);
+    const key = rawKey.includes('\\') ? (JSON.parse(json.slice(i, keyEnd)) as string) : rawKey;
+    i = skipWhitespace(json, skipWhitespace(json, keyEnd) + 1); // past the colon
+    const valueEnd = endOfValue(json, i);
+    if (key === field) found = json.slice(i, valueEnd);
+    i = skipWhitespace(json, valueEnd);
+    if (json[i] !== ',') return found;
+    i++;
+  }
 }

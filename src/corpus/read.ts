@@ -55,8 +55,8 @@ export function groupName(value: unknown): string {
 
 /**
  * The records of the inputs (files, folders, globs), in input order, on the calling thread. Records that are not
- * documents (malformed JSON, missing or empty text, invalid UTF-8, too large, unreadable or truncated files) go to
- * `onError` and the read goes on. Throws only when the inputs cannot be listed (not found, unknown format).
+ * documents (malformed JSON, missing or empty text, invalid UTF-8, too large, unreadable, truncated or damaged files,
+ * files of folders and globs in formats that are not read) go to `onError` and the read goes on. Throws only when the inputs cannot be listed (not found, unknown format).
  */
 export async function* readCorpus(
   inputs: readonly string[],
@@ -65,7 +65,11 @@ export async function* readCorpus(
   const read = resolveReadingOptions(options);
   const groupField =
     options.groupField === undefined ? undefined : expectString('groupField', options.groupField, { nonEmpty: true });
-  const files = listInputs(inputs, { format: read.format });
+  // A file a folder or glob holds that is not read is reported as a fault of that file (line 0).
+  const files = listInputs(inputs, {
+    format: read.format,
+    onSkipped: ({ path, reason }) => options.onError?.({ source: path, line: 0, reason }),
+  });
   const units = readUnits(files, {
     textMode: read.textMode,
     textField: read.textField,

@@ -2,13 +2,14 @@
  * Reading input files into "units", one per document position (a JSONL line, a text line or file, a Parquet row),
  * without parsing them: `score` parses and tokenizes them in its worker pool, `readCorpus` on the calling thread. Streams files with
  * bounded memory (a document longer than `maxDocumentBytes` is counted and reported, never held), decompresses gzip
- * and zstd, and can start at a resume position.
+ * and zstd and hands on only records whose gzip member or zstd frame passed its CRC or checksum (src/corpus/
+ * decompress.ts and integrity.ts: the records before damage are read, the damage is reported with its byte offset),
+ * and can start at a resume position.
  */
-import type { ReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
-import { describeError, openDecompressed } from './decompress.js';
+import { type ByteSource, type DecodedPiece, decodeFile, describeError } from './decompress.js';
 import type { InputFile } from './inputs.js';
+import { type Damage, IntegrityCheck } from './integrity.js';
 import { inShard, type ShardSpec } from './shard.js';
 
 /** Where reading stands: input index, units (lines, rows) consumed in it, and the byte offset after them. */
@@ -103,9 +104,38 @@ function fileFailure(input: InputFile, index: number, line: number, reason: stri
   };
 }
 
+/** A damaged or truncated compressed file: the records from `line` on are not read. */
+function damageFailure(
+  input: InputFile,
+  index: number,
+  line: number,
+  damage: Pick<Damage, 'reason' | 'truncated'>,
+): FailedUnit {
+  const before =
+    line <= 1 ? '' : damage.truncated ? ' (those before it were read)' : ' (those before it were verified intact)';
+  return fileFailure(input, index, line, `${damage.reason}; the records from line ${line} on are not read${before}`);
+}
+
+/** Bytes after the last gzip member or zstd frame: ignored, as `gzip -d` does, and reported. */
+function trailingFailure(
+  input: InputFile,
+  index: number,
+  line: number,
+  piece: { offset: number; length: number },
+): FailedUnit {
+  const what = input.compression === 'gzip' ? 'gzip member' : 'zstd frame';
+  return fileFailure(
+    input,
+    index,
+    line,
+    `trailing data: ${piece.length} bytes at byte ${piece.offset}, after the last ${what}, are not ${input.compression} data and were ignored (every record before them was read)`,
+  );
+}
+
 /**
  * JSONL and text-per-line files: one unit per non-blank line. Lines are split on LF; a CR before it and a UTF-8 BOM
  * at the start of the file are dropped. A line longer than `maxDocumentBytes` is skipped over while being counted.
+ * A compressed file's lines are handed on once the integrity check has verified them.
  */
 async function* readLineUnits(
   input: InputFile,
@@ -114,31 +144,42 @@ async function* readLineUnits(
   options: ReadUnitsOptions,
 ): AsyncGenerator<Unit> {
   const seekable = input.compression === 'none';
-  let opened: { raw: ReadStream; stream: Readable };
+  const check = seekable ? undefined : IntegrityCheck.start(input);
+  let source: ByteSource | undefined;
+  const pieces = decodeFile(input, seekable ? start.offset : 0, (opened) => {
+    source = opened;
+  });
+  const lines = new LineSplitter(index, start, seekable, () => source?.offset ?? 0, options.maxDocumentBytes);
+  let trailing: DecodedPiece | undefined;
   try {
-    opened = await openDecompressed(input, seekable ? start.offset : 0);
-  } catch (error) {
-    yield fileFailure(input, index, 0, `cannot read: ${describeError(error)}`);
-    return;
-  }
-  const lines = new LineSplitter(index, start, seekable, opened.raw, options.maxDocumentBytes);
-  try {
-    for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
+    for await (const piece of pieces) {
       options.signal?.throwIfAborted();
-      yield* lines.push(chunk);
+      if (piece.kind === 'damaged') {
+        yield damageFailure(input, index, lines.line + 1, piece);
+        return;
+      }
+      if (piece.kind === 'trailing') trailing = piece;
+      if (piece.kind !== 'data') continue;
+      for (const unit of lines.push(piece.data)) {
+        if (check && !(await check.reach(unit.next.offset))) {
+          yield damageFailure(input, index, unit.line, check.damage ?? { reason: 'damaged data' });
+          return;
+        }
+        yield unit;
+      }
     }
   } catch (error) {
     options.signal?.throwIfAborted();
-    opened.raw.destroy();
-    const what = seekable
-      ? 'read error'
-      : `truncated or corrupt ${input.compression === 'gzip' ? 'gzip' : 'zstd'} data`;
     const after = lines.line > 0 ? ` (after line ${lines.line})` : '';
-    yield fileFailure(input, index, lines.line + 1, `${what}: ${describeError(error)}${after}`);
+    yield fileFailure(input, index, lines.line + 1, `cannot read: ${describeError(error)}${after}`);
     return;
+  } finally {
+    check?.stop();
+    await pieces.return(undefined);
   }
   const last = lines.finish();
   if (last) yield last;
+  if (trailing?.kind === 'trailing') yield trailingFailure(input, index, lines.line + 1, trailing);
 }
 
 /** Cuts a file's bytes, chunk by chunk, into line units, counting lines and bytes for resume positions. */
@@ -158,7 +199,8 @@ class LineSplitter {
     private readonly index: number,
     start: ReadPosition,
     private readonly seekable: boolean,
-    private readonly raw: ReadStream,
+    /** Bytes of the file as stored consumed so far (progress). */
+    private readonly storedBytes: () => number,
     private readonly limit: number,
   ) {
     this.offset = seekable ? start.offset : 0;
@@ -208,7 +250,7 @@ class LineSplitter {
     const line = ++this.line;
     if (line <= this.skipThrough) return undefined;
     const next = { input: this.index, units: line, offset: this.offset };
-    const base = { input: this.index, line, next, inputBytes: this.seekable ? this.offset : this.raw.bytesRead };
+    const base = { input: this.index, line, next, inputBytes: this.seekable ? this.offset : this.storedBytes() };
     if (this.tooLong) {
       const reason = `document too large: ${this.pieceBytes} bytes, more than maxDocumentBytes ${this.limit}`;
       return { kind: 'failed', ...base, document: true, reason };
@@ -251,13 +293,18 @@ async function* readWholeFileUnit(
   }
   const pieces: Buffer[] = [];
   let total = 0;
+  let trailing: DecodedPiece | undefined;
   try {
-    const { raw, stream } = await openDecompressed(input, 0);
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const piece of decodeFile(input, 0)) {
       options.signal?.throwIfAborted();
-      total += chunk.length;
+      if (piece.kind === 'damaged') {
+        yield fileFailure(input, index, 0, `${piece.reason}; the document is not read`);
+        return;
+      }
+      if (piece.kind === 'trailing') trailing = piece;
+      if (piece.kind !== 'data') continue;
+      total += piece.data.length;
       if (total > limit) {
-        raw.destroy();
         yield {
           kind: 'failed',
           input: index,
@@ -269,22 +316,18 @@ async function* readWholeFileUnit(
         };
         return;
       }
-      pieces.push(chunk);
+      pieces.push(piece.data);
     }
   } catch (error) {
     options.signal?.throwIfAborted();
-    yield fileFailure(
-      input,
-      index,
-      0,
-      `${input.compression === 'none' ? 'cannot read' : `truncated or corrupt ${input.compression} data`}: ${describeError(error)}`,
-    );
+    yield fileFailure(input, index, 0, `cannot read: ${describeError(error)}`);
     return;
   }
   let data = Buffer.concat(pieces, total);
   if (data.length >= 3 && data[0] === UTF8_BOM[0] && data[1] === UTF8_BOM[1] && data[2] === UTF8_BOM[2])
     data = data.subarray(3);
   yield { kind: 'bytes', input: index, line: 0, next: { ...next, offset: total }, inputBytes: input.sizeBytes, data };
+  if (trailing?.kind === 'trailing') yield trailingFailure(input, index, 0, trailing);
 }
 
 /**
