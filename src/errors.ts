@@ -37,10 +37,14 @@ export const ERROR_CODES = {
   INPUT_NOT_FOUND: 'an input does not exist or matches no file',
   /** An input's format cannot be told from its name, or is not supported (compressed Parquet). */
   INPUT_UNSUPPORTED: 'an input has an unknown or unsupported format',
-  /** The output already exists and is not replaced (prune's folder, merge over a shard). */
+  /** The output already exists and is not replaced (prune's folder, merge over a shard, a file infoprune did not write). */
   OUTPUT_EXISTS: 'the output already exists',
-  /** The output cannot be written: its folder is missing or not writable, or it is a folder. */
+  /** The output cannot be written: its folder is missing or not writable, or it is not a regular file. */
   OUTPUT_NOT_WRITABLE: 'the output cannot be written',
+  /** Another run is writing the same output (it holds `<out>.lock`). */
+  OUTPUT_LOCKED: 'another run is writing the output',
+  /** An input is one of the run's own output files. */
+  INPUT_IS_OUTPUT: 'an input is one of the outputs',
   /** An interrupted scoring run is at the output (resume it or overwrite it), or a score file is unfinished. */
   RUN_INCOMPLETE: 'a scoring run is unfinished',
   /** A resume was asked for with other inputs or options, or the run's files were changed since its checkpoint. */

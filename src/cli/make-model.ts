@@ -1,5 +1,5 @@
 /** `infoprune make-model`: writes a random-weight llama GGUF of a preset or custom shape. */
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfopruneError } from '../errors.js';
@@ -12,6 +12,7 @@ import {
   resolveModelShape,
   writeRandomModel,
 } from '../gguf/random-model.js';
+import { checkReplaceable } from '../scores/output-safety.js';
 import { formatBytes, formatCount } from '../util/format.js';
 import { MAKE_MODEL_FLAGS, optionsFromFlags, withFlagWording } from './flags.js';
 
@@ -37,7 +38,7 @@ function runMakeModel(out: string, flags: Record<string, unknown>): void {
     ...overrides,
   } as RandomModelShape);
   const path = resolve(out);
-  checkNotFolder(path);
+  checkModelOutput(path);
   const showProgress = flags.progress !== false && process.stderr.isTTY === true;
   let lastPercent = -1;
   const started = performance.now();
@@ -59,13 +60,26 @@ function runMakeModel(out: string, flags: Record<string, unknown>): void {
   process.stderr.write(describeWritten(result, preset as string, (performance.now() - started) / 1000));
 }
 
-function checkNotFolder(path: string): void {
+/** The path is free, or a GGUF file to replace: never a folder, device, FIFO or link, nor a file of other data. */
+function checkModelOutput(path: string): void {
   try {
     if (statSync(path).isDirectory()) {
       throw new InfopruneError('OUTPUT_NOT_WRITABLE', `Output path is a directory: ${path}`);
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  checkReplaceable(path);
+  const fd = openSync(path, 'r');
+  const magic = Buffer.alloc(4);
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (magic.toString('latin1') !== 'GGUF') {
+    throw new InfopruneError('OUTPUT_EXISTS', `${path} exists and is not a GGUF file: refusing to replace it`);
   }
 }
 

@@ -10,9 +10,13 @@ import { formatCounts, ProgressReporter } from './progress.js';
 
 const HELP = `
 Inputs: files, folders (read recursively, in name order, hidden files left out) and globs (quote them: 'data/*.jsonl.gz').
-Formats, told by name unless --format says: JSONL (.jsonl .ndjson .json, plain, .gz or .zst), Parquet (.parquet, as
-Hugging Face datasets publish them), plain text (.txt .text .md, optionally .gz or .zst: one document per file, or
-per line with --text-mode line).
+Formats, told by name unless --format says: JSONL (.jsonl .jsonlines .ndjson .json, plain, .gz or .zst), Parquet
+(.parquet, as Hugging Face datasets publish them), plain text (.txt .text .md, optionally .gz or .zst: one document
+per file, or per line with --text-mode line). Other files in folders and globs (.xz, .bz2, .csv, ...) are not read,
+and each is named on stderr and in the manifest. Compressed data is verified (gzip CRC-32, zstd checksums): the
+records of a damaged member or frame, and all after it, are reported with the byte offset where the damage begins,
+the records before it are scored; bytes after the last member or frame are reported and ignored (as gzip -d does).
+Ids are kept exactly as written, big integers included.
 
 Outputs, beside --out:
   <out>                 one score record per document, in input order: id, source, line (1-based line, 0-based
@@ -25,6 +29,9 @@ Outputs, beside --out:
                         occupied buckets, so it is sized to the corpus and never larger than that
   <out>.manifest.json   model (path, size, sha256, architecture, vocabulary), context, stride, BOS policy, versions,
                         inputs with sizes, counts, start and end times. Written last: it marks a complete run
+  <out>.lock            held while the run writes (a second run with the same --out fails at once); removed at the end
+Only regular files are ever replaced (never a device, FIFO or link), and only files infoprune wrote (else
+--overwrite); files of the run found among the inputs are left out and reported.
 
 Interruptions: outputs are written as an append log with a checkpoint every --checkpoint-every seconds. After a crash
 or kill -9, run the same command with --resume: no document is lost or written twice, and the output is the same as
@@ -94,7 +101,10 @@ export function registerScoreCommand(program: Command): void {
       "score only shard i of N (0-based), partitioned by document position; auto: the launcher's index (Slurm, Kubernetes)",
     )
     .option('--resume', 'continue the interrupted run writing to --out')
-    .option('--overwrite', "discard an interrupted run's files at --out and start over")
+    .option(
+      '--overwrite',
+      "discard an interrupted run's files at --out and start over; replace an --out file infoprune did not write",
+    )
     .option(
       '--max-document-bytes <n>',
       'skip (and report) documents larger than this',

@@ -12,7 +12,7 @@ import { type ReadPosition, START_POSITION } from '../corpus/units.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { writeDoneMarker } from '../scores/done.js';
 import {
-  isRunFile,
+  runFileKind,
   type ScoreFilePaths,
   SHARD_PLACEHOLDER,
   scoreFileFormat,
@@ -25,9 +25,11 @@ import {
   type FailureShare,
   failureShare,
   type RunCounts,
+  readManifest,
   runIdentity,
   type ScoreManifest,
 } from '../scores/manifest.js';
+import { checkReplaceable, OutputLock } from '../scores/output-safety.js';
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
@@ -124,32 +126,42 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
   // 1. Options, resolved once: a bad value fails here, before any file is read or model loaded.
   const job = resolveJobOptions(options);
   checkCanRun(job);
-  // 2. What is at `out`: nothing, an interrupted run to resume (or discard), or a finished one (nothing to do).
+  // 2. The output locked for this run: a second run writing it fails at once (the lock dies with the process).
+  const lock = OutputLock.acquire(job.out, `The output ${job.out}`);
+  try {
+    return await runLocked(job);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(job: ResolvedJob): Promise<ScoreJobSummary> {
+  // 3. What is at `out`: nothing, an interrupted run to resume (or discard), or a finished one (nothing to do).
   const start = findStart(job);
   if (start.complete) return start.complete;
   const previous = start.previous;
-  // 3. The session: inputs listed, scorer opened; the model hashed meanwhile (or its hash reused on resume). A
-  //    failure stops the hash at once: a fatal error must not wait for seconds of hashing a large model.
+  // 4. The session: inputs listed (the run's own files left out), scorer opened; the model hashed meanwhile (or its
+  //    hash reused on resume). A failure stops the hash at once: it must not wait for a large model's hash.
   const hashing = new AbortController();
   const model = identifyModel(job.score.model, previous, hashing.signal);
   model.catch(() => undefined); // awaited below; this keeps a failure while the session opens from going unhandled
-  const session = await ScoreSession.open(job.score, { exclude: isRunFile(job.out), packing: job.packing }).catch(
-    (error: unknown) => {
-      hashing.abort();
-      throw error;
-    },
-  );
+  const ownFiles = { kind: runFileKind(job.out), resuming: previous !== undefined };
+  const session = await ScoreSession.open(job.score, { ownFiles, packing: job.packing }).catch((error: unknown) => {
+    hashing.abort();
+    throw error;
+  });
+  for (const { path, reason } of session.skippedInputs) job.notice(`${path}: ${reason}`);
   let logs: RunLogs | undefined;
   try {
-    // 4. A resume must continue the same run.
+    // 5. A resume must continue the same run.
     const run = describeRun(session, await model, job.out);
     if (previous) checkSameRun(previous, run, job.out);
-    // 5. The word table, the checkpoints and the logs, fresh or as the last checkpoint left them.
+    // 6. The word table, the checkpoints and the logs, fresh or as the last checkpoint left them.
     const table = previous ? loadCheckpointTable(job.out, previous) : new WordFrequencyTable(job.score.wordBuckets);
     const checkpoints = new Checkpoints(job.out, run, table, previous);
     const from = previous?.position ?? START_POSITION;
     logs = openLogs(job, session, checkpoints, table, previous);
-    // 6. Score from `from` on, checkpointing at window ends; a stop request ends at the next one.
+    // 7. Score from `from` on, checkpointing at window ends; a stop request ends at the next one.
     if (logs && (await writeOutcomes(job, session, from, logs, checkpoints, table)) === 'stopped') {
       job.onProgress?.(session.progress());
       return summary(job, session, 'stopped', previous && from);
@@ -158,7 +170,7 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
     logs?.scores.close();
     logs?.errors.close();
     logs = undefined;
-    // 7. The outputs put in place, the manifest last; then the run's state goes.
+    // 8. The outputs put in place, the manifest last; then the run's state goes.
     await finalizeScoreFile(job.out, {
       table,
       manifest: () => manifestOf(job, session, run, table, checkpoints),
@@ -229,8 +241,8 @@ function resolveOut(out: string, given: ScoreJobOptions['shard'], shard: ShardSp
   return out;
 }
 
-/** The model present, the output folder writable: a clear message otherwise. */
-function checkCanRun({ score: { model }, out, shardFolder }: ResolvedJob): void {
+/** The model present, the output folder writable, every file the run writes a regular file or absent. */
+function checkCanRun({ score: { model }, out, paths, shardFolder }: ResolvedJob): void {
   let stats: Stats;
   try {
     stats = statSync(model);
@@ -248,6 +260,27 @@ function checkCanRun({ score: { model }, out, shardFolder }: ResolvedJob): void 
     throw unwritable(`the folder ${folder} is not writable`);
   }
   if (existsSync(out) && statSync(out).isDirectory()) throw unwritable('it is a folder');
+  for (const path of Object.values(paths)) checkReplaceable(path);
+}
+
+/**
+ * A fresh run replaces the outputs at `out` only when infoprune wrote them (a valid manifest beside them says so) or
+ * when asked to (`overwrite`): a user's own file given as `--out` by mistake is refused.
+ */
+function checkOwnOutputs({ out, paths, overwrite }: ResolvedJob): void {
+  if (overwrite) return;
+  const present = [paths.scores, paths.errors, paths.words, paths.manifest].filter((path) => existsSync(path));
+  if (present.length === 0) return;
+  try {
+    readManifest(out);
+    return;
+  } catch {
+    throw new InfopruneError(
+      'OUTPUT_EXISTS',
+      (name) =>
+        `${present[0]} exists and was not written by infoprune score (no valid ${paths.manifest} beside it): pass ${name('overwrite')} to replace it, or choose another ${name('out')}`,
+    );
+  }
 }
 
 /** The checkpoint to resume from, none (a fresh start), or the summary of a run that is complete already. */
@@ -285,6 +318,7 @@ function findStart(job: ResolvedJob): { previous?: Checkpoint; complete?: ScoreJ
     }
     notice(`No checkpoint at ${paths.checkpoint}: starting from the beginning`);
   }
+  if (!previous) checkOwnOutputs(job);
   return { previous };
 }
 
@@ -421,6 +455,7 @@ function manifestOf(
     reading: session.options.reading,
     wordBuckets: table.buckets,
     inputs: session.inputs,
+    skippedInputs: session.skippedInputs,
     shard: run.shard,
     counts: session.counts,
     startedAt: checkpoints.startedAt,

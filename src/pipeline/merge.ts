@@ -5,7 +5,7 @@
  * bounded memory, and two records at one position (overlapping shards) are caught as they meet.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { formatShard } from '../corpus/shard.js';
 import { InfopruneError } from '../errors.js';
 import { readDoneMarkers } from '../scores/done.js';
@@ -19,6 +19,7 @@ import {
   readManifest,
   type ScoreManifest,
 } from '../scores/manifest.js';
+import { checkReplaceable, OutputLock } from '../scores/output-safety.js';
 import { readLines, readScoreRecords } from '../scores/read.js';
 import { type ScoreRecord, scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
@@ -170,15 +171,26 @@ async function* readErrors(path: string): AsyncGenerator<Positioned & { reason: 
 }
 
 export async function mergeShards(options: MergeOptions): Promise<MergeSummary> {
-  // 1. Options, and the shards' manifests: one run split N ways, every shard there once, with all its files.
+  // 1. Options; the output never one of the shards' files, never anything but a regular file, and locked.
   const { shardPaths, out } = resolveMergeOptions(options);
+  checkMergeOutput(shardPaths, out);
+  const lock = OutputLock.acquire(out, `The merged output ${out}`);
+  try {
+    return await mergeLocked(shardPaths, out);
+  } finally {
+    lock.release();
+  }
+}
+
+async function mergeLocked(shardPaths: string[], out: string): Promise<MergeSummary> {
+  // 2. The shards' manifests: one run split N ways, every shard there once, with all its files.
   const manifests = shardPaths.map((path) => readManifest(path));
   const ordered = checkShardSet(shardPaths, manifests);
   const orderedPaths = ordered.map((manifest) => shardPaths[manifests.indexOf(manifest)]);
-  checkShardFiles(orderedPaths, out);
-  // 2. Records, then errors, merged in input order into the append logs.
+  checkShardFiles(orderedPaths);
+  // 3. Records, then errors, merged in input order into the append logs.
   await mergeLogs(orderedPaths, ordered[0], out);
-  // 3. The word tables summed; the outputs put in place, the merged manifest last.
+  // 4. The word tables summed; the outputs put in place, the merged manifest last.
   const table = WordFrequencyTable.load(scoreFilePaths(orderedPaths[0]).words);
   for (const path of orderedPaths.slice(1)) table.merge(WordFrequencyTable.load(scoreFilePaths(path).words));
   const merged = mergedManifest(out, ordered, orderedPaths);
@@ -248,7 +260,7 @@ function unfinishedShards(folder: string): Map<number, string> {
   return found;
 }
 
-function checkShardFiles(shardPaths: readonly string[], out: string): void {
+function checkShardFiles(shardPaths: readonly string[]): void {
   for (const path of shardPaths) {
     const { errors, words } = scoreFilePaths(path);
     for (const file of [path, errors, words]) {
@@ -257,8 +269,45 @@ function checkShardFiles(shardPaths: readonly string[], out: string): void {
       }
     }
   }
-  if (shardPaths.some((path) => path === out)) {
-    throw new InfopruneError('OUTPUT_EXISTS', `The merged output ${out} would overwrite a shard`);
+}
+
+/** Whether two paths name one file: the same resolved path (`./s0.jsonl` is `s0.jsonl`), or the same inode. */
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The merged output's files are none of the shards' files, and each is a regular file or absent. */
+function checkMergeOutput(shardPaths: readonly string[], out: string): void {
+  const written = Object.values(scoreFilePaths(out));
+  for (const shard of shardPaths) {
+    const { scores, errors, words, manifest } = scoreFilePaths(shard);
+    for (const file of [scores, errors, words, manifest]) {
+      const clash = written.find((path) => sameFile(path, file));
+      if (clash) {
+        throw new InfopruneError(
+          'OUTPUT_EXISTS',
+          `The merged output ${out} would overwrite ${file}, a file of shard ${shard}`,
+        );
+      }
+    }
+  }
+  for (const path of written) checkReplaceable(path);
+  if (existsSync(out)) {
+    try {
+      readManifest(out); // an earlier merge's or run's output: infoprune wrote it, so it may be replaced
+    } catch {
+      throw new InfopruneError(
+        'OUTPUT_EXISTS',
+        `${out} exists and was not written by infoprune (no valid manifest beside it): choose another output, or remove it`,
+      );
+    }
   }
 }
 

@@ -5,11 +5,12 @@
  * thin consumers of `outcomes()`.
  */
 import { resolve } from 'node:path';
-import { type InputFile, listInputs } from '../corpus/inputs.js';
+import { type InputFile, listInputs, type SkippedInput } from '../corpus/inputs.js';
 import { type ReadPosition, readUnits, START_POSITION } from '../corpus/units.js';
 import { openResolvedScorer } from '../engine/scorer.js';
 import type { Scorer } from '../engine/types.js';
 import { InfopruneError } from '../errors.js';
+import type { RunFileKind } from '../scores/files.js';
 import { type RunCounts, zeroCounts } from '../scores/manifest.js';
 import { type ScoreRecord, toScoreRecord } from '../scores/record.js';
 import type { ResolvedScoreOptions } from './options.js';
@@ -24,6 +25,40 @@ export interface SkippedRecord {
   reason: string;
   /** Whether it was a document (counted in `read` and `skipped`) or a fault of the file (truncated, unreadable). */
   document: boolean;
+}
+
+/** The inputs less the run's own files, with every file not read and why. */
+function listOwnInputs(
+  resolved: ResolvedScoreOptions,
+  ownFiles: SessionOptions['ownFiles'],
+): { inputs: InputFile[]; skipped: SkippedInput[] } {
+  const skipped: SkippedInput[] = [];
+  const own = (path: string) => ownFiles?.kind(resolve(path));
+  const ownReason = "not read: this run's own file";
+  const listed = listInputs(resolved.inputs, {
+    format: resolved.reading.format,
+    onSkipped: (input) => skipped.push(own(input.path) ? { path: input.path, reason: ownReason } : input),
+  });
+  const inputs = listed.filter((input) => {
+    const kind = own(input.source);
+    if (kind === undefined) return true;
+    if (kind === 'output' && !ownFiles!.resuming) {
+      throw new InfopruneError(
+        'INPUT_IS_OUTPUT',
+        (name) =>
+          `${input.source} is among the inputs and is an output of this run, which would replace it: choose an ${name('out')} outside the input folders, or move the earlier outputs away`,
+      );
+    }
+    skipped.push({ path: input.source, reason: ownReason });
+    return false;
+  });
+  if (inputs.length === 0) {
+    throw new InfopruneError(
+      'INPUT_NOT_FOUND',
+      `No input left in ${resolved.inputs.join(', ')} once the run's own files are left out`,
+    );
+  }
+  return { inputs, skipped };
 }
 
 /** One per position, in input order. */
@@ -47,8 +82,12 @@ export interface ScoreProgress {
 }
 
 export interface SessionOptions {
-  /** Files to leave out of folder and glob listings (the run's own outputs). */
-  exclude?: (absolutePath: string) => boolean;
+  /**
+   * The run's own files (src/scores/files.ts `runFileKind`): its state is left out of the inputs (and reported), its
+   * outputs too when `resuming` (then the checkpoint's run made them); otherwise an output among the inputs is an
+   * error (INPUT_IS_OUTPUT): this run would read a file it is about to replace.
+   */
+  ownFiles?: { kind: (absolutePath: string) => RunFileKind | undefined; resuming: boolean };
   /** Override the packing (tests, benchmarks). */
   packing?: Partial<PackingOptions>;
 }
@@ -66,6 +105,8 @@ export class ScoreSession {
   private constructor(
     readonly options: ResolvedScoreOptions,
     readonly inputs: InputFile[],
+    /** Files found in folders and globs that are not read (unknown or unsupported formats, the run's own files). */
+    readonly skippedInputs: SkippedInput[],
     readonly scorer: Scorer,
     private readonly ownsScorer: boolean,
     private readonly packing: PackingOptions,
@@ -81,20 +122,11 @@ export class ScoreSession {
 
   /** Lists the inputs, then opens the scorer (the slow part) unless one was given. Options are resolved already. */
   static async open(resolved: ResolvedScoreOptions, sessionOptions: SessionOptions = {}): Promise<ScoreSession> {
-    let inputs = listInputs(resolved.inputs, { format: resolved.reading.format });
-    if (sessionOptions.exclude) {
-      inputs = inputs.filter((input) => !sessionOptions.exclude!(resolve(input.source)));
-      if (inputs.length === 0) {
-        throw new InfopruneError(
-          'INPUT_NOT_FOUND',
-          `No input left in ${resolved.inputs.join(', ')} once the run's own outputs are left out`,
-        );
-      }
-    }
+    const { skipped, inputs } = listOwnInputs(resolved, sessionOptions.ownFiles);
     resolved.signal?.throwIfAborted();
     const scorer = resolved.scorer ?? (await openResolvedScorer(resolved.engine!));
     const packing = { ...packingFor(scorer), ...sessionOptions.packing };
-    return new ScoreSession(resolved, inputs, scorer, resolved.scorer === undefined, packing);
+    return new ScoreSession(resolved, inputs, skipped, scorer, resolved.scorer === undefined, packing);
   }
 
   /** Starts counting from an earlier run's counts (resume at `from`). */

@@ -3,6 +3,8 @@
  * `merge` combines them, `prune` reads the scores and the word table.
  */
 import { basename, join, resolve } from 'node:path';
+import { TEMPORARY_NAME } from '../util/files.js';
+import { lockPathOf } from './output-safety.js';
 
 export type ScoreFileFormat = 'jsonl' | 'parquet';
 
@@ -21,6 +23,8 @@ export interface ScoreFilePaths {
   checkpoint: string;
   /** A shard's completion marker, written after the manifest: which run and shard finished (`merge <folder>` reads it). */
   done: string;
+  /** Held (flock) by the run writing `out`. */
+  lock: string;
 }
 
 export function scoreFilePaths(out: string): ScoreFilePaths {
@@ -33,6 +37,7 @@ export function scoreFilePaths(out: string): ScoreFilePaths {
     partialErrors: `${out}.errors.jsonl.partial`,
     checkpoint: `${out}.checkpoint.json`,
     done: `${out}.done.json`,
+    lock: lockPathOf(out),
   };
 }
 
@@ -64,8 +69,25 @@ export function scoreFileFormat(path: string): ScoreFileFormat {
   return path.toLowerCase().endsWith('.parquet') ? 'parquet' : 'jsonl';
 }
 
-/** Whether an (absolute) path is one of the run's own files (`out` or `out.<anything>`): never read as input. */
-export function isRunFile(out: string): (absolutePath: string) => boolean {
+/** What a file beside `out` is to the run writing `out`: one of its outputs, or its state while it runs. */
+export type RunFileKind = 'output' | 'state';
+
+/**
+ * Which (absolute) paths are the run's own files, by their exact names: its outputs (`out`, its errors, word table
+ * and manifest) and its state (append logs, checkpoint and its word snapshots, lock, temporaries of atomic writes).
+ * Nothing else beside `out` is the run's, whatever its name (`corpus.jsonl.gz` beside `-o corpus.jsonl` is not).
+ */
+export function runFileKind(out: string): (absolutePath: string) => RunFileKind | undefined {
   const base = resolve(out);
-  return (path) => path === base || path.startsWith(`${base}.`);
+  const paths = scoreFilePaths(base);
+  const outputs = new Set([paths.scores, paths.errors, paths.words, paths.manifest, paths.done]);
+  const state = new Set([paths.partialScores, paths.partialErrors, paths.checkpoint, paths.lock]);
+  const snapshots = resolve(base, '..', wordsSnapshotPrefix(base));
+  return (path) => {
+    if (outputs.has(path)) return 'output';
+    if (state.has(path)) return 'state';
+    if (path.startsWith(snapshots) && /^\d+$/.test(path.slice(snapshots.length))) return 'state';
+    if (path.startsWith(`${base}.`) && TEMPORARY_NAME.test(path)) return 'state';
+    return undefined;
+  };
 }

@@ -10,6 +10,7 @@ import { removeIfPresent, replaceAtomically, writeFileAtomic } from '../util/fil
 import { writeDoneMarker } from './done.js';
 import { scoreFileFormat, scoreFilePaths } from './files.js';
 import type { ScoreManifest } from './manifest.js';
+import { checkReplaceable } from './output-safety.js';
 import { writeParquetFromJsonl } from './parquet.js';
 
 export interface Finalization {
@@ -21,6 +22,8 @@ export interface Finalization {
 
 export async function finalizeScoreFile(out: string, { table, manifest }: Finalization): Promise<void> {
   const paths = scoreFilePaths(out);
+  // Checked again just before the renames: nothing but a regular file is ever replaced.
+  for (const path of [paths.words, paths.errors, out, paths.manifest]) checkReplaceable(path);
   table.save(paths.words);
   if (existsSync(paths.partialErrors)) renameSync(paths.partialErrors, paths.errors);
   if (existsSync(paths.partialScores)) {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { InputFile } from '../corpus/inputs.js';
+import type { InputFile, SkippedInput } from '../corpus/inputs.js';
 import type { ResolvedReading } from '../corpus/options.js';
 import type { ShardSpec } from '../corpus/shard.js';
 import { nativeBuildInfo } from '../engine/native.js';
@@ -96,6 +96,8 @@ export interface ScoreManifest {
     words: { definition: number; icu: string | null };
   };
   inputs: { source: string; key: string; format: string; compression: string; sizeBytes: number }[];
+  /** Files the input folders and globs hold that were not read, with why. */
+  skippedInputs: SkippedInput[];
   shard: ShardSpec | null;
   outputs: { scores: string; scoresFormat: ScoreFileFormat; words: string; errors: string };
   counts: RunCounts;
@@ -116,6 +118,7 @@ export interface FinishedRun {
   reading: ResolvedReading;
   wordBuckets: number;
   inputs: readonly InputFile[];
+  skippedInputs: readonly SkippedInput[];
   shard: ShardSpec | null;
   counts: RunCounts;
   startedAt: string;
@@ -182,6 +185,7 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
       compression,
       sizeBytes,
     })),
+    skippedInputs: run.skippedInputs.map(({ path, reason }) => ({ path, reason })),
     shard: run.shard,
     outputs: outputsOf(run.out),
     counts: { ...run.counts },

@@ -17,6 +17,7 @@ import { type ReadCorpusOptions, readCorpus } from '../corpus/read.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { scoreFilePaths } from '../scores/files.js';
 import { readManifest, type ScoreManifest } from '../scores/manifest.js';
+import { OutputLock } from '../scores/output-safety.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_BREAKER_ICU, WORD_DEFINITION_VERSION } from '../text/words.js';
 import { replaceAtomically } from '../util/files.js';
@@ -92,13 +93,21 @@ export async function pruneCorpus(options: PruneOptions): Promise<PruneResult> {
   const started = performance.now();
   // 1. Options resolved once; the scores and word table the metric needs found and loaded.
   const plan = resolvePrunePlan(options);
-  // 2. Everything written into a temporary folder, renamed to `out` once complete (and refused if `out` appeared).
+  // 2. The output locked for this run (a second prune writing it fails at once), then everything written into a
+  //    temporary folder, renamed to `out` once complete (and refused if `out` appeared).
   mkdirSync(dirname(plan.out), { recursive: true });
-  const summary = await replaceAtomically(plan.out, (temporary) => pruneInto(plan, temporary, started), {
-    beforeRename: () => {
-      if (existsSync(plan.out)) throw outputExists(options.out, () => 'it appeared while prune was running');
-    },
-  });
+  const lock = OutputLock.acquire(plan.out, `The output folder ${options.out}`);
+  let summary: SelectionSummary;
+  try {
+    if (existsSync(plan.out)) throw outputExists(options.out, (name) => `remove it or choose another ${name('out')}`);
+    summary = await replaceAtomically(plan.out, (temporary) => pruneInto(plan, temporary, started), {
+      beforeRename: () => {
+        if (existsSync(plan.out)) throw outputExists(options.out, () => 'it appeared while prune was running');
+      },
+    });
+  } finally {
+    lock.release();
+  }
   plan.log(`Kept ${summary.counts.kept} of ${summary.counts.documents} documents; wrote ${options.out}`);
   return { out: plan.out, summary };
 }
