@@ -5,8 +5,7 @@
  * where the last one left off; at the end the outputs are put in place, the manifest last
  * (src/scores/finalize.ts). The driver reads as its steps.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, type Stats, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAutoShard, type ShardSpec, shardFileTag } from '../corpus/shard.js';
 import { type ReadPosition, START_POSITION } from '../corpus/units.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
@@ -25,16 +24,14 @@ import {
   type FailureShare,
   failureShare,
   type RunCounts,
-  readManifest,
   runIdentity,
   type ScoreManifest,
 } from '../scores/manifest.js';
-import { checkReplaceable, OutputLock } from '../scores/output-safety.js';
+import { OutputLock } from '../scores/output-safety.js';
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
 import { usableCores } from '../util/cores.js';
-import { sha256File } from '../util/hash.js';
 import { expectFunction, expectInteger, expectNumberInRange, expectSignal, expectString } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
 import {
@@ -48,6 +45,7 @@ import {
   removeRunState,
   removeStaleFiles,
 } from './checkpoint.js';
+import { checkCanRun, checkOwnOutputs, identifyModel, stoppedAtCheckpoint } from './job-checks.js';
 import { type ResolvedScoreOptions, resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
 import type { PackingOptions } from './pack.js';
 import { countWordBuckets } from './prepare.js';
@@ -241,48 +239,6 @@ function resolveOut(out: string, given: ScoreJobOptions['shard'], shard: ShardSp
   return out;
 }
 
-/** The model present, the output folder writable, every file the run writes a regular file or absent. */
-function checkCanRun({ score: { model }, out, paths, shardFolder }: ResolvedJob): void {
-  let stats: Stats;
-  try {
-    stats = statSync(model);
-  } catch {
-    throw new InfopruneError('MODEL_NOT_FOUND', `Model not found: ${model}`);
-  }
-  if (!stats.isFile()) throw new InfopruneError('MODEL_NOT_FOUND', `Model is not a file: ${model}`);
-  const folder = dirname(resolve(out));
-  if (shardFolder) mkdirSync(folder, { recursive: true });
-  const unwritable = (why: string) => new InfopruneError('OUTPUT_NOT_WRITABLE', `Cannot write ${out}: ${why}`);
-  if (!existsSync(folder)) throw unwritable(`the folder ${folder} does not exist`);
-  try {
-    accessSync(folder, constants.W_OK);
-  } catch {
-    throw unwritable(`the folder ${folder} is not writable`);
-  }
-  if (existsSync(out) && statSync(out).isDirectory()) throw unwritable('it is a folder');
-  for (const path of Object.values(paths)) checkReplaceable(path);
-}
-
-/**
- * A fresh run replaces the outputs at `out` only when infoprune wrote them (a valid manifest beside them says so) or
- * when asked to (`overwrite`): a user's own file given as `--out` by mistake is refused.
- */
-function checkOwnOutputs({ out, paths, overwrite }: ResolvedJob): void {
-  if (overwrite) return;
-  const present = [paths.scores, paths.errors, paths.words, paths.manifest].filter((path) => existsSync(path));
-  if (present.length === 0) return;
-  try {
-    readManifest(out);
-    return;
-  } catch {
-    throw new InfopruneError(
-      'OUTPUT_EXISTS',
-      (name) =>
-        `${present[0]} exists and was not written by infoprune score (no valid ${paths.manifest} beside it): pass ${name('overwrite')} to replace it, or choose another ${name('out')}`,
-    );
-  }
-}
-
 /** The checkpoint to resume from, none (a fresh start), or the summary of a run that is complete already. */
 function findStart(job: ResolvedJob): { previous?: Checkpoint; complete?: ScoreJobSummary } {
   const { out, paths, notice } = job;
@@ -333,18 +289,6 @@ function loadCheckpointTable(out: string, previous: Checkpoint): WordFrequencyTa
     );
   }
   return table;
-}
-
-/** The model's size, time and sha256: hashed while the model loads (seconds for a large file), or reused on resume. */
-async function identifyModel(
-  path: string,
-  previous: Checkpoint | undefined,
-  signal: AbortSignal,
-): Promise<RunDescription['model']> {
-  const stats = statSync(path);
-  const unchanged = previous && previous.model.sizeBytes === stats.size && previous.model.mtimeMs === stats.mtimeMs;
-  const sha256 = unchanged ? previous.model.sha256 : await sha256File(path, signal);
-  return { path, sizeBytes: stats.size, sha256, mtimeMs: stats.mtimeMs };
 }
 
 function describeRun(session: ScoreSession, model: RunDescription['model'], out: string): RunDescription {
@@ -423,18 +367,6 @@ async function writeOutcomes(
   }
   checkpoints.save({ input: session.inputs.length, units: 0, offset: 0 }, true, logs, session.counts, table);
   return 'finished';
-}
-
-/** A model file that changed under the run: the run stopped, and its last checkpoint is where a resume goes on. */
-function stoppedAtCheckpoint(error: unknown): unknown {
-  if (!(error instanceof InfopruneError) || error.code !== 'MODEL_CHANGED') return error;
-  return new InfopruneError(
-    'MODEL_CHANGED',
-    (name) =>
-      `${error.message}. The run stopped at its last checkpoint, which is intact: once the model file is whole ` +
-      `again, run the same command with ${name('resume')} to go on from there`,
-    { cause: error },
-  );
 }
 
 function errorLine(skipped: SkippedRecord): string {
