@@ -71,6 +71,21 @@ export const PRUNE_FLAGS = {
   dryRun: { flag: '--dry-run', type: 'boolean' },
 } as const satisfies FlagTable;
 
+export const TRAIN_FLAGS = {
+  ...READING_FLAGS,
+  out: { flag: '--out' },
+  shape: { flag: '--shape' },
+  budgetTokens: { flag: '--budget' },
+  budgetSeconds: { flag: '--budget' },
+  sample: { flag: '--sample', type: 'number' },
+  heldout: { flag: '--heldout' },
+  seed: { flag: '--seed', type: 'integer', min: 0 },
+  threads: { flag: '--threads', type: 'integer', min: 1 },
+  gpuLayers: { flag: '--gpu-layers', type: 'integer', min: 0, words: ['max'] },
+  overwrite: { flag: '--overwrite', type: 'boolean' },
+  verbose: { flag: '--verbose', type: 'boolean' },
+} as const satisfies FlagTable;
+
 export const MERGE_FLAGS = {
   out: { flag: '--out' },
 } as const satisfies FlagTable;
