@@ -34,6 +34,10 @@ export const SCORE_FLAGS = {
   ...READING_FLAGS,
   model: { flag: '--model' },
   out: { flag: '--out' },
+  // Without --model, the probe's training options (trainProbe's names, so its errors name these flags).
+  shape: { flag: '--probe-shape' },
+  budgetTokens: { flag: '--probe-budget' },
+  budgetSeconds: { flag: '--probe-budget' },
   contextSize: { flag: '--context', type: 'integer', min: 1 },
   stride: { flag: '--stride', type: 'integer', min: 1 },
   batchSize: { flag: '--batch', type: 'integer', min: 1 },

@@ -101,7 +101,10 @@ const TOKEN_SUFFIXES: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, 
 const TIME_SUFFIXES: Record<string, number> = { s: 1, sec: 1, min: 60, h: 3600 };
 
 /** `--budget`: tokens (1500000, 1.5M, 500k) or a duration (90s, 10min, 1h). */
-export function parseBudget(text: string): Pick<TrainProbeOptions, 'budgetTokens' | 'budgetSeconds'> {
+export function parseBudget(
+  text: string,
+  flag = '--budget',
+): Pick<TrainProbeOptions, 'budgetTokens' | 'budgetSeconds'> {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const [number, suffix] = match ? [Number(match[1]), match[2]] : [Number.NaN, ''];
   if (match && suffix in TOKEN_SUFFIXES) return { budgetTokens: Math.round(number * TOKEN_SUFFIXES[suffix]) };
@@ -109,7 +112,7 @@ export function parseBudget(text: string): Pick<TrainProbeOptions, 'budgetTokens
   const hint = suffix === 'm' ? ' (5m is ambiguous: write 5min for minutes or 5M for million tokens)' : '';
   throw new InvalidOptionError(
     'budgetTokens',
-    `Expected tokens (1.5M) or a time (10min) for --budget but received ${describeValue(text)}${hint}`,
+    `Expected tokens (1.5M) or a time (10min) for ${flag} but received ${describeValue(text)}${hint}`,
   );
 }
 
@@ -125,12 +128,15 @@ function summaryLine(path: string, record: TrainingRecord): string {
 }
 
 /** A bar of steps on a terminal; otherwise a line every 10 s. */
-class TrainDisplay {
+export class TrainDisplay {
   private bar: cliProgress.SingleBar | undefined;
   private lastLine = 0;
   private phase = '';
 
-  constructor(private readonly quiet: boolean) {}
+  constructor(
+    private readonly quiet: boolean,
+    private readonly prefix = 'infoprune train',
+  ) {}
 
   update(progress: TrainProgress): void {
     if (this.quiet) return;
@@ -172,7 +178,7 @@ class TrainDisplay {
 
   private line(text: string): void {
     this.lastLine = performance.now();
-    if (!this.bar) process.stderr.write(`infoprune train: ${text}\n`);
+    if (!this.bar) process.stderr.write(`${this.prefix}: ${text}\n`);
   }
 
   stop(): void {

@@ -25,6 +25,7 @@ import {
   buildManifest,
   type FailureShare,
   failureShare,
+  type ManifestProbe,
   type RunCounts,
   runIdentity,
   type ScoreManifest,
@@ -32,6 +33,7 @@ import {
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
+import type { TrainProgress } from '../train/options.js';
 import { sha256File } from '../util/hash.js';
 import { expectFunction, expectInteger, expectNumberInRange, expectSignal, expectString } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
@@ -49,6 +51,7 @@ import {
 import { type ResolvedScoreOptions, resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
 import type { PackingOptions } from './pack.js';
 import { countWordBuckets } from './prepare.js';
+import { ensureProbe, type ProbeTrainingOptions, probeRequestOf } from './probe.js';
 import { type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
 
 /** The job's own defaults (the CLI's help shows these). */
@@ -63,7 +66,13 @@ export const SCORE_JOB_DEFAULTS = Object.freeze({
   maxErrorRate: 0.01,
 });
 
-export interface ScoreJobOptions extends ScoreCorpusOptions {
+export interface ScoreJobOptions extends Omit<ScoreCorpusOptions, 'model'> {
+  /** The GGUF model. Without one, a probe is trained on the inputs first (`<out>.probe.gguf`; src/pipeline/probe.ts). */
+  model?: string;
+  /** Without a model: how the probe is trained (shape, budget, seed, sample). */
+  probe?: ProbeTrainingOptions;
+  /** Without a model: the probe's training progress. */
+  onProbeProgress?: (progress: TrainProgress) => void;
   /** The score file: `.parquet` for Parquet, anything else for JSONL. */
   out: string;
   /** Continue the interrupted run writing to `out`. */
@@ -123,11 +132,16 @@ interface ResolvedJob {
 export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSummary> {
   // 1. Options, resolved once: a bad value fails here, before any file is read or model loaded.
   const job = resolveJobOptions(options);
-  checkCanRun(job);
+  const probeRequest = probeRequestOf(options);
+  checkOutputFolder(job);
+  if (!probeRequest) checkModel(job);
   // 2. What is at `out`: nothing, an interrupted run to resume (or discard), or a finished one (nothing to do).
   const start = findStart(job);
   if (start.complete) return start.complete;
   const previous = start.previous;
+  // 2b. No model given: the paper's data probe, trained on this corpus (or the one trained for this run reused).
+  const probe = probeRequest && (await ensureProbe(probeRequest, probeCallbacks(job, options)));
+  checkModel(job);
   // 3. The session: inputs listed, scorer opened; the model hashed meanwhile (or its hash reused on resume).
   const model = identifyModel(job.score.model, previous);
   model.catch(() => undefined); // awaited below; this keeps a failure while the session opens from going unhandled
@@ -154,7 +168,7 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
     // 7. The outputs put in place, the manifest last; then the run's state goes.
     await finalizeScoreFile(job.out, {
       table,
-      manifest: () => manifestOf(job, session, run, table, checkpoints),
+      manifest: () => manifestOf(job, session, run, table, checkpoints, probe),
     });
     checkpoints.remove();
     return summary(job, session, 'completed', previous && from);
@@ -166,8 +180,10 @@ export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSum
 }
 
 function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
-  const score = resolveScoreOptions(options, availableParallelism());
   const given = expectString('out', options.out, { nonEmpty: true });
+  // Without a model the run scores with the probe it trains first (src/pipeline/probe.ts), kept beside `out`.
+  const model = options.model === undefined ? scoreFilePaths(given).probe : options.model;
+  const score = resolveScoreOptions({ ...options, model }, availableParallelism());
   const out = resolveOut(given, options.shard, score.shard);
   return {
     out,
@@ -219,8 +235,8 @@ function resolveOut(out: string, given: ScoreJobOptions['shard'], shard: ShardSp
   return out;
 }
 
-/** The model present, the output folder writable: a clear message otherwise. */
-function checkCanRun({ score: { model }, out, shardFolder }: ResolvedJob): void {
+/** The model present: a clear message otherwise. */
+function checkModel({ score: { model } }: ResolvedJob): void {
   let stats: Stats;
   try {
     stats = statSync(model);
@@ -228,6 +244,10 @@ function checkCanRun({ score: { model }, out, shardFolder }: ResolvedJob): void 
     throw new InfopruneError('MODEL_NOT_FOUND', `Model not found: ${model}`);
   }
   if (!stats.isFile()) throw new InfopruneError('MODEL_NOT_FOUND', `Model is not a file: ${model}`);
+}
+
+/** The output folder writable (a shard's own folder created): a clear message otherwise. */
+function checkOutputFolder({ out, shardFolder }: ResolvedJob): void {
   const folder = dirname(resolve(out));
   if (shardFolder) mkdirSync(folder, { recursive: true });
   const unwritable = (why: string) => new InfopruneError('OUTPUT_NOT_WRITABLE', `Cannot write ${out}: ${why}`);
@@ -238,6 +258,10 @@ function checkCanRun({ score: { model }, out, shardFolder }: ResolvedJob): void 
     throw unwritable(`the folder ${folder} is not writable`);
   }
   if (existsSync(out) && statSync(out).isDirectory()) throw unwritable('it is a folder');
+}
+
+function probeCallbacks(job: ResolvedJob, options: ScoreJobOptions): Parameters<typeof ensureProbe>[1] {
+  return { notice: job.notice, onProgress: options.onProbeProgress, signal: job.score.signal };
 }
 
 /** The checkpoint to resume from, none (a fresh start), or the summary of a run that is complete already. */
@@ -387,6 +411,7 @@ function manifestOf(
   run: RunDescription,
   table: WordFrequencyTable,
   checkpoints: Checkpoints,
+  probe: ManifestProbe | undefined,
 ): ScoreManifest {
   return buildManifest({
     out: job.out,
@@ -400,6 +425,7 @@ function manifestOf(
     startedAt: checkpoints.startedAt,
     activeSeconds: checkpoints.activeSeconds(),
     resumes: checkpoints.resumes,
+    probe,
   });
 }
 

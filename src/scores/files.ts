@@ -21,6 +21,8 @@ export interface ScoreFilePaths {
   checkpoint: string;
   /** A shard's completion marker, written after the manifest: which run and shard finished (`merge <folder>` reads it). */
   done: string;
+  /** The probe trained for the run when no model was given (its training record beside it). */
+  probe: string;
 }
 
 export function scoreFilePaths(out: string): ScoreFilePaths {
@@ -33,6 +35,7 @@ export function scoreFilePaths(out: string): ScoreFilePaths {
     partialErrors: `${out}.errors.jsonl.partial`,
     checkpoint: `${out}.checkpoint.json`,
     done: `${out}.done.json`,
+    probe: `${out}.probe.gguf`,
   };
 }
 

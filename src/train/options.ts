@@ -270,3 +270,9 @@ function resolveShape(value: unknown): { shapeName: string; shape: ProbeShape } 
   }
   return { shapeName: 'custom', shape };
 }
+
+/** What decides a probe: the options that change its training (not callbacks, threads or where it is written). */
+export function trainingRequestKey(options: TrainProbeOptions): Record<string, unknown> {
+  const { signal: _s, onProgress: _p, overwrite: _o, threads: _t, verbose: _v, out: _out, ...key } = options;
+  return JSON.parse(JSON.stringify(key));
+}

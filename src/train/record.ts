@@ -27,6 +27,8 @@ export interface TrainingRecord {
   infoprune: string;
   model: { path: string; sha256: string; bytes: number; parameterCount: number };
   inputs: string[];
+  /** The options that decided this training (`score` reuses a probe only for the same ones). */
+  request: Record<string, unknown>;
   shape: ProbeShape & { name: string; contextSize: number };
   vocabulary: { size: number; merges: number; sampleBytes: number; bytesPerToken: number };
   data: {

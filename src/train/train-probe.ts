@@ -20,6 +20,7 @@ import {
   TRAIN_DEFAULTS,
   type TrainProbeOptions,
   type TrainProgress,
+  trainingRequestKey,
 } from './options.js';
 import { type TrainingRecord, writeTrainingRecord } from './record.js';
 import { type ProbeCorpus, sampleCorpus } from './sample.js';
@@ -80,7 +81,11 @@ export async function trainProbe(options: TrainProbeOptions): Promise<TrainProbe
 
     // 8. The training record beside it.
     const parts = { corpus, vocabulary, streams, plan, trained, heldout, embeddingChange, started };
-    const record = await buildRecord(run, { ...parts, parameterCount: initial.parameterCount });
+    const record = await buildRecord(run, {
+      ...parts,
+      parameterCount: initial.parameterCount,
+      request: trainingRequestKey(options),
+    });
     writeTrainingRecord(run.out, record);
     return { path: run.out, record };
   } catch (error) {
@@ -95,6 +100,7 @@ async function readProbeCorpus(
   run: ResolvedTrainOptions,
   progress: (update: Partial<TrainProgress>) => void,
 ): Promise<ProbeCorpus> {
+  progress({ phase: 'reading', documents: 0, bytes: 0 });
   const wantedTokens =
     sampleTokensFor(run.budgetTokens, run.budgetSeconds, run.gpuLayers) || TRAIN_DEFAULTS.budgetTokens;
   return sampleCorpus({
@@ -212,6 +218,7 @@ interface RecordParts {
   embeddingChange: number;
   parameterCount: number;
   started: number;
+  request: Record<string, unknown>;
 }
 
 async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promise<TrainingRecord> {
@@ -227,6 +234,7 @@ async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promi
       parameterCount: parts.parameterCount,
     },
     inputs: run.inputs,
+    request: parts.request,
     shape: {
       name: run.shapeName,
       ...run.shape,
