@@ -73,10 +73,10 @@ describe('probe vocabulary', () => {
     expect(preTokenize('  ')).toEqual(['  ']);
   });
 
-  it('llama.cpp tokenizes every multilingual and edge-case text exactly as our encoder does', () => {
+  it('llama.cpp tokenizes every multilingual and edge-case text exactly as our encoder does', async () => {
     const encode = vocabularyEncoder(vocabulary);
     for (const text of [...MULTILINGUAL_TEXTS, ...brown.slice(0, 200)]) {
-      expect(Array.from(tokenizer.tokenize(text)), text).toEqual(encode(text));
+      expect(Array.from(await tokenizer.tokenize(text)), text).toEqual(encode(text));
     }
   });
 
