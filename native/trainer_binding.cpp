@@ -95,8 +95,7 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(
         env, "NativeTrainer",
-        {InstanceMethod<&NativeTrainer::Tokenize>("tokenize"),
-         InstanceMethod<&NativeTrainer::SetTrainingTokens>("setTrainingTokens"),
+        {InstanceMethod<&NativeTrainer::SetTrainingTokens>("setTrainingTokens"),
          InstanceMethod<&NativeTrainer::InitialiseFromBigrams>("initialiseFromBigrams"),
          InstanceMethod<&NativeTrainer::Train>("train"), InstanceMethod<&NativeTrainer::SetTotalSteps>("setTotalSteps"),
          InstanceMethod<&NativeTrainer::Evaluate>("evaluate"), InstanceMethod<&NativeTrainer::Save>("save"),
@@ -116,32 +115,6 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
   std::shared_ptr<Trainer> trainer(Napi::Env env) const {
     if (!trainer_) throw Napi::Error::New(env, "The trainer has been closed");
     return trainer_;
-  }
-
-  // tokenize(texts: string[]): Promise<Int32Array[]> (no BOS; special-token parsing off)
-  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
-    auto trainer = this->trainer(info.Env());
-    const Napi::Array array = info[0].As<Napi::Array>();
-    std::vector<std::string> texts(array.Length());
-    for (uint32_t i = 0; i < array.Length(); i++) texts[i] = array.Get(i).As<Napi::String>().Utf8Value();
-    using Tokens = std::vector<std::vector<llama_token>>;
-    return TaskWorker<Tokens>::Start(
-        info.Env(),
-        [trainer, texts = std::move(texts)] {
-          Tokens tokens;
-          tokens.reserve(texts.size());
-          for (const std::string& text : texts) tokens.push_back(trainer->model().tokenize(text));
-          return tokens;
-        },
-        [](Napi::Env env, Tokens& tokens) -> Napi::Value {
-          Napi::Array out = Napi::Array::New(env, tokens.size());
-          for (size_t i = 0; i < tokens.size(); i++) {
-            Napi::Int32Array array = Napi::Int32Array::New(env, tokens[i].size());
-            std::copy(tokens[i].begin(), tokens[i].end(), array.Data());
-            out.Set(static_cast<uint32_t>(i), array);
-          }
-          return out;
-        });
   }
 
   // setTrainingTokens(tokens: Int32Array): void (copied; checked against the vocabulary)

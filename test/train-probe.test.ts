@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeBinding } from '../src/engine/native.js';
 import { openScorer } from '../src/engine/scorer.js';
+import { openTokenizer } from '../src/engine/tokenizer.js';
 import type { ProbeShape, TrainProbeOptions } from '../src/train/options.js';
 import { readTrainingRecord } from '../src/train/record.js';
+import { joinWithBos } from '../src/train/streams.js';
 import { trainProbe } from '../src/train/train-probe.js';
 import { sha256File } from '../src/util/hash.js';
 import { brownDocuments, writeJsonl } from './fixtures/pipeline/corpus.js';
@@ -94,9 +96,11 @@ describe('trainProbe', () => {
       totalSteps: 1,
     });
     try {
-      const bos = trainer.info().bosToken;
-      const tokens = await trainer.tokenize(documents.slice(-60).map((document) => document.text));
-      const stream = Int32Array.from(tokens.flatMap((document) => [bos, ...document]));
+      const tokenizer = openTokenizer(path);
+      const texts = documents.slice(-60).map((document) => document.text);
+      const tokens = texts.map((text) => tokenizer.tokenizeSync(text));
+      tokenizer.close();
+      const stream = joinWithBos(tokens, trainer.info().bosToken);
       expect(await trainer.evaluate(stream, 32)).toBeCloseTo(record?.training.curve.at(-1)?.heldoutLoss as number, 6);
     } finally {
       trainer.dispose();

@@ -61,7 +61,6 @@ export interface NativeTrainerOptions {
 
 /** A model being trained (native/trainer.hpp). One call at a time; src/train/native-trainer.ts serialises them. */
 export interface NativeTrainer {
-  tokenize(texts: string[]): Promise<Int32Array[]>;
   setTrainingTokens(tokens: Int32Array): void;
   /** The largest singular value of the bigram factorisation. */
   initialiseFromBigrams(): Promise<number>;

@@ -4,15 +4,14 @@
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type NativeTrainer, nativeBinding } from '../engine/native.js';
+import { nativeBinding } from '../engine/native.js';
+import { openTokenizer } from '../engine/tokenizer.js';
 import { InfopruneError } from '../errors.js';
 import { MIN_VOCABULARY_SIZE } from '../gguf/random-model.js';
-import { validateGgufFile } from '../gguf/validate.js';
-import { replaceAtomically, temporaryPathFor } from '../util/files.js';
+import { temporaryPathFor } from '../util/files.js';
 import { sha256File } from '../util/hash.js';
 import { packageVersion } from '../util/version.js';
 import { writeInitialProbe } from './initial-model.js';
-import { runTraining } from './loop.js';
 import { measureProbe } from './measure.js';
 import {
   type ResolvedTrainOptions,
@@ -26,6 +25,7 @@ import { type TrainingRecord, writeTrainingRecord } from './record.js';
 import { type ProbeCorpus, sampleCorpus } from './sample.js';
 import { defaultBudgetTokens, planTraining, sampleTokensFor, type TrainingPlan } from './schedule.js';
 import { type TokenStreams, tokenizeStreams } from './streams.js';
+import { type TrainedModel, trainModel } from './train-model.js';
 import { countPreTokens, learnVocabulary, type Vocabulary } from './vocabulary.js';
 
 export interface TrainProbeResult {
@@ -53,46 +53,65 @@ export async function trainProbe(options: TrainProbeOptions): Promise<TrainProbe
   const vocabulary = learnVocabulary(countPreTokens(vocabularySample(corpus)), run.shape.vocabularySize);
   checkVocabulary(vocabulary, run);
 
-  // 4. The model before training, and the native trainer over it.
+  // 4. The model before training: the vocabulary and seeded random weights.
   const initialPath = `${temporaryPathFor(run.out)}.initial`;
-  let trainer: NativeTrainer | undefined;
   try {
     const initial = writeInitialProbe(initialPath, run.shape, vocabulary, TRAIN_DEFAULTS.contextSize, run.seed);
-    trainer = await openTrainer(initialPath, run);
 
-    // 5. The documents as the probe's tokens, and the plan they allow.
+    // 5. The documents as llama.cpp tokenizes them with that vocabulary, and the plan they allow.
     progress({ phase: 'tokenizing' });
-    const streams = await tokenizeStreams(trainer, corpus, run.signal);
+    const streams = await tokenizeWith(initialPath, corpus, vocabulary.bosToken, run.signal);
     const plan = planFor(run, corpus, streams);
-    trainer.setTotalSteps(plan.totalSteps);
 
-    // 6. Start from the corpus's bigram statistics, then train.
-    progress({ phase: 'initialising' });
-    trainer.setTrainingTokens(streams.training);
-    await trainer.initialiseFromBigrams();
-    const trained = await runTraining(trainer, plan, streams.heldout, progress, run.signal);
-    const embeddingChange = trainer.embeddingChange();
+    // 6. Training, from the corpus's bigram statistics on; the probe written atomically and checked.
+    const { seed, threads, gpuLayers, learningRate, warmupSteps, signal } = run;
+    const trained = await trainModel({
+      initialModel: initialPath,
+      out: run.out,
+      training: streams.training,
+      heldout: streams.heldout,
+      plan,
+      ...{ seed, threads, gpuLayers, learningRate, warmupSteps, signal },
+      onProgress: progress,
+    });
 
-    // 7. The probe, written atomically and checked, then measured on the held-out documents.
-    await saveProbe(trainer, run.out);
+    // 7. The probe measured on the held-out documents, as `score` will load it.
     progress({ phase: 'measuring' });
     const vocabularyInfo = { bosToken: vocabulary.bosToken, size: vocabulary.tokens.length };
     const heldout = await measureProbe(run.out, corpus.heldout, streams, vocabularyInfo, run.threads);
 
     // 8. The training record beside it.
-    const parts = { corpus, vocabulary, streams, plan, trained, heldout, embeddingChange, started };
-    const record = await buildRecord(run, {
-      ...parts,
-      parameterCount: initial.parameterCount,
+    const parts = {
+      corpus,
+      vocabulary,
+      streams,
+      plan,
+      trained,
+      heldout,
+      started,
       request: trainingRequestKey(options),
-    });
+    };
+    const record = await buildRecord(run, { ...parts, parameterCount: initial.parameterCount });
     writeTrainingRecord(run.out, record);
     return { path: run.out, record };
   } catch (error) {
     throw asTrainingError(error);
   } finally {
-    trainer?.dispose();
     rmSync(initialPath, { force: true });
+  }
+}
+
+async function tokenizeWith(
+  model: string,
+  corpus: ProbeCorpus,
+  bosToken: number,
+  signal?: AbortSignal,
+): Promise<TokenStreams> {
+  const tokenizer = openTokenizer(model);
+  try {
+    return await tokenizeStreams(tokenizer, corpus, bosToken, signal);
+  } finally {
+    tokenizer.close();
   }
 }
 
@@ -125,15 +144,6 @@ function planFor(run: ResolvedTrainOptions, corpus: ProbeCorpus, streams: TokenS
   return planTraining(budget, undefined, streams.training.length);
 }
 
-/** Written under a temporary name, checked as a GGUF, then renamed into place. */
-async function saveProbe(trainer: NativeTrainer, out: string): Promise<void> {
-  const save = async (temporary: string) => {
-    await trainer.save(temporary);
-    validateGgufFile(temporary);
-  };
-  await replaceAtomically(out, save, { durable: true });
-}
-
 function checkOutput(run: ResolvedTrainOptions): void {
   if (existsSync(run.out) && !run.overwrite) {
     throw new InfopruneError('OUTPUT_EXISTS', (name) => `${run.out} exists: pass ${name('overwrite')} to replace it`);
@@ -151,22 +161,6 @@ function checkVocabulary(vocabulary: Vocabulary, run: ResolvedTrainOptions): voi
       `The training text yields only ${vocabulary.tokens.length} tokens of vocabulary (${run.shape.vocabularySize} asked, at least ${MIN_VOCABULARY_SIZE} needed): give the probe more, or more varied, text`,
     );
   }
-}
-
-async function openTrainer(initialPath: string, run: ResolvedTrainOptions): Promise<NativeTrainer> {
-  return nativeBinding().createTrainer(initialPath, {
-    contextSize: TRAIN_DEFAULTS.contextSize,
-    threads: run.threads,
-    gpuLayers: run.gpuLayers,
-    seed: run.seed,
-    learningRate: run.learningRate,
-    minLearningRateRatio: TRAIN_DEFAULTS.minLearningRateRatio,
-    beta1: TRAIN_DEFAULTS.beta1,
-    beta2: TRAIN_DEFAULTS.beta2,
-    weightDecay: TRAIN_DEFAULTS.weightDecay,
-    warmupSteps: run.warmupSteps,
-    totalSteps: 1, // set once the data is tokenized
-  });
 }
 
 /** The first `vocabularySampleBytes` of the training text (the sample is already spread over the corpus). */
@@ -213,16 +207,16 @@ interface RecordParts {
   vocabulary: Vocabulary;
   streams: TokenStreams;
   plan: TrainingPlan;
-  trained: Awaited<ReturnType<typeof runTraining>>;
+  trained: TrainedModel;
   heldout: TrainingRecord['heldout'];
-  embeddingChange: number;
   parameterCount: number;
   started: number;
   request: Record<string, unknown>;
 }
 
 async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promise<TrainingRecord> {
-  const { corpus, vocabulary, streams, trained } = parts;
+  const { corpus, vocabulary, streams } = parts;
+  const trained = parts.trained.loop;
   return {
     version: 1,
     createdAt: new Date().toISOString(),
@@ -271,7 +265,7 @@ async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promi
       learningRate: run.learningRate,
       warmupSteps: run.warmupSteps,
       initialisation: 'bigram-spectral',
-      embeddingChange: parts.embeddingChange,
+      embeddingChange: parts.trained.embeddingChange,
       seconds: trained.seconds,
       tokensPerSecond: trained.tokensSeen / trained.seconds,
       curve: trained.curve,
