@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "binding_errors.hpp"
 #include "engine.hpp"
 #include "platform.hpp"
+#include "trainer_binding.hpp"
 
 namespace infoprune {
 namespace {
@@ -40,13 +42,6 @@ Napi::Object model_info_object(Napi::Env env, const ModelInfo& info) {
   object.Set("parameterCount", static_cast<double>(info.parameter_count));
   object.Set("sizeBytes", static_cast<double>(info.size_bytes));
   return object;
-}
-
-Napi::Error abort_error(Napi::Env env) {
-  Napi::Error error = Napi::Error::New(env, "The operation was aborted");
-  error.Set("name", "AbortError");
-  error.Set("code", "ABORT_ERR");
-  return error;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -378,11 +373,13 @@ class InfopruneAddon : public Napi::Addon<InfopruneAddon> {
   InfopruneAddon(Napi::Env env, Napi::Object exports) {
     model_constructor_ = Napi::Persistent(NativeModel::Define(env));
     context_constructor_ = Napi::Persistent(NativeContext::Define(env));
+    trainer_constructor_ = Napi::Persistent(DefineNativeTrainer(env));
     DefineAddon(exports, {InstanceMethod<&InfopruneAddon::Initialize>("initialize"),
                           InstanceMethod<&InfopruneAddon::SetVerbose>("setVerbose"),
                           InstanceMethod<&InfopruneAddon::LoadModel>("loadModel"),
                           InstanceMethod<&InfopruneAddon::LoadModelSync>("loadModelSync"),
                           InstanceMethod<&InfopruneAddon::SystemInfo>("systemInfo"),
+                          InstanceMethod<&InfopruneAddon::CreateTrainer>("createTrainer"),
                           InstanceValue("NativeContext", context_constructor_.Value())});
     register_platform_functions(env, exports);
   }
@@ -424,8 +421,14 @@ class InfopruneAddon : public Napi::Addon<InfopruneAddon> {
     return Napi::String::New(info.Env(), llama_print_system_info());
   }
 
+  // createTrainer(initialModelPath, options): Promise<NativeTrainer> (native/trainer_binding.cpp)
+  Napi::Value CreateTrainer(const Napi::CallbackInfo& info) {
+    return infoprune::CreateTrainer(info, trainer_constructor_);
+  }
+
   Napi::FunctionReference model_constructor_;
   Napi::FunctionReference context_constructor_;
+  Napi::FunctionReference trainer_constructor_;
 };
 
 }  // namespace

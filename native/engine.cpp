@@ -60,6 +60,15 @@ Model::Model(const std::string& path, const ModelOptions& options) {
         "llama.cpp could not load the model from " + path +
         " (unsupported architecture or tensor layout; run with verbose: true for llama.cpp's log)");
   }
+  read_info(path);
+}
+
+Model::Model(llama_model* adopted, const std::string& origin) {
+  model_.reset(adopted);
+  read_info(origin);
+}
+
+void Model::read_info(const std::string& origin) {
   const llama_vocab* v = vocab();
   info_.architecture = model_meta_string(model_.get(), "general.architecture");
   char description[256];
@@ -72,7 +81,7 @@ Model::Model(const std::string& path, const ModelOptions& options) {
   info_.parameter_count = llama_model_n_params(model_.get());
   info_.size_bytes = llama_model_size(model_.get());
   if (info_.adds_bos && (info_.bos_token < 0 || info_.bos_token >= info_.vocabulary_size)) {
-    throw std::runtime_error("the model's vocabulary asks for a BOS token but defines none: " + path);
+    throw std::runtime_error("the model's vocabulary asks for a BOS token but defines none: " + origin);
   }
 }
 

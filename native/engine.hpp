@@ -43,6 +43,8 @@ class Model {
  public:
   // Throws std::runtime_error when llama.cpp cannot load the file (the JS side has validated it is GGUF first).
   Model(const std::string& path, const ModelOptions& options);
+  // Takes ownership of a model llama.cpp already built (the trainer's); `origin` names it in errors.
+  Model(llama_model* adopted, const std::string& origin);
 
   const llama_model* get() const { return model_.get(); }
   llama_model* get() { return model_.get(); }
@@ -53,6 +55,8 @@ class Model {
   std::vector<llama_token> tokenize(const std::string& text) const;
 
  private:
+  void read_info(const std::string& origin);
+
   std::unique_ptr<llama_model, ModelDeleter> model_;
   ModelInfo info_;
 };

@@ -7,6 +7,7 @@
  * - score:   scoreCorpus() streams score records; runScoreJob() writes a resumable score file; mergeShards().
  * - scores:  readScoreFile(), readManifest(), scoreFilePaths(): the score-file format.
  * - select:  measure() / rank() / select() in memory; pruneCorpus() streaming; the metrics and strategies.
+ * - train:   trainProbe(): the paper's data probe, a small GGUF model trained on the corpus itself.
  * - errors:  every error infoprune raises on purpose has a stable `code` (InfopruneError, InvalidOptionError).
  */
 
@@ -77,4 +78,7 @@ export {
 export type { HistogramBin, Sample, SelectionSummary } from './select/summary.js';
 export { WordFrequencyTable } from './text/word-frequency.js';
 export { splitWords } from './text/words.js';
+export type { ProbeShape, ProbeShapeName, TrainProbeOptions, TrainProgress } from './train/options.js';
+export type { CurvePoint, TrainingRecord } from './train/record.js';
+export { type TrainProbeResult, trainProbe } from './train/train-probe.js';
 export { packageVersion } from './util/version.js';

@@ -25,6 +25,7 @@ const LAYERS: Record<string, number> = {
   engine: 2,
   corpus: 2,
   scores: 3,
+  train: 3,
   pipeline: 4,
   select: 4,
   cli: 5,

@@ -34,6 +34,10 @@ export const SCORE_FLAGS = {
   ...READING_FLAGS,
   model: { flag: '--model' },
   out: { flag: '--out' },
+  // Without --model, the probe's training options (trainProbe's names, so its errors name these flags).
+  shape: { flag: '--probe-shape' },
+  budgetTokens: { flag: '--probe-budget' },
+  budgetSeconds: { flag: '--probe-budget' },
   contextSize: { flag: '--context', type: 'integer', min: 1 },
   stride: { flag: '--stride', type: 'integer', min: 1 },
   batchSize: { flag: '--batch', type: 'integer', min: 1 },
@@ -70,6 +74,21 @@ export const PRUNE_FLAGS = {
   groupField: { flag: '--group-field' },
   perGroup: { flag: '--per-group', type: 'boolean' },
   dryRun: { flag: '--dry-run', type: 'boolean' },
+} as const satisfies FlagTable;
+
+export const TRAIN_FLAGS = {
+  ...READING_FLAGS,
+  out: { flag: '--out' },
+  shape: { flag: '--shape' },
+  budgetTokens: { flag: '--budget' },
+  budgetSeconds: { flag: '--budget' },
+  sample: { flag: '--sample', type: 'number' },
+  heldout: { flag: '--heldout' },
+  seed: { flag: '--seed', type: 'integer', min: 0 },
+  threads: { flag: '--threads', type: 'integer', min: 1 },
+  gpuLayers: { flag: '--gpu-layers', type: 'integer', min: 0, words: ['max'] },
+  overwrite: { flag: '--overwrite', type: 'boolean' },
+  verbose: { flag: '--verbose', type: 'boolean' },
 } as const satisfies FlagTable;
 
 export const MERGE_FLAGS = {

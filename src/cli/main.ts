@@ -6,6 +6,7 @@ import { registerMakeModelCommand } from './make-model.js';
 import { registerMergeCommand } from './merge.js';
 import { registerPruneCommand } from './prune.js';
 import { registerScoreCommand } from './score.js';
+import { registerTrainCommand } from './train.js';
 
 const program = new Command()
   .name('infoprune')
@@ -17,6 +18,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerScoreCommand(program);
+registerTrainCommand(program);
 registerPruneCommand(program);
 registerMergeCommand(program);
 registerMakeModelCommand(program);

@@ -4,9 +4,11 @@ import { READING_DEFAULTS } from '../corpus/options.js';
 import { SCORER_DEFAULTS } from '../engine/options.js';
 import { runScoreJob, SCORE_JOB_DEFAULTS, type ScoreJobOptions, type ScoreJobSummary } from '../pipeline/job.js';
 import { SCORE_DEFAULTS } from '../pipeline/options.js';
+import { PROBE_SHAPE_NAMES, TRAIN_DEFAULTS } from '../train/options.js';
 import { formatBytes, formatCount, formatDuration } from '../util/format.js';
 import { optionsFromFlags, SCORE_FLAGS, withFlagWording } from './flags.js';
 import { formatCounts, ProgressReporter } from './progress.js';
+import { parseBudget, TrainDisplay } from './train.js';
 
 const HELP = `
 Inputs: files, folders (read recursively, in name order, hidden files left out) and globs (quote them: 'data/*.jsonl.gz').
@@ -63,7 +65,16 @@ export function registerScoreCommand(program: Command): void {
         'not grow with the corpus, resumable after any interruption.',
     )
     .argument('<inputs...>', 'files, folders and globs')
-    .requiredOption('-m, --model <file.gguf>', 'the GGUF model to score with')
+    .option(
+      '-m, --model <file.gguf>',
+      'the GGUF model to score with (default: train a probe on the inputs first, kept as <out>.probe.gguf)',
+    )
+    .option(
+      '--probe-shape <name>',
+      `without --model: the probe's shape (${PROBE_SHAPE_NAMES.join(', ')})`,
+      TRAIN_DEFAULTS.shape,
+    )
+    .option('--probe-budget <tokens|time>', 'without --model: what the probe trains on (see infoprune train --help)')
     .requiredOption(
       '-o, --out <file>',
       'the score file: scores.jsonl, or scores.parquet for Parquet; with --shard, a folder or a name holding {shard}',
@@ -133,9 +144,15 @@ export function registerScoreCommand(program: Command): void {
 
 /** The flags as the job's options, the job run with a progress display, the outcome in one line and an exit code. */
 async function runScore(inputs: string[], flags: Record<string, unknown>): Promise<void> {
-  const options = { inputs, ...optionsFromFlags(SCORE_FLAGS, flags) } as unknown as ScoreJobOptions;
+  const { shape, budgetTokens: _t, budgetSeconds: _s, ...fromFlags } = optionsFromFlags(SCORE_FLAGS, flags);
+  const probe =
+    fromFlags.model === undefined
+      ? { shape, ...(typeof flags.probeBudget === 'string' ? parseBudget(flags.probeBudget, '--probe-budget') : {}) }
+      : undefined;
+  const options = { inputs, ...fromFlags, probe } as unknown as ScoreJobOptions;
   const quiet = flags.quiet === true;
   const reporter = new ProgressReporter(ProgressReporter.modeFor(process.stderr, quiet));
+  const probeDisplay = new TrainDisplay(quiet, 'infoprune score: probe');
   // First Ctrl-C / SIGTERM: stop at the next checkpoint (seconds). Second: abort at once (resume still works).
   const stop = new AbortController();
   const abort = new AbortController();
@@ -153,9 +170,11 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
       stopSignal: stop.signal,
       signal: abort.signal,
       onProgress: (progress) => reporter.update(progress),
+      onProbeProgress: (progress) => probeDisplay.update(progress),
       onNotice: (message) => reporter.notice(message),
     });
     reporter.stop();
+    probeDisplay.stop();
     if (summary.alreadyComplete) {
       reportFailures(summary);
       return;
@@ -179,6 +198,7 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
     reportFailures(summary);
   } catch (error) {
     reporter.stop();
+    probeDisplay.stop();
     if (abort.signal.aborted) {
       process.stderr.write(
         'infoprune score: stopped at once; run the same command with --resume to go on from the last checkpoint\n',

@@ -44,6 +44,39 @@ export interface NativeContext {
   dispose(): void;
 }
 
+/** The trainer's options as the addon takes them (src/train/options.ts resolves and checks them). */
+export interface NativeTrainerOptions {
+  contextSize: number;
+  threads: number;
+  gpuLayers: number;
+  seed: number;
+  learningRate: number;
+  minLearningRateRatio: number;
+  beta1: number;
+  beta2: number;
+  weightDecay: number;
+  warmupSteps: number;
+  totalSteps: number;
+}
+
+/** A model being trained (native/trainer.hpp). One call at a time; src/train/native-trainer.ts serialises them. */
+export interface NativeTrainer {
+  setTrainingTokens(tokens: Int32Array): void;
+  /** The largest singular value of the bigram factorisation. */
+  initialiseFromBigrams(): Promise<number>;
+  /** Mean training loss of the steps, in nats per token. */
+  train(steps: number): Promise<number>;
+  /** Where the learning-rate schedule ends (a time budget re-plans it as the speed becomes known). */
+  setTotalSteps(steps: number): void;
+  /** Mean loss on consecutive windows of `tokens`, in nats per token. */
+  evaluate(tokens: Int32Array, maxWindows: number): Promise<number>;
+  save(path: string): Promise<void>;
+  embeddingChange(): number;
+  info(): { vocabularySize: number; parameterCount: number; bosToken: number; stepsDone: number };
+  abort(): void;
+  dispose(): void;
+}
+
 export interface NativeBinding {
   initialize(backendDirectory: string, verbose: boolean): void;
   setVerbose(verbose: boolean): void;
@@ -54,6 +87,7 @@ export interface NativeBinding {
   lockFile(fd: number): boolean;
   /** The GPU devices of llama.cpp's loaded backends: empty on a CPU-only machine. */
   gpuDevices(): string[];
+  createTrainer(initialModelPath: string, options: NativeTrainerOptions): Promise<NativeTrainer>;
   NativeContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
 }
 

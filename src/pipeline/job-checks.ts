@@ -1,47 +1,14 @@
 /**
- * What a score job checks before it runs, and how it says it stopped: the model file and the output paths (every
- * one a regular file or absent, and replaced only when infoprune wrote it), the model's identity (hashed while the
- * model loads, stopped at once on a failure), and a model file that changed under the run.
+ * What a score job checks before it runs, and how it says it stopped: the outputs at `out` replaced only when
+ * infoprune wrote them, the model's identity (hashed while the model loads, stopped at once on a failure), and a
+ * model file that changed under the run.
  */
-import { accessSync, constants, existsSync, mkdirSync, type Stats, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { InfopruneError } from '../errors.js';
 import type { ScoreFilePaths } from '../scores/files.js';
 import { readManifest } from '../scores/manifest.js';
-import { checkReplaceable } from '../scores/output-safety.js';
 import { sha256File } from '../util/hash.js';
 import type { Checkpoint, RunDescription } from './checkpoint.js';
-
-/** The paths a job writes, and the model it reads. */
-export interface JobPaths {
-  score: { model: string };
-  out: string;
-  paths: ScoreFilePaths;
-  /** `out` is a shard's file in a folder the job creates. */
-  shardFolder: boolean;
-}
-
-/** The model present, the output folder writable, every file the run writes a regular file or absent. */
-export function checkCanRun({ score: { model }, out, paths, shardFolder }: JobPaths): void {
-  let stats: Stats;
-  try {
-    stats = statSync(model);
-  } catch {
-    throw new InfopruneError('MODEL_NOT_FOUND', `Model not found: ${model}`);
-  }
-  if (!stats.isFile()) throw new InfopruneError('MODEL_NOT_FOUND', `Model is not a file: ${model}`);
-  const folder = dirname(resolve(out));
-  if (shardFolder) mkdirSync(folder, { recursive: true });
-  const unwritable = (why: string) => new InfopruneError('OUTPUT_NOT_WRITABLE', `Cannot write ${out}: ${why}`);
-  if (!existsSync(folder)) throw unwritable(`the folder ${folder} does not exist`);
-  try {
-    accessSync(folder, constants.W_OK);
-  } catch {
-    throw unwritable(`the folder ${folder} is not writable`);
-  }
-  if (existsSync(out) && statSync(out).isDirectory()) throw unwritable('it is a folder');
-  for (const path of Object.values(paths)) checkReplaceable(path);
-}
 
 /**
  * A fresh run replaces the outputs at `out` only when infoprune wrote them (a valid manifest beside them says so) or
@@ -51,7 +18,11 @@ export function checkOwnOutputs({
   out,
   paths,
   overwrite,
-}: Omit<JobPaths, 'score' | 'shardFolder'> & { overwrite: boolean }): void {
+}: {
+  out: string;
+  paths: ScoreFilePaths;
+  overwrite: boolean;
+}): void {
   if (overwrite) return;
   const present = [paths.scores, paths.errors, paths.words, paths.manifest].filter((path) => existsSync(path));
   if (present.length === 0) return;

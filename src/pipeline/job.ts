@@ -5,24 +5,17 @@
  * where the last one left off; at the end the outputs are put in place, the manifest last
  * (src/scores/finalize.ts). The driver reads as its steps.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAutoShard, type ShardSpec, shardFileTag } from '../corpus/shard.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { type ReadPosition, START_POSITION } from '../corpus/units.js';
-import { InfopruneError, InvalidOptionError } from '../errors.js';
+import { InfopruneError } from '../errors.js';
 import { writeDoneMarker } from '../scores/done.js';
-import {
-  runFileKind,
-  type ScoreFilePaths,
-  SHARD_PLACEHOLDER,
-  scoreFileFormat,
-  scoreFilePaths,
-  shardScoreFile,
-} from '../scores/files.js';
+import { runFileKind, type ScoreFilePaths, scoreFileFormat } from '../scores/files.js';
 import { finalizeScoreFile } from '../scores/finalize.js';
 import {
   buildManifest,
   type FailureShare,
   failureShare,
+  type ManifestProbe,
   type RunCounts,
   runIdentity,
   type ScoreManifest,
@@ -31,8 +24,6 @@ import { OutputLock } from '../scores/output-safety.js';
 import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
-import { usableCores } from '../util/cores.js';
-import { expectFunction, expectInteger, expectNumberInRange, expectSignal, expectString } from '../util/validate.js';
 import { AppendLog } from './append-log.js';
 import {
   type Checkpoint,
@@ -45,45 +36,20 @@ import {
   removeRunState,
   removeStaleFiles,
 } from './checkpoint.js';
-import { checkCanRun, checkOwnOutputs, identifyModel, stoppedAtCheckpoint } from './job-checks.js';
-import { type ResolvedScoreOptions, resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
-import type { PackingOptions } from './pack.js';
+import { checkOwnOutputs, identifyModel, stoppedAtCheckpoint } from './job-checks.js';
+import {
+  checkModel,
+  checkOutputFolder,
+  type ResolvedJob,
+  resolveJobOptions,
+  SCORE_JOB_DEFAULTS,
+  type ScoreJobOptions,
+} from './job-options.js';
 import { countWordBuckets } from './prepare.js';
-import { type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
+import { ensureProbe, probeRequestOf } from './probe.js';
+import { ScoreSession, type SkippedRecord } from './session.js';
 
-/** The job's own defaults (the CLI's help shows these). */
-export const SCORE_JOB_DEFAULTS = Object.freeze({
-  checkpointIntervalMs: 30_000,
-  progressIntervalMs: SCORE_DEFAULTS.progressIntervalMs,
-  /**
-   * A run in which more than this share of the records failed (skipped documents and unreadable files) is reported as
-   * failed (`failures.exceeded`; `infoprune score` exits with status 3). 1 % tolerates the odd malformed line of a
-   * web crawl while catching a wrong --text-field or a corrupt shard.
-   */
-  maxErrorRate: 0.01,
-});
-
-export interface ScoreJobOptions extends ScoreCorpusOptions {
-  /** The score file: `.parquet` for Parquet, anything else for JSONL. */
-  out: string;
-  /** Continue the interrupted run writing to `out`. */
-  resume?: boolean;
-  /** Discard an interrupted run's files at `out` and start over. */
-  overwrite?: boolean;
-  /** Least time between checkpoints. Default 30 s. */
-  checkpointIntervalMs?: number;
-  /** Stop cleanly at the next checkpointable position (then `resume` goes on from there). */
-  stopSignal?: AbortSignal;
-  onProgress?: (progress: ScoreProgress) => void;
-  /** Default 1000. */
-  progressIntervalMs?: number;
-  /** Notes for the user (resuming at ..., nothing to resume, ...). */
-  onNotice?: (message: string) => void;
-  /** Override the packing (tests, benchmarks). */
-  packing?: Partial<PackingOptions>;
-  /** Share of failed records above which the run counts as failed (`failures.exceeded`), 0 to 1. Default 0.01. */
-  maxErrorRate?: number;
-}
+export { SCORE_JOB_DEFAULTS, type ScoreJobOptions };
 
 export interface ScoreJobSummary {
   /** `completed`: all outputs written. `stopped`: stopped on request after a checkpoint (resume to finish). */
@@ -103,41 +69,33 @@ export interface ScoreJobSummary {
   failures: FailureShare & { maxErrorRate: number; exceeded: boolean };
 }
 
-interface ResolvedJob {
-  out: string;
-  /** `out` was given as a folder for the shards' files (created when missing: the shards start at once). */
-  shardFolder: boolean;
-  paths: ScoreFilePaths;
-  score: ResolvedScoreOptions;
-  resume: boolean;
-  overwrite: boolean;
-  checkpointIntervalMs: number;
-  progressIntervalMs: number;
-  stopSignal?: AbortSignal;
-  onProgress?: (progress: ScoreProgress) => void;
-  notice: (message: string) => void;
-  packing?: Partial<PackingOptions>;
-  maxErrorRate: number;
-}
-
 export async function runScoreJob(options: ScoreJobOptions): Promise<ScoreJobSummary> {
   // 1. Options, resolved once: a bad value fails here, before any file is read or model loaded.
   const job = resolveJobOptions(options);
-  checkCanRun(job);
+  const probeRequest = probeRequestOf(options);
+  checkOutputFolder(job);
+  if (!probeRequest) checkModel(job);
   // 2. The output locked for this run: a second run writing it fails at once (the lock dies with the process).
   const lock = OutputLock.acquire(job.out, `The output ${job.out}`);
   try {
-    return await runLocked(job);
+    return await runLocked(job, options, probeRequest);
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(job: ResolvedJob): Promise<ScoreJobSummary> {
+async function runLocked(
+  job: ResolvedJob,
+  options: ScoreJobOptions,
+  probeRequest: ReturnType<typeof probeRequestOf>,
+): Promise<ScoreJobSummary> {
   // 3. What is at `out`: nothing, an interrupted run to resume (or discard), or a finished one (nothing to do).
   const start = findStart(job);
   if (start.complete) return start.complete;
   const previous = start.previous;
+  // 3b. No model given: the paper's data probe, trained on this corpus (or the one trained for this run reused).
+  const probe = probeRequest && (await ensureProbe(probeRequest, probeCallbacks(job, options)));
+  checkModel(job);
   // 4. The session: inputs listed (the run's own files left out), scorer opened; the model hashed meanwhile (or its
   //    hash reused on resume). A failure stops the hash at once: it must not wait for a large model's hash.
   const hashing = new AbortController();
@@ -171,7 +129,7 @@ async function runLocked(job: ResolvedJob): Promise<ScoreJobSummary> {
     // 8. The outputs put in place, the manifest last; then the run's state goes.
     await finalizeScoreFile(job.out, {
       table,
-      manifest: () => manifestOf(job, session, run, table, checkpoints),
+      manifest: () => manifestOf(job, session, run, table, checkpoints, probe),
     });
     checkpoints.remove();
     return summary(job, session, 'completed', previous && from);
@@ -185,58 +143,8 @@ async function runLocked(job: ResolvedJob): Promise<ScoreJobSummary> {
   }
 }
 
-function resolveJobOptions(options: ScoreJobOptions): ResolvedJob {
-  const score = resolveScoreOptions(options, usableCores());
-  const given = expectString('out', options.out, { nonEmpty: true });
-  const out = resolveOut(given, options.shard, score.shard);
-  return {
-    out,
-    shardFolder: out !== given && !given.includes(SHARD_PLACEHOLDER),
-    paths: scoreFilePaths(out),
-    checkpointIntervalMs:
-      options.checkpointIntervalMs === undefined
-        ? SCORE_JOB_DEFAULTS.checkpointIntervalMs
-        : expectInteger('checkpointIntervalMs', options.checkpointIntervalMs, 0),
-    progressIntervalMs:
-      options.progressIntervalMs === undefined
-        ? SCORE_JOB_DEFAULTS.progressIntervalMs
-        : expectInteger('progressIntervalMs', options.progressIntervalMs, 0),
-    stopSignal: expectSignal('stopSignal', options.stopSignal),
-    onProgress: expectFunction<NonNullable<ScoreJobOptions['onProgress']>>('onProgress', options.onProgress),
-    notice: expectFunction<NonNullable<ScoreJobOptions['onNotice']>>('onNotice', options.onNotice) ?? (() => undefined),
-    resume: options.resume === true,
-    overwrite: options.overwrite === true,
-    packing: options.packing,
-    maxErrorRate:
-      options.maxErrorRate === undefined
-        ? SCORE_JOB_DEFAULTS.maxErrorRate
-        : expectNumberInRange('maxErrorRate', options.maxErrorRate, 0, 1),
-    score,
-  };
-}
-
-/** A shard's own score file when `out` is a folder or holds `{shard}`; `shard: 'auto'` needs one of them. */
-function resolveOut(out: string, given: ScoreJobOptions['shard'], shard: ShardSpec | undefined): string {
-  if (shard === undefined) {
-    if (out.includes(SHARD_PLACEHOLDER)) {
-      throw new InvalidOptionError(
-        'out',
-        (name) => `${name('out')} holds ${SHARD_PLACEHOLDER} but no ${name('shard')} is given`,
-      );
-    }
-    return out;
-  }
-  const isFolder = existsSync(out) && statSync(out).isDirectory();
-  const perShard = shardScoreFile(out, shardFileTag(shard), isFolder);
-  if (perShard !== undefined) return perShard;
-  if (isAutoShard(given)) {
-    throw new InvalidOptionError(
-      'out',
-      (name) =>
-        `With ${name('shard')} auto every shard is given the same ${name('out')}: make it a folder (ending in /) or put ${SHARD_PLACEHOLDER} in its name`,
-    );
-  }
-  return out;
+function probeCallbacks(job: ResolvedJob, options: ScoreJobOptions): Parameters<typeof ensureProbe>[1] {
+  return { notice: job.notice, onProgress: options.onProbeProgress, signal: job.score.signal };
 }
 
 /** The checkpoint to resume from, none (a fresh start), or the summary of a run that is complete already. */
@@ -379,6 +287,7 @@ function manifestOf(
   run: RunDescription,
   table: WordFrequencyTable,
   checkpoints: Checkpoints,
+  probe: ManifestProbe | undefined,
 ): ScoreManifest {
   return buildManifest({
     out: job.out,
@@ -393,6 +302,7 @@ function manifestOf(
     startedAt: checkpoints.startedAt,
     activeSeconds: checkpoints.activeSeconds(),
     resumes: checkpoints.resumes,
+    probe,
   });
 }
 

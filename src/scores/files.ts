@@ -25,6 +25,8 @@ export interface ScoreFilePaths {
   done: string;
   /** Held (flock) by the run writing `out`. */
   lock: string;
+  /** The probe trained for the run when no model was given (its training record beside it). */
+  probe: string;
 }
 
 export function scoreFilePaths(out: string): ScoreFilePaths {
@@ -38,6 +40,7 @@ export function scoreFilePaths(out: string): ScoreFilePaths {
     checkpoint: `${out}.checkpoint.json`,
     done: `${out}.done.json`,
     lock: lockPathOf(out),
+    probe: `${out}.probe.gguf`,
   };
 }
 
@@ -80,7 +83,7 @@ export type RunFileKind = 'output' | 'state';
 export function runFileKind(out: string): (absolutePath: string) => RunFileKind | undefined {
   const base = resolve(out);
   const paths = scoreFilePaths(base);
-  const outputs = new Set([paths.scores, paths.errors, paths.words, paths.manifest, paths.done]);
+  const outputs = new Set([paths.scores, paths.errors, paths.words, paths.manifest, paths.done, paths.probe]);
   const state = new Set([paths.partialScores, paths.partialErrors, paths.checkpoint, paths.lock]);
   const snapshots = resolve(base, '..', wordsSnapshotPrefix(base));
   return (path) => {

@@ -70,6 +70,20 @@ export interface RunIdentity {
   inputs: { key: string; format: string; compression: string; sizeBytes: number }[];
 }
 
+/** The probe a run trained for itself (when no model was given): where it is and how good it measured. */
+export interface ManifestProbe {
+  path: string;
+  trainingRecord: string;
+  /** Found beside the scores, trained for the same request, and used again. */
+  reused: boolean;
+  shape: string;
+  tokensSeen: number;
+  heldoutBitsPerByte: number;
+  heldoutBitsPerToken: number;
+  zlib9BitsPerByte: number;
+  bigramBitsPerToken: number;
+}
+
 export interface ScoreManifest {
   format: typeof MANIFEST_FORMAT;
   version: 1;
@@ -108,6 +122,8 @@ export interface ScoreManifest {
   resumes: number;
   /** For a merged output: the shard outputs it was made from. */
   mergedFrom?: string[];
+  /** When no model was given: the probe trained on the corpus for this run. */
+  probe?: ManifestProbe;
 }
 
 /** What a finished run hands `buildManifest`. */
@@ -124,6 +140,7 @@ export interface FinishedRun {
   startedAt: string;
   activeSeconds: number;
   resumes: number;
+  probe?: ManifestProbe;
 }
 
 export function bosPolicy(addsBos: boolean): string {
@@ -193,6 +210,7 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
     finishedAt: new Date().toISOString(),
     activeSeconds: run.activeSeconds,
     resumes: run.resumes,
+    ...(run.probe ? { probe: run.probe } : {}),
   };
 }
 
