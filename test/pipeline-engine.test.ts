@@ -35,6 +35,15 @@ function score(args: string[]): { status: number | null; stderr: string } {
   return { status: result.status, stderr: result.stderr };
 }
 
+/** Lines in a file that may not exist yet. */
+function countLines(path: string): number {
+  if (!existsSync(path)) return 0;
+  const bytes = readFileSync(path);
+  let lines = 0;
+  for (const byte of bytes) if (byte === 10) lines++;
+  return lines;
+}
+
 function readRecords(path: string): ScoreRecord[] {
   return readFileSync(path, 'utf8')
     .trimEnd()
@@ -143,18 +152,23 @@ describe('infoprune score with the real engine', () => {
     const random = randomGenerator(seed);
     const started = performance.now();
     let resume: string[] = [];
-    const kills: { afterMs: number; code: number | null; signal: string | null }[] = [];
+    const kills: { atLine: number; code: number | null; signal: string | null }[] = [];
+    // Killed by progress, not by time (a timed kill landed after the run had finished on an idle machine): each round
+    // is SIGKILLed once the run's append log holds a random number of records beyond what it held when it started.
     for (let round = 0; round < 3; round++) {
-      const afterMs = Math.round(700 + random() * 4000);
+      const logged = countLines(`${out}.partial.jsonl`);
+      const atLine = logged + 1 + Math.floor(random() * Math.max(1, (documents.length - logged) / 2));
       const outcome = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         const child = spawn(process.execPath, [cli, 'score', ...args, ...resume], { stdio: 'ignore' });
-        const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+        const poll = setInterval(() => {
+          if (countLines(`${out}.partial.jsonl`) >= atLine) child.kill('SIGKILL');
+        }, 5);
         child.on('close', (code, signal) => {
-          clearTimeout(timer);
+          clearInterval(poll);
           resolve({ code, signal });
         });
       });
-      kills.push({ afterMs, ...outcome });
+      kills.push({ atLine, ...outcome });
       resume = ['--resume'];
       if (outcome.code === 0) break;
     }
