@@ -56,8 +56,7 @@ Examples:
 `;
 
 export function registerScoreCommand(program: Command): void {
-  const engine = SCORER_DEFAULTS;
-  program
+  const command = program
     .command('score')
     .summary('score every document of a corpus with a GGUF model (negative log-likelihood)')
     .description(
@@ -85,28 +84,8 @@ export function registerScoreCommand(program: Command): void {
       `field holding the id (default: ${READING_DEFAULTS.idField} when present, else <file>:<line>)`,
     )
     .option('--text-mode <file|line>', 'plain text: one document per file, or one per line', READING_DEFAULTS.textMode)
-    .option('--format <auto|jsonl|parquet|text>', 'input format (auto: from file names)', READING_DEFAULTS.format)
-    .option(
-      '--context <tokens>',
-      `tokens per evaluation window (default ${engine.contextSize}, at most the model's training context)`,
-    )
-    .option('--stride <tokens>', 'sliding-window step for longer documents (default context/2)')
-    .option(
-      '--batch <tokens>',
-      `tokens per llama.cpp decode (default max(context, ${engine.cpuBatchSize}) on CPU, max(context, ${engine.gpuBatchSize}) with --gpu-layers; less for huge vocabularies)`,
-    )
-    .option('--flash-attention', 'use llama.cpp flash attention (default: off on CPU, on with --gpu-layers)')
-    .option('--no-flash-attention', 'do not use flash attention')
-    .option(
-      '--threads <n>',
-      'CPU threads for the engine (default: the usable cores (affinity, cgroup quota) less the --workers; at most the usable cores)',
-    )
-    .option('--force-threads', 'allow more --threads than usable cores (llama.cpp then runs many times slower)')
-    .option('--gpu-layers <n|max>', "layers offloaded to the GPU (0: CPU only; 'max': all)", String(engine.gpuLayers))
-    .option(
-      '--workers <n>',
-      `threads that parse, tokenize and count words (0: on the main thread; default a quarter of the usable cores, ${SCORE_DEFAULTS.minWorkers} to ${SCORE_DEFAULTS.maxWorkers}, 0 on one core)`,
-    )
+    .option('--format <auto|jsonl|parquet|text>', 'input format (auto: from file names)', READING_DEFAULTS.format);
+  addEngineOptions(command)
     .option(
       '--shard <i/N|auto|auto/N>',
       "score only shard i of N (0-based), partitioned by document position; auto: the launcher's index (Slurm, Kubernetes)",
@@ -140,6 +119,33 @@ export function registerScoreCommand(program: Command): void {
     .option('-v, --verbose', "notes about checkpoints and resuming, and llama.cpp's own log")
     .addHelpText('after', HELP)
     .action(withFlagWording(SCORE_FLAGS, runScore));
+}
+
+/** The engine's flags: window, batch, attention, threads, GPU layers and the parsing workers. */
+function addEngineOptions(command: Command): Command {
+  const engine = SCORER_DEFAULTS;
+  return command
+    .option(
+      '--context <tokens>',
+      `tokens per evaluation window (default ${engine.contextSize}, at most the model's training context)`,
+    )
+    .option('--stride <tokens>', 'sliding-window step for longer documents (default context/2)')
+    .option(
+      '--batch <tokens>',
+      `tokens per llama.cpp decode (default max(context, ${engine.cpuBatchSize}) on CPU, max(context, ${engine.gpuBatchSize}) with --gpu-layers; less for huge vocabularies)`,
+    )
+    .option('--flash-attention', 'use llama.cpp flash attention (default: off on CPU, on with --gpu-layers)')
+    .option('--no-flash-attention', 'do not use flash attention')
+    .option(
+      '--threads <n>',
+      'CPU threads for the engine (default: the usable cores (affinity, cgroup quota) less the --workers; at most the usable cores)',
+    )
+    .option('--force-threads', 'allow more --threads than usable cores (llama.cpp then runs many times slower)')
+    .option('--gpu-layers <n|max>', "layers offloaded to the GPU (0: CPU only; 'max': all)", String(engine.gpuLayers))
+    .option(
+      '--workers <n>',
+      `threads that parse, tokenize and count words (0: on the main thread; default a quarter of the usable cores, ${SCORE_DEFAULTS.minWorkers} to ${SCORE_DEFAULTS.maxWorkers}, 0 on one core)`,
+    );
 }
 
 /** The flags as the job's options, the job run with a progress display, the outcome in one line and an exit code. */
