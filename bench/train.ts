@@ -202,9 +202,7 @@ async function qualityRows(documents: string[], work: string, options: TrainBenc
   const corpus = join(work, 'brown.jsonl');
   writeFileSync(corpus, `${documents.map((text) => JSON.stringify({ text })).join('\n')}\n`);
   const shape: ProbeShapeName = options.quick ? 'tiny' : TRAIN_DEFAULTS.shape;
-  const budgets = options.quick
-    ? [20_000]
-    : [250_000, 500_000, 1_000_000, TRAIN_DEFAULTS.budgetTokens, 2 * TRAIN_DEFAULTS.budgetTokens];
+  const budgets = options.quick ? [20_000] : [500_000, TRAIN_DEFAULTS.budgetTokens];
   const rows: TrainQualityRow[] = [];
   for (const budgetTokens of budgets) {
     const started = performance.now();
