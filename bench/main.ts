@@ -78,6 +78,7 @@ import {
   writeJsonAtomic,
   writeTextAtomic,
 } from './report.js';
+import { runTrainBench, trainMarkdown } from './train.js';
 import {
   buildWorkloads,
   lengthSummary,
@@ -105,7 +106,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --batch <n>           engine batch (default: the engine's default)
   --seconds <s>         target seconds per repetition, sizes the workloads (default 8; --quick 0.2)
   --no-peers            leave out node-llama-cpp and llama-perplexity
-  --no-build            never build llama-perplexity (use it only if already built)
+  --no-build            never build llama-perplexity or llama-finetune (use them only if already built)
+  --no-train            leave out the probe-training section (bench/train.ts)
+  --train-only          only the probe-training section
   --explore             extra rows: engine and ceiling with flash attention, engine at other batch sizes
   --out <file.json>     also write the JSON here
   --render <file.json>  print a results file as the Markdown table (measures nothing)
@@ -124,6 +127,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     'no-peers': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    'no-train': { type: 'boolean', default: false },
+    'train-only': { type: 'boolean', default: false },
     explore: { type: 'boolean', default: false },
     out: { type: 'string' },
     render: { type: 'string' },
@@ -158,7 +163,7 @@ const targetSeconds = args.seconds === undefined ? (quick ? 0.2 : 8) : Number(ar
 if (!(targetSeconds > 0)) throw new Error('--seconds expects a positive number');
 const tensorType = (args.type ?? 'f32') as ModelTensorType;
 if (tensorType !== 'f32' && tensorType !== 'f16') throw new Error('--type expects f32 or f16');
-const peers = !args['no-peers'];
+const peers = !args['no-peers'] && !args['train-only'];
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -737,9 +742,11 @@ async function main(): Promise<void> {
   const perplexityBuild = peers
     ? llamaPerplexity(ROOT, { allowBuild: !quick && !args['no-build'], jobs: Math.max(1, availableParallelism()), log })
     : null;
-  const models: BenchModel[] = args.model
-    ? [givenModel(resolve(args.model))]
-    : presetList().map((preset) => presetModel(ROOT, preset, tensorType, log));
+  const models: BenchModel[] = args['train-only']
+    ? []
+    : args.model
+      ? [givenModel(resolve(args.model))]
+      : presetList().map((preset) => presetModel(ROOT, preset, tensorType, log));
   const reports: ModelReport[] = [];
   for (const model of models) {
     const report = await benchModel(model, perplexityBuild);
@@ -750,8 +757,12 @@ async function main(): Promise<void> {
     if (report.notes.length > 0) console.log(report.notes.map((note) => `- ${note}`).join('\n'));
     console.log(`checks: ${JSON.stringify(report.checks)}`);
   }
-  machine.loadAverageEnd = loadavg()[0];
   const build = perplexityBuild ? await perplexityBuild : null;
+  const train = args['no-train']
+    ? null
+    : await runTrainBench({ root: ROOT, quick, threads, reps, allowBuild: !quick && !args['no-build'], log });
+  if (train) console.log(`\n${trainMarkdown(train)}`);
+  machine.loadAverageEnd = loadavg()[0];
   let nodeLlamaCppVersion: string | null = null;
   try {
     nodeLlamaCppVersion = (
@@ -794,6 +805,7 @@ async function main(): Promise<void> {
       "peak RSS: VmHWM of the row's process during its repetitions (reset before each); GNU time for child commands.",
     ],
     models: reports,
+    train,
     wallSeconds: (performance.now() - started) / 1000,
   };
   const resultsDir = join(ROOT, 'bench', 'results');

@@ -5,6 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatBytes, type MachineInfo, median, type Sample } from './measure.js';
+import { type TrainBenchReport, trainMarkdown } from './train.js';
 import type { WorkloadName } from './workloads.js';
 
 export type RowKind = 'ceiling' | 'engine' | 'e2e' | 'node-llama-cpp' | 'llama-perplexity';
@@ -78,6 +79,8 @@ export interface BenchReport {
   software: Record<string, unknown>;
   method: string[];
   models: ModelReport[];
+  /** The probe-training section (bench/train.ts); absent with --no-train. */
+  train?: TrainBenchReport | null;
   wallSeconds: number;
 }
 
@@ -308,6 +311,7 @@ export function markdownReport(report: BenchReport): string {
     parts.push(targetLines(model.targets, report.quick).join('\n'));
     if (model.notes.length > 0) parts.push(model.notes.map((note) => `- ${note}`).join('\n'));
   }
+  if (report.train) parts.push(trainMarkdown(report.train).trimEnd());
   return `${parts.join('\n\n')}\n`;
 }
 

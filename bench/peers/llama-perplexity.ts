@@ -1,214 +1,27 @@
-/**
- * The C++ peer: llama.cpp's own `llama-perplexity` tool, built from the very release node-llama-cpp bundles (and
- * infoprune links), in .cache/ (no network: the source comes from node-llama-cpp's git bundle).
- *
- *   source: .cache/llama-perplexity-src   (git clone of node_modules/node-llama-cpp/llama/gitRelease.bundle)
- *   build:  .cache/llama-perplexity-build (CMake + Ninja/Make, Release, GGML_NATIVE=ON, static, target llama-perplexity only)
- *
- * What it computes (tools/perplexity/perplexity.cpp, `perplexity()`): it tokenizes the whole file (BOS first when
- * the model adds it), cuts chunks of n_ctx tokens, puts BOS in place of each chunk's first token, decodes
- * n_batch / n_ctx chunks per llama_decode with logits requested only for positions >= n_ctx/2, and scores the
- * tokens at positions n_ctx/2 + 1 .. n_ctx - 1: n_ctx - n_ctx/2 - 1 tokens scored per chunk of n_ctx evaluated.
- * It runs with its defaults otherwise, as a user would: one KV stream per chunk (kv_unified = false), micro-batch 512,
- * flash attention 'auto' (on for the CPU); the untimed warm-up run is verbose and records what it resolved.
- * Timed: from the moment its log line "calculating perplexity over N chunks" reaches us (it is printed just before
- * the loop) to the process's exit: the decodes and its log-softmax over the scored half, plus its teardown
- * (milliseconds); not the model load, warm-up decode or tokenization. Its own log timestamps of that line and of
- * "Final estimate" would be more exact, but llama.cpp's logger can lose its last lines at exit (it leaks its logger
- * thread on purpose: common/log.cpp, llama.cpp issue 22142), so they are only kept beside it when present.
- */
-import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChild, type Sample } from '../measure.js';
+import { buildLlamaTool, command, LLAMA_TOOL_BASE_FLAGS, type ToolBuild } from './llama-build.js';
 
-export interface PerplexityBuild {
-  binary: string | null;
-  /** Why there is no binary (build failed or skipped), in words. */
-  reason?: string;
-  tag: string;
-  sourceDir: string;
-  buildDir: string;
-  cmakeFlags: string[];
-  /** Seconds the build took in this run (0 when reused). */
-  buildSeconds: number;
-  log?: string;
-}
+export type PerplexityBuild = ToolBuild;
 
 export const PERPLEXITY_CMAKE_FLAGS = [
-  '-DCMAKE_BUILD_TYPE=Release',
-  '-DBUILD_SHARED_LIBS=OFF',
+  ...LLAMA_TOOL_BASE_FLAGS,
   '-DLLAMA_BUILD_TOOLS=ON',
-  '-DLLAMA_BUILD_TESTS=OFF',
   '-DLLAMA_BUILD_EXAMPLES=OFF',
-  '-DLLAMA_BUILD_SERVER=OFF',
-  '-DLLAMA_BUILD_APP=OFF',
-  '-DLLAMA_BUILD_UI=OFF',
-  '-DLLAMA_USE_PREBUILT_UI=OFF',
-  '-DLLAMA_OPENSSL=OFF',
-  '-DLLAMA_CURL=OFF',
-  '-DGGML_NATIVE=ON',
-  '-DGGML_OPENMP=ON',
 ];
 
-function llamaTag(root: string): string {
-  const info = JSON.parse(
-    readFileSync(join(root, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp.info.json'), 'utf8'),
-  ) as { tag: string };
-  return info.tag;
-}
-
-function command(file: string, args: string[], cwd: string, logPath: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const log = createWriteStream(logPath, { flags: 'a' });
-    log.write(`$ ${file} ${args.join(' ')}\n`);
-    const child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
-    child.on('error', (error) => {
-      log.end();
-      reject(error);
-    });
-    child.on('close', (code) => {
-      log.end(() => resolve(code ?? 1));
-    });
-  });
-}
-
-function which(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, name)));
-}
-
-/**
- * The built tool, building it when allowed (minutes: 10 or more on 2 cores). Never throws: a failure is returned
- * as `reason`, and the benchmark says so in its table.
- */
-export async function llamaPerplexity(
+/** The built tool (see bench/peers/llama-build.ts), building it when allowed. Never throws. */
+export function llamaPerplexity(
   root: string,
   options: { allowBuild: boolean; jobs: number; log: (line: string) => void },
 ): Promise<PerplexityBuild> {
-  let tag = 'unknown';
-  const sourceDir = join(root, '.cache', 'llama-perplexity-src');
-  const buildDir = join(root, '.cache', 'llama-perplexity-build');
-  const binary = join(buildDir, 'bin', 'llama-perplexity');
-  const stampPath = join(buildDir, 'infoprune-bench-stamp.json');
-  const base = { sourceDir, buildDir, cmakeFlags: PERPLEXITY_CMAKE_FLAGS, buildSeconds: 0 };
-  try {
-    tag = llamaTag(root);
-  } catch (error) {
-    return {
-      ...base,
-      tag,
-      binary: null,
-      reason: `node-llama-cpp's llama.cpp release is not installed (${(error as Error).message})`,
-    };
-  }
-  const wanted = JSON.stringify({ tag, flags: PERPLEXITY_CMAKE_FLAGS });
-  if (existsSync(binary) && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === wanted)
-    return { ...base, tag, binary };
-  // A binary built before the stamp existed (same folders, e.g. by hand with the same flags) is reused too, when
-  // its CMake cache names the same source folder.
-  if (existsSync(binary) && !existsSync(stampPath) && existsSync(join(buildDir, 'CMakeCache.txt'))) {
-    const cache = readFileSync(join(buildDir, 'CMakeCache.txt'), 'utf8');
-    if (cache.includes(sourceDir) && /GGML_NATIVE:BOOL=ON/.test(cache)) {
-      writeFileSync(stampPath, wanted);
-      return { ...base, tag, binary };
-    }
-  }
-  if (!options.allowBuild) {
-    return {
-      ...base,
-      tag,
-      binary: null,
-      reason: `not built (${binary} missing; --quick never builds it: run the full benchmark once)`,
-    };
-  }
-  if (!which('cmake') || !(which('g++') || which('c++') || which('clang++'))) {
-    return {
-      ...base,
-      tag,
-      binary: null,
-      reason: 'could not be built: cmake or a C++ compiler is missing on this machine',
-    };
-  }
-  const started = performance.now();
-  mkdirSync(buildDir, { recursive: true });
-  const logPath = join(buildDir, 'infoprune-bench-build.log');
-  try {
-    if (!existsSync(join(sourceDir, 'tools', 'perplexity', 'perplexity.cpp'))) {
-      const bundle = join(root, 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle');
-      if (!existsSync(bundle))
-        return { ...base, tag, binary: null, reason: `could not be built: ${bundle} is missing` };
-      options.log(`llama-perplexity: extracting llama.cpp ${tag} from node-llama-cpp's bundle into ${sourceDir}`);
-      if (
-        (await command(
-          'git',
-          ['-c', 'advice.detachedHead=false', 'clone', '--quiet', bundle, sourceDir],
-          root,
-          logPath,
-        )) !== 0
-      ) {
-        return {
-          ...base,
-          tag,
-          binary: null,
-          reason: `could not be built: git clone of the bundle failed (see ${logPath})`,
-          log: logPath,
-        };
-      }
-    }
-    options.log(
-      `llama-perplexity: building llama.cpp ${tag}'s llama-perplexity in ${buildDir} (once; several minutes on few cores) ...`,
-    );
-    const generator = which('ninja') ? ['-G', 'Ninja'] : [];
-    if (
-      (await command(
-        'cmake',
-        ['-S', sourceDir, '-B', buildDir, ...generator, ...PERPLEXITY_CMAKE_FLAGS],
-        root,
-        logPath,
-      )) !== 0
-    ) {
-      return {
-        ...base,
-        tag,
-        binary: null,
-        reason: `could not be built: CMake configuration failed (see ${logPath})`,
-        log: logPath,
-      };
-    }
-    if (
-      (await command(
-        'cmake',
-        ['--build', buildDir, '--target', 'llama-perplexity', '-j', String(options.jobs)],
-        root,
-        logPath,
-      )) !== 0 ||
-      !existsSync(binary)
-    ) {
-      return {
-        ...base,
-        tag,
-        binary: null,
-        reason: `could not be built: compilation failed (see ${logPath})`,
-        log: logPath,
-      };
-    }
-  } catch (error) {
-    return { ...base, tag, binary: null, reason: `could not be built: ${(error as Error).message}`, log: logPath };
-  }
-  writeFileSync(stampPath, wanted);
-  const buildSeconds = (performance.now() - started) / 1000;
-  options.log(`llama-perplexity: built in ${buildSeconds.toFixed(0)} s`);
-  return { ...base, tag, binary, buildSeconds, log: logPath };
+  const tool = {
+    target: 'llama-perplexity',
+    sourceFile: 'tools/perplexity/perplexity.cpp',
+    cmakeFlags: PERPLEXITY_CMAKE_FLAGS,
+  };
+  return buildLlamaTool(root, tool, options);
 }
 
 /**
