@@ -45,8 +45,8 @@ Slurm job array (SLURM_ARRAY_TASK_ID) and --shard auto/N in a Kubernetes Indexed
 leaves <file>.done.json when it is complete; then infoprune merge <folder> --out scores.jsonl (docs/sharding.md).
 
 Exit codes: 0 when the run completed (skipped records are reported in <out>.errors.jsonl); 3 when it completed but
-more than --max-error-rate of the records failed (skipped documents and unreadable files), or when nothing at all was
-scored (the outputs are written either way); 1 when it could not run (model missing, output not writable, bad
+more than --max-error-rate of the records failed (skipped documents and unreadable files), when the model gave NaN or
+infinite log-probabilities for any document, or when nothing at all was scored (the outputs are written either way); 1 when it could not run (model missing, output not writable, bad
 option); 130 when stopped by a signal (resume it with --resume).
 
 Examples:
@@ -220,12 +220,14 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
 }
 
 /** Exit status 3, with the reason on stderr, when too many records failed (or none was scored). */
-function reportFailures({ failures, outputs }: ScoreJobSummary): void {
+function reportFailures({ failures, outputs, counts }: ScoreJobSummary): void {
   if (!failures.exceeded) return;
   const share = `${(100 * failures.rate).toFixed(failures.rate < 0.1 ? 2 : 1)}%`;
   const why = failures.nothingScored
     ? 'no document was scored'
-    : `${formatCount(failures.failed)} records failed (${share}), more than --max-error-rate ${failures.maxErrorRate}`;
+    : counts.modelFailures > 0
+      ? `the model gave non-finite log-probabilities for ${formatCount(counts.modelFailures)} documents`
+      : `${formatCount(failures.failed)} records failed (${share}), more than --max-error-rate ${failures.maxErrorRate}`;
   process.stderr.write(`infoprune score: ${why}; see ${outputs.errors}\n`);
   process.exitCode = 3;
 }

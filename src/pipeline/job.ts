@@ -328,5 +328,9 @@ function summary(
 
 function failuresOf(counts: RunCounts, maxErrorRate: number): ScoreJobSummary['failures'] {
   const share = failureShare(counts);
-  return { ...share, maxErrorRate, exceeded: share.nothingScored || share.rate > maxErrorRate };
+  return {
+    ...share,
+    maxErrorRate,
+    exceeded: share.nothingScored || share.rate > maxErrorRate || (counts.modelFailures ?? 0) > 0,
+  };
 }

@@ -61,6 +61,9 @@ function listOwnInputs(
   return { inputs, skipped };
 }
 
+const NON_FINITE_REASON =
+  "the model's log-probabilities are not finite (NaN or infinite): the model is broken (its weights or its numerics)";
+
 /** One per position, in input order. */
 export type Outcome =
   | { kind: 'scored'; record: ScoreRecord; wordBuckets: Uint32Array; next: ReadPosition; windowEnd: boolean }
@@ -173,13 +176,16 @@ export class ScoreSession {
     try {
       for await (const document of scored) {
         this.inputBytesDone = Math.max(this.inputBytesDone, this.inputStarts[document.input] + document.inputBytes);
-        if (document.failure || !document.result) {
+        // A NaN or infinite sum is a broken model, never a score: the document fails with the reason.
+        const nonFinite = document.result !== undefined && !Number.isFinite(document.result.nll);
+        if (document.failure || !document.result || nonFinite) {
           const skipped: SkippedRecord = {
             source: document.source,
             line: document.line,
-            reason: document.failure?.reason ?? 'not scored',
+            reason: nonFinite ? NON_FINITE_REASON : (document.failure?.reason ?? 'not scored'),
             document: document.failure?.document ?? true,
           };
+          if (nonFinite) this.counts.modelFailures++;
           if (skipped.document) {
             this.counts.read++;
             this.counts.skipped++;

@@ -26,6 +26,11 @@ export interface RunCounts {
   skipped: number;
   /** Faults of files rather than of documents: unreadable, truncated, corrupt. */
   fileErrors: number;
+  /**
+   * Skipped documents the model failed on (non-finite log-probabilities): a broken model, not bad input, so any of
+   * them fails the run whatever share of failures is allowed.
+   */
+  modelFailures: number;
   /** Scored tokens and UTF-8 bytes of the scored documents, and their words. */
   tokens: number;
   bytes: number;
@@ -33,7 +38,7 @@ export interface RunCounts {
 }
 
 export function zeroCounts(): RunCounts {
-  return { read: 0, scored: 0, skipped: 0, fileErrors: 0, tokens: 0, bytes: 0, words: 0 };
+  return { read: 0, scored: 0, skipped: 0, fileErrors: 0, modelFailures: 0, tokens: 0, bytes: 0, words: 0 };
 }
 
 /** How much of a run failed: skipped documents and faulty files, as a share of the documents read and those files. */
@@ -218,7 +223,7 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
 export function mergedManifest(out: string, shards: readonly ScoreManifest[], shardPaths: string[]): ScoreManifest {
   const counts = zeroCounts();
   for (const manifest of shards) {
-    for (const key of Object.keys(counts) as (keyof RunCounts)[]) counts[key] += manifest.counts[key];
+    for (const key of Object.keys(counts) as (keyof RunCounts)[]) counts[key] += manifest.counts[key] ?? 0;
   }
   return {
     ...shards[0],
