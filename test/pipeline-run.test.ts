@@ -213,6 +213,7 @@ describe('runScoreJob (fake engine)', () => {
         format: 'jsonl',
         compression: 'none',
         sizeBytes: readFileSync(corpus).length,
+        fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
       },
     ]);
     expect(manifest.infoprune).toMatch(/^\d+\.\d+\.\d+/);

@@ -120,11 +120,20 @@ describe('sharding and merge', () => {
     const position = (record: { source: string; line: number }) => sources.indexOf(record.source) * 1e9 + record.line;
     const inOrder = [...lines(shards[2]), lines(shards[1])[5]].sort((a, b) => position(a) - position(b));
     writeFileSync(forged, `${inOrder.map((record) => JSON.stringify(record)).join('\n')}\n`);
+    // Its manifest forged to match (else the record count and checksum refuse it before the merge starts).
+    const reseal = () => {
+      const manifest = JSON.parse(readFileSync(`${shards[2]}.manifest.json`, 'utf8'));
+      delete manifest.checksums;
+      manifest.counts.scored = lines(forged).length;
+      writeFileSync(`${forged}.manifest.json`, JSON.stringify(manifest));
+    };
+    reseal();
     await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(
       /Shards overlap: .* both hold the record at/,
     );
     // Out of input order (edited or corrupt): refused too.
     writeFileSync(forged, `${readFileSync(shards[2], 'utf8') + readFileSync(shards[1], 'utf8').split('\n')[0]}\n`);
+    reseal();
     await expect(mergeShards({ shards: [shards[0], shards[1], forged], out })).rejects.toThrow(
       /forged-2\.jsonl is not in input order at /,
     );

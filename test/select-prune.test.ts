@@ -124,6 +124,7 @@ describe('pruneCorpus: the CLI path selects exactly what select() selects', () =
             kept: expected.counts.kept,
             pruned: expected.counts.pruned,
             unreadable: 0,
+            unscored: 0,
           });
           expect(summary.tokens).toEqual(expected.tokens);
           expect(summary.bytes).toEqual(expected.bytes);

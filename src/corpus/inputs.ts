@@ -24,6 +24,8 @@ export interface InputFile {
   format: InputFormat;
   compression: InputCompression;
   sizeBytes: number;
+  /** Modification time when listed (a resume refuses an input changed since its run started). */
+  modifiedMs: number;
 }
 
 export interface ListInputsOptions {
@@ -127,7 +129,14 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
       );
     }
     seen.add(absolute);
-    files.push({ source: path, key, format, compression: described.compression, sizeBytes: stats.size });
+    files.push({
+      source: path,
+      key,
+      format,
+      compression: described.compression,
+      sizeBytes: stats.size,
+      modifiedMs: stats.mtimeMs,
+    });
   };
 
   for (const arg of args) {

@@ -27,6 +27,8 @@ export interface RunDescription {
   identity: RunIdentity;
   model: ModelIdentity & { mtimeMs: number };
   sources: string[];
+  /** The inputs' modification times when the run started (a resume refuses an input changed since). */
+  inputTimes: number[];
   shard: ShardSpec | null;
   scoresFormat: ScoreFileFormat;
 }
@@ -75,6 +77,7 @@ export function checkSameRun(previous: Checkpoint, run: RunDescription, out: str
   const difference = (name: (option: string) => string): string | undefined =>
     identityDifference(previous.identity, run.identity, name) ??
     (JSON.stringify(previous.sources) !== JSON.stringify(run.sources) ? 'inputs named differently' : undefined) ??
+    changedInput(previous, run) ??
     (JSON.stringify(previous.shard) !== JSON.stringify(run.shard)
       ? `a different shard (${JSON.stringify(previous.shard)} vs ${JSON.stringify(run.shard)})`
       : undefined) ??
@@ -87,6 +90,17 @@ export function checkSameRun(previous: Checkpoint, run: RunDescription, out: str
     (name) =>
       `Cannot resume ${out}: the interrupted run used ${difference(name)}. Resume with the same inputs and options, or start over with ${name('overwrite')}`,
   );
+}
+
+/** The first input modified since the interrupted run started, in words. */
+function changedInput(previous: Checkpoint, run: RunDescription): string | undefined {
+  const at = (ms: number | undefined) => (ms === undefined ? 'an unrecorded time' : new Date(ms).toISOString());
+  for (let i = 0; i < run.inputTimes.length; i++) {
+    if (previous.inputTimes?.[i] === run.inputTimes[i]) continue;
+    const key = run.identity.inputs[i].key;
+    return `a changed input (${key}: modified at ${at(previous.inputTimes?.[i])}, now at ${at(run.inputTimes[i])})`;
+  }
+  return undefined;
 }
 
 /** Writes the run's checkpoints, and keeps what they carry from one session of the run to the next. */
@@ -143,6 +157,7 @@ export class Checkpoints {
       identity: this.run.identity,
       model: this.run.model,
       sources: this.run.sources,
+      inputTimes: this.run.inputTimes,
       shard: this.run.shard,
       scoresFormat: this.run.scoresFormat,
       startedAt: this.startedAt,

@@ -205,6 +205,7 @@ function describeRun(session: ScoreSession, model: RunDescription['model'], out:
     identity: runIdentity(model, session.scorer, reading, wordBuckets, session.inputs),
     model,
     sources: session.inputs.map((input) => input.source),
+    inputTimes: session.inputs.map((input) => input.modifiedMs),
     shard: shard ?? null,
     scoresFormat: scoreFileFormat(out),
   };
@@ -296,6 +297,7 @@ function manifestOf(
     reading: session.options.reading,
     wordBuckets: table.buckets,
     inputs: session.inputs,
+    identity: run.identity,
     skippedInputs: session.skippedInputs,
     shard: run.shard,
     counts: session.counts,

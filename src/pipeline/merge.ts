@@ -2,12 +2,14 @@
  * `infoprune merge`: combines the outputs of `--shard i/N` runs into the output the unsharded run would have written.
  * The shards' manifests must show one run split N ways (same model, options and inputs; every index 0..N-1 exactly
  * once). Each shard's records are in input order, so a k-way merge on (input, line) restores the unsharded order in
- * bounded memory, and two records at one position (overlapping shards) are caught as they meet.
+ * bounded memory, and two records at one position (overlapping shards) are caught as they meet. Each shard's score
+ * and errors files must hold what its manifest records (record counts, sizes, sha256).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatShard } from '../corpus/shard.js';
 import { InfopruneError } from '../errors.js';
+import { verifyOutputFiles } from '../scores/checksums.js';
 import { readDoneMarkers } from '../scores/done.js';
 import { scoreFilePaths } from '../scores/files.js';
 import { finalizeScoreFile } from '../scores/finalize.js';
@@ -188,6 +190,12 @@ async function mergeLocked(shardPaths: string[], out: string): Promise<MergeSumm
   const ordered = checkShardSet(shardPaths, manifests);
   const orderedPaths = ordered.map((manifest) => shardPaths[manifests.indexOf(manifest)]);
   checkShardFiles(orderedPaths);
+  // 2b. Each shard's files are the ones its manifest describes (record counts, sizes, checksums): never a shard
+  //     that lost lines, was emptied or was edited since.
+  for (const [i, manifest] of ordered.entries()) {
+    const { scored, skipped, fileErrors } = manifest.counts;
+    await verifyOutputFiles(orderedPaths[i], { scores: scored, errors: skipped + fileErrors }, manifest.checksums);
+  }
   // 3. Records, then errors, merged in input order into the append logs.
   await mergeLogs(orderedPaths, ordered[0], out);
   // 4. The word tables summed; the outputs put in place, the merged manifest last.

@@ -1,12 +1,14 @@
 /**
  * Putting a run's outputs in place, for `infoprune score` (at the end of a run, or when a resume finds only this
  * left to do) and for `merge`: the word table, the errors, the scores (the append log renamed, or converted to
- * Parquet), the manifest, whose presence says the rest is complete, and for a shard its completion marker. Every step can be redone: a crash
- * part-way leaves a state that running this again completes.
+ * Parquet), the manifest (with the record counts and checksums of the files beside it), whose presence says the
+ * rest is complete, and for a shard its completion marker. Every step can be redone: a crash part-way leaves a
+ * state that running this again completes.
  */
 import { existsSync, renameSync } from 'node:fs';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { removeIfPresent, replaceAtomically, writeFileAtomic } from '../util/files.js';
+import { outputChecksums } from './checksums.js';
 import { writeDoneMarker } from './done.js';
 import { scoreFileFormat, scoreFilePaths } from './files.js';
 import type { ScoreManifest } from './manifest.js';
@@ -32,7 +34,14 @@ export async function finalizeScoreFile(out: string, { table, manifest }: Finali
       removeIfPresent(paths.partialScores);
     } else renameSync(paths.partialScores, out);
   }
-  const built = manifest();
+  // What the files hold, so a reader can tell them from a cut or edited copy.
+  const described = manifest();
+  const { counts } = described;
+  const checksums = await outputChecksums(out, {
+    scores: counts.scored,
+    errors: counts.skipped + counts.fileErrors,
+  });
+  const built: ScoreManifest = { ...described, checksums };
   writeFileAtomic(paths.manifest, `${JSON.stringify(built, null, 2)}\n`, { durable: true });
   // A shard's completion marker comes after its manifest: its presence says the shard is whole.
   writeDoneMarker(out, built);

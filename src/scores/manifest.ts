@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { inputFingerprint } from '../corpus/fingerprint.js';
 import type { InputFile, SkippedInput } from '../corpus/inputs.js';
 import type { ResolvedReading } from '../corpus/options.js';
 import type { ShardSpec } from '../corpus/shard.js';
@@ -13,6 +14,7 @@ import type { ModelInfo, Scorer } from '../engine/types.js';
 import { InfopruneError, type OptionNamer } from '../errors.js';
 import { WORD_BREAKER_ICU, WORD_DEFINITION_VERSION } from '../text/words.js';
 import { packageVersion } from '../util/version.js';
+import type { OutputChecksums } from './checksums.js';
 import { type ScoreFileFormat, scoreFileFormat, scoreFilePaths } from './files.js';
 
 export const MANIFEST_FORMAT = 'infoprune-score-manifest';
@@ -63,16 +65,37 @@ export interface ModelIdentity {
   sha256: string;
 }
 
+/** The scorer options that can change a value (threads cannot: sums run in a fixed order). */
+export const VALUE_OPTIONS = [
+  'contextSize',
+  'stride',
+  'batchSize',
+  'maxSequences',
+  'flashAttention',
+  'gpuLayers',
+] as const;
+export type ValueOptions = Pick<Scorer['options'], (typeof VALUE_OPTIONS)[number]>;
+
+/** An input as a run's identity knows it: what it is called, how it is read, and its content's fingerprint. */
+export interface InputIdentity {
+  key: string;
+  format: string;
+  compression: string;
+  sizeBytes: number;
+  /** src/corpus/fingerprint.ts (absent in manifests of older versions). */
+  fingerprint?: string;
+}
+
 /**
  * Everything that decides the records' values and which documents they are: two runs (a run and its resume, or two
  * shards) may be combined only when these are equal.
  */
 export interface RunIdentity {
   model: { sizeBytes: number; sha256: string };
-  scoring: { contextSize: number; stride: number };
+  scoring: ValueOptions;
   reading: Omit<ResolvedReading, 'format'>;
   wordBuckets: number;
-  inputs: { key: string; format: string; compression: string; sizeBytes: number }[];
+  inputs: InputIdentity[];
 }
 
 /** The probe a run trained for itself (when no model was given): where it is and how good it measured. */
@@ -114,11 +137,16 @@ export interface ScoreManifest {
     /** The word definition (src/text/words.ts) and the ICU version of its word breaker. */
     words: { definition: number; icu: string | null };
   };
-  inputs: { source: string; key: string; format: string; compression: string; sizeBytes: number }[];
+  inputs: (InputIdentity & { source: string })[];
   /** Files the input folders and globs hold that were not read, with why. */
   skippedInputs: SkippedInput[];
   shard: ShardSpec | null;
   outputs: { scores: string; scoresFormat: ScoreFileFormat; words: string; errors: string };
+  /**
+   * The score and errors files as written: records, bytes and sha256 each (`merge` verifies them). Absent in
+   * manifests of older versions.
+   */
+  checksums?: OutputChecksums;
   counts: RunCounts;
   startedAt: string;
   finishedAt: string;
@@ -139,6 +167,8 @@ export interface FinishedRun {
   reading: ResolvedReading;
   wordBuckets: number;
   inputs: readonly InputFile[];
+  /** The identity of the run (the inputs' fingerprints come from it). */
+  identity: RunIdentity;
   skippedInputs: readonly SkippedInput[];
   shard: ShardSpec | null;
   counts: RunCounts;
@@ -200,13 +230,7 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
       file: basename(paths.words),
       words: { definition: WORD_DEFINITION_VERSION, icu: WORD_BREAKER_ICU },
     },
-    inputs: run.inputs.map(({ source, key, format, compression, sizeBytes }) => ({
-      source,
-      key,
-      format,
-      compression,
-      sizeBytes,
-    })),
+    inputs: run.inputs.map(({ source }, i) => ({ source, ...run.identity.inputs[i] })),
     skippedInputs: run.skippedInputs.map(({ path, reason }) => ({ path, reason })),
     shard: run.shard,
     outputs: outputsOf(run.out),
@@ -261,21 +285,38 @@ export function runIdentity(
   const { format: _format, ...readingIdentity } = reading;
   return {
     model: { sizeBytes: model.sizeBytes, sha256: model.sha256 },
-    scoring: { contextSize: scorer.options.contextSize, stride: scorer.options.stride },
+    scoring: valueOptionsOf(scorer.options),
     reading: readingIdentity,
     wordBuckets,
-    inputs: inputs.map(({ key, format, compression, sizeBytes }) => ({ key, format, compression, sizeBytes })),
+    inputs: inputs.map(({ source, key, format, compression, sizeBytes }) => ({
+      key,
+      format,
+      compression,
+      sizeBytes,
+      fingerprint: inputFingerprint(source),
+    })),
   };
+}
+
+function valueOptionsOf(options: ValueOptions): ValueOptions {
+  const { contextSize, stride, batchSize, maxSequences, flashAttention, gpuLayers } = options;
+  return { contextSize, stride, batchSize, maxSequences, flashAttention, gpuLayers };
 }
 
 export function identityOfManifest(manifest: ScoreManifest): RunIdentity {
   const { format: _format, ...reading } = manifest.reading;
   return {
     model: { sizeBytes: manifest.model.sizeBytes, sha256: manifest.model.sha256 },
-    scoring: { contextSize: manifest.scoring.contextSize, stride: manifest.scoring.stride },
+    scoring: valueOptionsOf(manifest.scoring),
     reading,
     wordBuckets: manifest.wordFrequency.buckets,
-    inputs: manifest.inputs.map(({ key, format, compression, sizeBytes }) => ({ key, format, compression, sizeBytes })),
+    inputs: manifest.inputs.map(({ key, format, compression, sizeBytes, fingerprint }) => ({
+      key,
+      format,
+      compression,
+      sizeBytes,
+      fingerprint,
+    })),
   };
 }
 
@@ -291,7 +332,7 @@ export function identityDifference(
   if (a.model.sha256 !== b.model.sha256 || a.model.sizeBytes !== b.model.sizeBytes) {
     return 'a different model (sha256 differs)';
   }
-  for (const key of ['contextSize', 'stride'] as const) {
+  for (const key of VALUE_OPTIONS) {
     if (a.scoring[key] !== b.scoring[key]) return `a different ${name(key)} (${a.scoring[key]} vs ${b.scoring[key]})`;
   }
   for (const key of Object.keys({ ...a.reading, ...b.reading }) as (keyof RunIdentity['reading'])[]) {
@@ -309,6 +350,9 @@ export function identityDifference(
     if (x.key !== y.key) return `different inputs (file ${i + 1} is ${x.key} vs ${y.key})`;
     if (x.sizeBytes !== y.sizeBytes) return `a changed input (${x.key}: ${x.sizeBytes} vs ${y.sizeBytes} bytes)`;
     if (x.format !== y.format || x.compression !== y.compression) return `a different format for ${x.key}`;
+    if (x.fingerprint !== y.fingerprint) {
+      return `a changed input (${x.key}: its content differs, at the same size; its fingerprint is ${x.fingerprint ?? 'not recorded'} vs ${y.fingerprint ?? 'not recorded'})`;
+    }
   }
   return undefined;
 }

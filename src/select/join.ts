@@ -7,6 +7,8 @@
  * Two modes: when the scores are in corpus order (what `infoprune score` and `merge` write for the same inputs)
  * they are matched one by one, checking that the ids agree; at the first disagreement the join starts over by id,
  * holding every score record's id and numbers in memory (about 200 bytes a record, at most 10 million records).
+ * Records `score` skipped (its errors file beside the scores names their positions: too large, unreadable for it)
+ * have no score: they are left out of the selection and reported, not a mismatch.
  */
 import type { CorpusRecord, ReadCorpusOptions, RecordError } from '../corpus/read.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
@@ -16,6 +18,7 @@ import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { invalidParameterError } from '../util/validate.js';
 import { type MetricDefinition, type MetricScores, TermAccumulator, type TermStatistics } from './metrics.js';
 import { type GroupTotals, randomKeyFor } from './plan.js';
+import { loadScoreSkips, positionOf } from './score-skips.js';
 import { DuplicateIdFinder, type SpillFile } from './spill.js';
 import type { SelectionSpec } from './strategies.js';
 
@@ -52,6 +55,11 @@ export interface JoinResult {
   termStatistics: TermStatistics[];
   unreadable: number;
   unreadableExamples: RecordError[];
+  /** Corpus records `score` skipped (its errors file names them): neither kept nor pruned. */
+  unscored: number;
+  unscoredExamples: RecordError[];
+  /** Their positions (`<source>\0<line>`): later passes over the corpus leave them out too. */
+  unscoredPositions: Set<string>;
 }
 
 const EXAMPLES = 5;
@@ -64,16 +72,24 @@ const MAX_JOIN_BY_ID = 10_000_000;
  */
 export async function joinScoresToCorpus(context: JoinContext): Promise<JoinResult> {
   let joined: JoinResult;
+  const skips = context.scoresPath === null ? new Map<string, string>() : await loadScoreSkips(context.scoresPath);
+  const runJoin = (mode: JoinResult['mode']) => joinPass(context, mode, skips);
   try {
-    joined = await runJoin(context, context.scoresPath === null ? 'none' : 'in-order');
+    joined = await runJoin(context.scoresPath === null ? 'none' : 'in-order');
   } catch (error) {
     if (!(error instanceof OrderMismatch)) throw error;
     context.log(
       `Scores are not in corpus order (record ${error.position}: corpus id ${JSON.stringify(error.corpusId)}, score id ${JSON.stringify(error.scoreId)}); joining by id in memory`,
     );
-    joined = await runJoin(context, 'by-id');
+    joined = await runJoin('by-id');
   }
   if (joined.mode !== 'by-id') await confirmDuplicates(context, context.duplicates.candidates());
+  if (joined.unscored > 0) {
+    const [first] = joined.unscoredExamples;
+    context.log(
+      `${joined.unscored} corpus record(s) that score skipped are left out, neither kept nor pruned (${first.source}:${first.line}: ${first.reason}${joined.unscored > 1 ? '; all in the scores errors file' : ''})`,
+    );
+  }
   return joined;
 }
 
@@ -87,7 +103,11 @@ class OrderMismatch extends Error {
   }
 }
 
-async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<JoinResult> {
+async function joinPass(
+  context: JoinContext,
+  mode: JoinResult['mode'],
+  skips: Map<string, string>,
+): Promise<JoinResult> {
   context.spill.reset();
   const join = new JoinState(context, mode);
   const index = mode === 'by-id' ? await ScoreIndex.load(context.scoresPath!, context.signal) : null;
@@ -97,6 +117,12 @@ async function runJoin(context: JoinContext, mode: JoinResult['mode']): Promise<
     let position = 0;
     for await (const record of context.reader(context.inputs, join.readOptions())) {
       position++;
+      // A record score skipped (too large, malformed for it) has no score record: left out, and reported.
+      const skipped = skips.get(positionOf(record));
+      if (skipped !== undefined && (stream || !index?.has(record.id))) {
+        join.unscoredByScore(record, skipped);
+        continue;
+      }
       const scores = stream ? await nextInOrder(stream, record, position) : index?.take(record);
       if (scores === null) join.missingInScores(record.id);
       else if (!join.failed) join.add(record, scores);
@@ -140,6 +166,9 @@ class JoinState {
   private readonly missingExamples: string[] = [];
   private extras = 0;
   private readonly extraExamples: string[] = [];
+  private unscored = 0;
+  private readonly unscoredExamples: RecordError[] = [];
+  private readonly unscoredPositions = new Set<string>();
 
   constructor(
     private readonly context: JoinContext,
@@ -168,6 +197,14 @@ class JoinState {
   missingInScores(id: string): void {
     this.missing++;
     if (this.missingExamples.length < EXAMPLES) this.missingExamples.push(id);
+  }
+
+  unscoredByScore(record: CorpusRecord, reason: string): void {
+    this.unscored++;
+    this.unscoredPositions.add(positionOf(record));
+    if (this.unscoredExamples.length < 20) {
+      this.unscoredExamples.push({ source: record.source, line: record.line, reason: `not scored: ${reason}` });
+    }
   }
 
   extra(id: string): void {
@@ -275,6 +312,9 @@ class JoinState {
       termStatistics: this.accumulators.map((accumulator) => accumulator.statistics()),
       unreadable: this.unreadable,
       unreadableExamples: this.unreadableExamples,
+      unscored: this.unscored,
+      unscoredExamples: this.unscoredExamples,
+      unscoredPositions: this.unscoredPositions,
     };
   }
 }
@@ -337,6 +377,10 @@ class ScoreIndex {
     this.columns.bytes[i] = record.bytes;
     this.columns.bpt[i] = record.bits_per_token;
     this.columns.bpb[i] = record.bits_per_byte;
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
   }
 
   /** The scores of the corpus record's id (null when it has none); an id met twice in the corpus is an error. */

@@ -30,6 +30,7 @@ import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
 import { type CutPoint, type Cuts, KeepRule } from './plan.js';
 import { renderReport } from './report.js';
 import { groupShares, nearCuts, quantileRows, setUpReportViews } from './report-inputs.js';
+import { scoredRecords } from './score-skips.js';
 import { DuplicateIdFinder, SpillFile } from './spill.js';
 import { resolveSelectionSpec, type SelectionOptions, type SelectionSpec } from './strategies.js';
 import {
@@ -324,7 +325,10 @@ async function writeSelection(
   const keptWriter = plan.dryRun ? null : new KeptCorpusWriter(folder, joined.sources, textMode, forced);
   const prunedWriter = plan.dryRun ? null : new BufferedFileWriter(join(folder, 'pruned.jsonl'));
   const written = await outputPass({
-    records: plan.reader(plan.inputs, { ...plan.readOptions, signal: plan.signal, onError: () => {} }),
+    records: scoredRecords(
+      plan.reader(plan.inputs, { ...plan.readOptions, signal: plan.signal, onError: () => {} }),
+      joined.unscoredPositions,
+    ),
     measured,
     rule,
     cutPoints: [cuts.lower, cuts.upper].filter((point): point is CutPoint => point?.source !== undefined),

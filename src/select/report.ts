@@ -183,7 +183,7 @@ function selectionSection(s: SelectionSummary): string {
 <h2>Selection</h2>
 <dl class="facts">
 <dt>Rule</dt><dd>${escapeHtml(s.rule)}</dd>
-<dt>Documents</dt><dd>${formatCount(s.counts.documents)} read${s.counts.unreadable > 0 ? `, ${formatCount(s.counts.unreadable)} unreadable (skipped)` : ''}; ${formatCount(s.counts.kept)} kept, ${formatCount(s.counts.pruned)} pruned</dd>
+<dt>Documents</dt><dd>${formatCount(s.counts.documents)} read${s.counts.unreadable > 0 ? `, ${formatCount(s.counts.unreadable)} unreadable (skipped)` : ''}${s.counts.unscored > 0 ? `, ${formatCount(s.counts.unscored)} not scored (skipped by score)` : ''}; ${formatCount(s.counts.kept)} kept, ${formatCount(s.counts.pruned)} pruned</dd>
 <dt>Values</dt><dd>${s.values === null ? '–' : escapeHtml(`min ${formatValue(s.values.min)} · mean ${formatValue(s.values.mean)} · max ${formatValue(s.values.max)} ${unit}`)}</dd>
 <dt>Join</dt><dd>${escapeHtml(s.join)}</dd>
 <dt>Scores</dt><dd>${escapeHtml(s.configuration.scores ?? '–')}</dd>

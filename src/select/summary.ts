@@ -39,7 +39,8 @@ export interface SelectionSummary {
   metric: { name: MetricName; unit: string; formula: string; description: string; moreInformative: 'higher' | 'lower' };
   /** The rule, in words: how the kept count or token total follows from the budget. */
   rule: string;
-  counts: { documents: number; kept: number; pruned: number; unreadable: number };
+  /** `unscored`: corpus records `score` skipped (named in its errors file), neither kept nor pruned. */
+  counts: { documents: number; kept: number; pruned: number; unreadable: number; unscored: number };
   tokens: { before: number; after: number } | null;
   bytes: { before: number; after: number };
   cuts: Cuts;
@@ -51,6 +52,8 @@ export interface SelectionSummary {
   warnings: string[];
   /** Examples of corpus records that could not be read (at most 20). */
   unreadableExamples: { source: string; line: number; reason: string }[];
+  /** Examples of corpus records `score` skipped (at most 20), with its reason. */
+  unscoredExamples: { source: string; line: number; reason: string }[];
   outputs: { kept: string[]; pruned: string | null; selection: string; report: string };
   timing: { seconds: number; scans: number };
   /** What was kept of each group (source file, or `groupField` value), in order of first appearance. */
@@ -215,7 +218,13 @@ export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
       (spec.perGroup
         ? ` Applied within each ${facts.configuration.groupField === null ? 'source file' : `value of ${facts.configuration.groupField}`}: n is the group's documents, the order its own.`
         : ''),
-    counts: { documents: joined.documents, kept, pruned: joined.documents - kept, unreadable: joined.unreadable },
+    counts: {
+      documents: joined.documents,
+      kept,
+      pruned: joined.documents - kept,
+      unreadable: joined.unreadable,
+      unscored: joined.unscored,
+    },
     tokens: joined.tokens === null ? null : { before: joined.tokens, after: written.tokensAfter },
     bytes: { before: joined.bytes, after: written.bytesAfter },
     cuts: facts.cuts,
@@ -224,6 +233,7 @@ export function buildSelectionSummary(facts: SelectionFacts): SelectionSummary {
     join: joined.mode,
     warnings: [...(facts.warnings ?? []), ...selectionWarnings(kept, joined)],
     unreadableExamples: joined.unreadableExamples.map(({ source, line, reason }) => ({ source, line, reason })),
+    unscoredExamples: joined.unscoredExamples.map(({ source, line, reason }) => ({ source, line, reason })),
     outputs: {
       kept: written.keptFiles,
       pruned: facts.configuration.dryRun ? null : 'pruned.jsonl',
@@ -243,6 +253,11 @@ function selectionWarnings(kept: number, joined: JoinResult): string[] {
   if (joined.unreadable > 0) {
     warnings.push(
       `${joined.unreadable} corpus record(s) could not be read and were skipped: neither kept nor pruned (see unreadableExamples).`,
+    );
+  }
+  if (joined.unscored > 0) {
+    warnings.push(
+      `${joined.unscored} corpus record(s) score skipped (each is in the scores' <scores>.errors.jsonl with why): neither kept nor pruned (see unscoredExamples).`,
     );
   }
   return warnings;
