@@ -10,6 +10,7 @@ import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { type ByteSource, type DecodedPiece, decodeFile, describeError } from './decompress.js';
 import type { InputFile } from './inputs.js';
 import { type Damage, IntegrityCheck } from './integrity.js';
+import { readStoredRows } from './parquet-rows.js';
 import { inShard, type ShardSpec } from './shard.js';
 
 /** Where reading stands: input index, units (lines, rows) consumed in it, and the byte offset after them. */
@@ -39,7 +40,7 @@ export interface BytesUnit extends UnitBase {
   data: Uint8Array;
 }
 
-/** A Parquet row's text and id cells (and, when asked for, the whole row). */
+/** A Parquet row's text and id cells (and, when asked for, the whole row as stored). */
 export interface CellsUnit extends UnitBase {
   kind: 'cells';
   text: unknown;
@@ -62,7 +63,7 @@ export interface ReadUnitsOptions {
   /** Parquet: the columns holding the text and the id (the id column is read when present). */
   textField: string;
   idField: string;
-  /** Parquet: also return every row as an object (for writing kept rows back out). */
+  /** Parquet: also return every row as stored (parquet-rows.ts), for writing kept rows back out exactly. */
   parquetRows?: boolean;
   /** Documents longer than this many bytes are reported as failed, not read into memory. */
   maxDocumentBytes: number;
@@ -358,8 +359,11 @@ async function* readParquetUnits(
     }
     options.signal?.throwIfAborted();
     let rows: Record<string, unknown>[];
+    let stored: Record<string, unknown>[] | undefined;
     try {
       rows = await parquetReadObjects({ file, metadata, columns: wanted, rowStart, rowEnd, compressors });
+      // Whole rows (to write kept rows back out) as stored, never converted: see parquet-rows.ts.
+      if (options.parquetRows) stored = await readStoredRows(file, metadata, rowStart, rowEnd, compressors);
     } catch (error) {
       options.signal?.throwIfAborted();
       // A corrupt row group: its rows are lost (one error names them), the following groups are still read.
@@ -387,7 +391,7 @@ async function* readParquetUnits(
         inputBytes,
         text: row[options.textField],
         id: columns.includes(options.idField) ? row[options.idField] : undefined,
-        ...(options.parquetRows ? { row } : {}),
+        ...(stored ? { row: stored[r] } : {}),
       };
     }
     rowStart = rowEnd;
@@ -398,8 +402,8 @@ interface OpenParquet {
   file: AsyncBuffer;
   metadata: FileMetaData;
   columns: string[];
-  /** The columns to decode: the text and id columns, or all (undefined) when whole rows are wanted. */
-  wanted: string[] | undefined;
+  /** The columns to decode for the text and id (whole rows are read as stored, apart). */
+  wanted: string[];
 }
 
 /** A Parquet file's metadata and the columns to read, or the failure of the file as a whole. */
@@ -425,6 +429,5 @@ async function openParquet(
     return { failure: fileFailure(input, index, 0, reason) };
   }
   const idColumn = columns.includes(idField) && idField !== textField ? [idField] : [];
-  const wanted = options.parquetRows ? undefined : [textField, ...idColumn];
-  return { file, metadata, columns, wanted };
+  return { file, metadata, columns, wanted: [textField, ...idColumn] };
 }

@@ -3,8 +3,10 @@
  * - JSONL and text-per-line: each kept record's exact bytes (`CorpusRecord.raw`) and a newline (`\n`; the reader's
  *   raw bytes exclude the line end, so a CRLF file's kept lines end in LF);
  * - plain text, one document per file: the file's bytes, unchanged;
- * - Parquet: the kept rows (`CorpusRecord.row`) under the input file's own schema, Snappy-compressed, in row groups
- *   of 10,000 rows (values as hyparquet reads them, so every cell round-trips; flat schemas).
+ * - Parquet: the kept rows (`CorpusRecord.row`, as stored: src/corpus/parquet-rows.ts) under the input file's own
+ *   schema and key-value metadata, Snappy-compressed, in row groups of 10,000 rows: every value bit for bit, nested
+ *   columns included. Once written, the file is read back and compared column by column with what was meant; a
+ *   column that cannot be copied exactly (INT96, VARIANT, or any that does not come back equal) is refused by name.
  * Gzip inputs are written gzip-compressed (one gzip member per MiB, which every gzip reader accepts); zstd inputs are
  * written uncompressed, without the `.zst` suffix (Node 20 has no zstd encoder).
  * Each input file gets its kept file under `kept/`, at its path relative to the folder all inputs share, even when
@@ -13,10 +15,12 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { asyncBufferFromFile, parquetMetadataAsync, type SchemaElement } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema, type SchemaElement } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import { describeFileName, type InputFormat } from '../corpus/inputs.js';
+import { ColumnDigests, physicalSchema, storedDigests, uncopyableColumn } from '../corpus/parquet-rows.js';
 import type { CorpusRecord } from '../corpus/read.js';
+import { InfopruneError } from '../errors.js';
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -86,8 +90,14 @@ const PARQUET_ROW_GROUP = 10_000;
 
 interface ParquetTarget {
   writer: ParquetWriter;
-  columns: { name: string; element: SchemaElement }[];
+  source: string;
+  path: string;
+  /** The input's schema, annotations and all (the writer encodes under the physical one). */
+  schema: SchemaElement[];
+  columns: string[];
   rows: Record<string, unknown>[];
+  /** What was handed to the writer, for the check of the written file. */
+  written: ColumnDigests;
 }
 
 interface OpenTarget {
@@ -127,6 +137,7 @@ export class KeptCorpusWriter {
         throw new Error(`Record ${record.id} of Parquet file ${record.source} has no row to write`);
       const parquet = target.parquet!;
       parquet.rows.push(record.row);
+      parquet.written.add(record.row);
       if (parquet.rows.length >= PARQUET_ROW_GROUP) await this.flushParquet(parquet);
       return;
     }
@@ -163,7 +174,7 @@ export class KeptCorpusWriter {
 
   private async flushParquet(target: ParquetTarget): Promise<void> {
     if (target.rows.length === 0) return;
-    const columnData = target.columns.map(({ name }) => ({ name, data: target.rows.map((row) => row[name] ?? null) }));
+    const columnData = target.columns.map((name) => ({ name, data: target.rows.map((row) => row[name] ?? null) }));
     await target.writer.write({ columnData, rowGroupSize: PARQUET_ROW_GROUP });
     target.rows = [];
   }
@@ -174,7 +185,7 @@ export class KeptCorpusWriter {
     this.current = null;
     if (target.parquet !== undefined) {
       await this.flushParquet(target.parquet);
-      await target.parquet.writer.finish();
+      await finishParquet(target.parquet);
       this.closedParquet.add(target.source);
     }
     target.lines?.close();
@@ -194,18 +205,32 @@ export class KeptCorpusWriter {
 
 async function openParquet(source: string, path: string): Promise<ParquetTarget> {
   const metadata = await parquetMetadataAsync(await asyncBufferFromFile(source));
-  const schema = metadata.schema;
-  const columns: { name: string; element: SchemaElement }[] = [];
-  // Top-level columns are the root's children; nested groups are skipped over with their descendants.
-  let i = 1;
-  while (i < schema.length) {
-    const element = schema[i];
-    if (element.num_children) {
-      throw new Error(`${source}: nested Parquet column ${element.name} is not supported for writing the kept rows`);
-    }
-    columns.push({ name: element.name, element });
-    i++;
-  }
-  const writer = new ParquetWriter({ writer: fileWriter(path), schema, codec: 'SNAPPY' });
-  return { writer, columns, rows: [] };
+  const uncopyable = uncopyableColumn(metadata.schema);
+  if (uncopyable) throw notCopyable(source, uncopyable.column, uncopyable.why);
+  const columns = parquetSchema(metadata).children.map((child) => child.element.name);
+  // Encoded under the physical schema (values as stored, no conversion); the metadata says the input's schema.
+  // Statistics are left out: computed on physical values, the min and max of an unsigned column would be wrong.
+  const writer = new ParquetWriter({
+    writer: fileWriter(path),
+    schema: physicalSchema(metadata.schema),
+    codec: 'SNAPPY',
+    statistics: false,
+    kvMetadata: metadata.key_value_metadata,
+  });
+  return { writer, source, path, schema: metadata.schema, columns, rows: [], written: new ColumnDigests(columns) };
+}
+
+/** The file's footer under the input's schema, then the file read back: every column as it was meant, or refused. */
+async function finishParquet(target: ParquetTarget): Promise<void> {
+  target.writer.schema = target.schema;
+  await target.writer.finish();
+  const column = target.written.differingColumn(await storedDigests(target.path, target.columns));
+  if (column !== undefined) throw notCopyable(target.source, column, 'its values did not read back equal once written');
+}
+
+function notCopyable(source: string, column: string, why: string): InfopruneError {
+  return new InfopruneError(
+    'INPUT_UNSUPPORTED',
+    `${source}: column ${JSON.stringify(column)} cannot be copied exactly into the kept corpus (${why}); prune would change its values, so it refuses`,
+  );
 }
