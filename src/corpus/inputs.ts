@@ -150,11 +150,12 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
     if (stats?.isFile()) {
       add(arg, basename(arg), stats, false);
     } else if (stats?.isDirectory()) {
-      const found = walk(arg, () => true);
+      const found = walk(arg, () => true, options.onSkipped);
       for (const path of found) add(path, toKey(relative(arg, path)), statSync(path), true);
     } else if (stats === undefined && isGlob(arg)) {
       const { base, matches } = parseGlob(arg);
-      const found = existsSync(base) ? walk(base, (path) => matches(toKey(relative(base, path)))) : [];
+      const matching = (path: string) => matches(toKey(relative(base, path)));
+      const found = existsSync(base) ? walk(base, matching, options.onSkipped) : [];
       if (found.length === 0) throw new InfopruneError('INPUT_NOT_FOUND', `No file matches ${arg}`);
       for (const path of found) add(path, toKey(relative(base, path)), statSync(path), true);
     } else if (stats === undefined) {
@@ -173,8 +174,12 @@ function toKey(path: string): string {
   return path.split(sep).join('/');
 }
 
-/** All regular files under a folder (recursively), sorted by path, hidden files and folders left out. */
-function walk(folder: string, keep: (path: string) => boolean): string[] {
+/**
+ * All regular files under a folder (recursively), sorted by path, hidden files and folders left out. Kept entries
+ * that are not regular files (FIFOs, sockets, devices: reading one could block forever) or are broken links go to
+ * `onSkipped`, with why.
+ */
+function walk(folder: string, keep: (path: string) => boolean, onSkipped?: (skipped: SkippedInput) => void): string[] {
   const found: string[] = [];
   const visit = (dir: string): void => {
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
@@ -184,7 +189,13 @@ function walk(folder: string, keep: (path: string) => boolean): string[] {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) visit(path);
-      else if ((entry.isFile() || (entry.isSymbolicLink() && statSync(path).isFile())) && keep(path)) found.push(path);
+      else if (keep(path)) {
+        const target = entry.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : entry;
+        if (target?.isFile()) found.push(path);
+        else if (!target?.isDirectory()) {
+          onSkipped?.({ path, reason: target ? 'not read: not a regular file' : 'not read: a broken symbolic link' });
+        }
+      }
     }
   };
   visit(folder);
