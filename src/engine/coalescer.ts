@@ -2,7 +2,8 @@
  * The scorer's call queue. One native scoring call runs at a time on a context; calls that arrive while it runs wait,
  * and the next native call takes as many of them as fit in one decode (batchSize tokens, maxSequences windows), so
  * 40 concurrent one-text calls cost a few decodes instead of 40. Results are split back per call: a document's score
- * does not depend on what it is packed with (README, "Independence from packing"), so coalescing changes no value.
+ * does not depend on what it is packed with beyond rounding (README, "Independence from packing": within 1e-4
+ * relative), so coalescing changes no value beyond that.
  *
  * Each call's AbortSignal is its own: an aborted call settles at once with an AbortError, and the native call is
  * stopped only when no call in it is still waiting for its results. `close()` settles every call with an AbortError.

@@ -175,7 +175,7 @@ export function fitToModel(request: ScorerRequest, bounds: ModelBounds): NativeC
     request.maxSequences === undefined
       ? Math.min(SCORER_DEFAULTS.maxSequences, batchSize)
       : expectInteger('maxSequences', request.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
-  // Off on CPU (exact packing invariance, see types.ts); on with GPU layers, where it saves memory and time.
+  // Off on CPU (packing invariance to rounding, see types.ts); on with GPU layers, where it saves memory and time.
   const flashAttention = request.flashAttention ?? request.gpuLayers !== 0;
   return { contextSize, stride, batchSize, maxSequences, threads: request.threads, flashAttention };
 }
