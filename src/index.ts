@@ -5,7 +5,7 @@
  * - engine:  openScorer() / openTokenizer(): exact per-token log-probabilities from a GGUF model (C++ addon).
  * - corpus:  readCorpus(): the records of JSONL, Parquet and text files, folders and globs.
  * - score:   scoreCorpus() streams score records; runScoreJob() writes a resumable score file; mergeShards().
- * - scores:  readScoreFile(), readManifest(), scoreFilePaths(): the score-file format.
+ * - scores:  readScoreFile(), readManifest(), scoreFilePaths(), readTokenLogprobs(): the score-file format.
  * - select:  measure() / rank() / select() in memory; pruneCorpus() streaming; the metrics and strategies.
  * - train:   trainProbe(): the paper's data probe, a small GGUF model trained on the corpus itself.
  * - errors:  every error infoprune raises on purpose has a stable `code` (InfopruneError, InvalidOptionError).
@@ -37,9 +37,15 @@ export { validateGgufFile } from './gguf/validate.js';
 export { runScoreJob, type ScoreJobOptions, type ScoreJobSummary } from './pipeline/job.js';
 export { type MergeOptions, type MergeSummary, mergeShards } from './pipeline/merge.js';
 export type { ScoreCorpusOptions, TokenizerModule } from './pipeline/options.js';
-export { type ScoreCorpusCallbacks, type ScoreCorpusRun, scoreCorpus } from './pipeline/score-corpus.js';
+export {
+  type CorpusScore,
+  type ScoreCorpusCallbacks,
+  type ScoreCorpusRun,
+  scoreCorpus,
+} from './pipeline/score-corpus.js';
 export type { ScoreProgress, SkippedRecord } from './pipeline/session.js';
 export { type ScoreFileFormat, type ScoreFilePaths, scoreFilePaths } from './scores/files.js';
+export { readTokenLogprobs, type TokenLogprobs } from './scores/logprobs.js';
 export { type RunCounts, readManifest, type ScoreManifest } from './scores/manifest.js';
 export { type ReadScoreFileOptions, readScoreFile } from './scores/read.js';
 export { SCORE_RECORD_COLUMNS, type ScoreRecord } from './scores/record.js';

@@ -1,12 +1,14 @@
 /**
- * The compiled CLI as a data engineer runs it, with a tiny random model: exit statuses that say whether records
- * failed. Needs `npx tsc` first.
+ * The compiled CLI as a data engineer runs it, with a tiny random model (the real engine): exit statuses that say
+ * whether records failed, cluster launchers, exact duplicates scored once (and a cache across runs), the per-token
+ * sidecar. Needs `npx tsc` first.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTokenLogprobs } from '../src/scores/logprobs.js';
 import { tinyModelPath } from './helpers/models.js';
 
 const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
@@ -100,5 +102,57 @@ describe('cluster launchers', () => {
     const unset = infoprune(['score', input, '--model', model, '--out', results, '--shard', 'auto', ...ENGINE]);
     expect(unset.status).toBe(1);
     expect(unset.stderr).toMatch(/--shard auto needs a launcher's shard index/);
+  });
+});
+
+describe('duplicates and token log-probabilities', () => {
+  it('scores each distinct text once, reuses a cache across runs, and writes ln p per token that sum to nll', async () => {
+    const path = join(folder, 'dups.jsonl');
+    const distinct = ['A cat sat on the mat.', 'Dogs bark at night, loudly.', 'The sun rose over the quiet hills.'];
+    const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `d${i}`, text: distinct[i % 3] }));
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const cache = join(folder, 'score-cache');
+    const out = join(folder, 'dups.scores.jsonl');
+    const first = infoprune([
+      'score',
+      path,
+      '--model',
+      model,
+      '--out',
+      out,
+      '--token-logprobs',
+      '--cache',
+      cache,
+      ...ENGINE,
+    ]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/12 read = 12 scored \+ 0 skipped \(9 exact duplicates not scored again\)/);
+    let n = 0;
+    for await (const { record, tokens, logprobs } of readTokenLogprobs(out)) {
+      expect(tokens.length).toBeGreaterThan(3);
+      const sum = logprobs.reduce((total, value) => total + (Number.isNaN(value) ? 0 : value), 0);
+      expect(-sum).toBeCloseTo(record.nll, 3); // the engine's own per-token values, through the pipeline
+      n++;
+    }
+    expect(n).toBe(12);
+    const again = infoprune([
+      'score',
+      path,
+      '--model',
+      model,
+      '--out',
+      join(folder, 'again.jsonl'),
+      '--cache',
+      cache,
+      ...ENGINE,
+    ]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/\(12 exact duplicates not scored again\)/);
+    const scores = (file: string) =>
+      readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).nll);
+    expect(scores(join(folder, 'again.jsonl'))).toEqual(scores(out));
   });
 });

@@ -53,6 +53,9 @@ export const SCORE_FLAGS = {
   wordBuckets: { flag: '--word-buckets', type: 'integer', min: 1 },
   checkpointIntervalMs: { flag: '--checkpoint-every', type: 'integer', min: 0, scale: 1000 },
   maxErrorRate: { flag: '--max-error-rate', type: 'number' },
+  tokenLogprobs: { flag: '--token-logprobs', type: 'boolean' },
+  cache: { flag: '--cache' },
+  dedupEntries: { flag: '--dedup-entries', type: 'integer', min: 0 },
   verbose: { flag: '--verbose', type: 'boolean' },
 } as const satisfies FlagTable;
 

@@ -13,7 +13,8 @@ export type ProgressMode = 'bar' | 'lines' | 'none';
 /** "1,234 read = 1,230 scored + 4 skipped (1 file error)". */
 export function formatCounts(counts: RunCounts): string {
   const files = counts.fileErrors > 0 ? ` (${counts.fileErrors} file error${counts.fileErrors > 1 ? 's' : ''})` : '';
-  return `${formatCount(counts.read)} read = ${formatCount(counts.scored)} scored + ${formatCount(counts.skipped)} skipped${files}`;
+  const reused = counts.reused > 0 ? ` (${formatCount(counts.reused)} exact duplicates not scored again)` : '';
+  return `${formatCount(counts.read)} read = ${formatCount(counts.scored)} scored + ${formatCount(counts.skipped)} skipped${files}${reused}`;
 }
 
 export class ProgressReporter {

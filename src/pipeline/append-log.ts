@@ -9,7 +9,7 @@ import { InfopruneError } from '../errors.js';
 const FLUSH_BYTES = 1 << 20;
 
 export class AppendLog {
-  private pending: string[] = [];
+  private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Length of the log including what is still buffered. */
   length: number;
@@ -44,17 +44,18 @@ export class AppendLog {
     return new AppendLog(path, openSync(path, 'a'), length);
   }
 
-  append(text: string): void {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    this.pending.push(text);
-    this.pendingBytes += bytes;
-    this.length += bytes;
+  /** Appends text (as UTF-8) or bytes (copied when buffered: the caller may reuse its buffer). */
+  append(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    this.length += bytes.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const data = Buffer.from(this.pending.join(''), 'utf8');
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     let written = 0;
     while (written < data.length) written += writeSync(this.fd, data, written);
     this.pending = [];

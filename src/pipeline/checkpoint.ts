@@ -18,7 +18,7 @@ import { type ScoreFileFormat, scoreFilePaths, wordsSnapshotName, wordsSnapshotP
 import { identityDifference, type ModelIdentity, type RunCounts, type RunIdentity } from '../scores/manifest.js';
 import type { WordFrequencyTable } from '../text/word-frequency.js';
 import { removeIfPresent, TEMPORARY_NAME, writeFileAtomic } from '../util/files.js';
-import type { AppendLog } from './append-log.js';
+import type { ExtraLogLengths, RunWriter } from './run-writer.js';
 
 const CHECKPOINT_FORMAT = 'infoprune-score-checkpoint';
 
@@ -31,6 +31,8 @@ export interface RunDescription {
   inputTimes: number[];
   shard: ShardSpec | null;
   scoresFormat: ScoreFileFormat;
+  /** What decides which documents are scored and which reuse a duplicate's score, and what is written beside. */
+  outputs?: { dedupEntries: number; tokenLogprobs: boolean };
 }
 
 export interface Checkpoint extends RunDescription {
@@ -42,18 +44,14 @@ export interface Checkpoint extends RunDescription {
   position: ReadPosition;
   scoresBytes: number;
   errorsBytes: number;
+  /** Lengths of the other logs (first occurrences, token log-probabilities), when the run writes them. */
+  extraLogs?: ExtraLogLengths;
   /** The word-frequency table as of this checkpoint, beside the output. */
   wordsFile: string;
   counts: RunCounts;
   startedAt: string;
   activeSeconds: number;
   resumes: number;
-}
-
-/** The run's two append logs: records, and the positions that were not scored. */
-export interface RunLogs {
-  scores: AppendLog;
-  errors: AppendLog;
 }
 
 /** The checkpoint at `out`, if an interrupted run left one. */
@@ -83,6 +81,9 @@ export function checkSameRun(previous: Checkpoint, run: RunDescription, out: str
       : undefined) ??
     (previous.scoresFormat !== run.scoresFormat
       ? `a different output format (${previous.scoresFormat} vs ${run.scoresFormat})`
+      : undefined) ??
+    (JSON.stringify(previous.outputs ?? null) !== JSON.stringify(run.outputs ?? null)
+      ? `other ${name('dedupEntries')} or ${name('tokenLogprobs')} (${JSON.stringify(previous.outputs ?? null)} vs ${JSON.stringify(run.outputs ?? null)})`
       : undefined);
   if (difference((option) => option) === undefined) return;
   throw new InfopruneError(
@@ -133,9 +134,8 @@ export class Checkpoints {
   }
 
   /** Makes the logs durable up to here and records `position` as where a resume starts. */
-  save(position: ReadPosition, finished: boolean, logs: RunLogs, counts: RunCounts, table: WordFrequencyTable): void {
-    logs.scores.sync();
-    logs.errors.sync();
+  save(position: ReadPosition, finished: boolean, logs: RunWriter, counts: RunCounts, table: WordFrequencyTable): void {
+    logs.sync();
     this.generation++;
     // The table is saved only when it changed (it is 8 bytes per bucket: 32 MiB by default).
     const oldWordsFile = this.wordsFile;
@@ -152,6 +152,7 @@ export class Checkpoints {
       position,
       scoresBytes: logs.scores.length,
       errorsBytes: logs.errors.length,
+      extraLogs: logs.extraLengths(),
       wordsFile,
       counts: { ...counts },
       identity: this.run.identity,
@@ -160,6 +161,7 @@ export class Checkpoints {
       inputTimes: this.run.inputTimes,
       shard: this.run.shard,
       scoresFormat: this.run.scoresFormat,
+      outputs: this.run.outputs,
       startedAt: this.startedAt,
       activeSeconds: this.activeSeconds(),
       resumes: this.resumes,
@@ -205,5 +207,8 @@ export function removeRunState(out: string): void {
   removeIfPresent(paths.checkpoint);
   removeIfPresent(paths.partialScores);
   removeIfPresent(paths.partialErrors);
+  removeIfPresent(paths.partialDedup);
+  removeIfPresent(paths.partialTokenLogprobs);
+  removeIfPresent(paths.partialTokenIndex);
   removeStaleFiles(out, undefined);
 }

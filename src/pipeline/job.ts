@@ -21,21 +21,19 @@ import {
   type ScoreManifest,
 } from '../scores/manifest.js';
 import { OutputLock } from '../scores/output-safety.js';
-import { scoreRecordLine } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { WORD_DEFINITION_VERSION } from '../text/words.js';
-import { AppendLog } from './append-log.js';
 import {
   type Checkpoint,
   Checkpoints,
   checkpointWordsPath,
   checkSameRun,
   type RunDescription,
-  type RunLogs,
   readCheckpoint,
   removeRunState,
   removeStaleFiles,
 } from './checkpoint.js';
+import { DedupIndex } from './dedup.js';
 import { checkOwnOutputs, identifyModel, stoppedAtCheckpoint } from './job-checks.js';
 import {
   checkModel,
@@ -45,9 +43,10 @@ import {
   SCORE_JOB_DEFAULTS,
   type ScoreJobOptions,
 } from './job-options.js';
-import { countWordBuckets } from './prepare.js';
 import { ensureProbe, probeRequestOf } from './probe.js';
-import { ScoreSession, type SkippedRecord } from './session.js';
+import { RunWriter } from './run-writer.js';
+import { openScoreCache, type ScoreCache } from './score-cache.js';
+import { ScoreSession } from './session.js';
 
 export { SCORE_JOB_DEFAULTS, type ScoreJobOptions };
 
@@ -101,30 +100,34 @@ async function runLocked(
   const hashing = new AbortController();
   const model = identifyModel(job.score.model, previous, hashing.signal);
   model.catch(() => undefined); // awaited below; this keeps a failure while the session opens from going unhandled
+  const dedup = job.score.dedupEntries > 0 ? new DedupIndex(job.score.dedupEntries) : undefined;
   const ownFiles = { kind: runFileKind(job.out), resuming: previous !== undefined };
-  const session = await ScoreSession.open(job.score, { ownFiles, packing: job.packing }).catch((error: unknown) => {
-    hashing.abort();
-    throw error;
-  });
+  const session = await ScoreSession.open(job.score, { ownFiles, packing: job.packing, dedup }).catch(
+    (error: unknown) => {
+      hashing.abort();
+      throw error;
+    },
+  );
   for (const { path, reason } of session.skippedInputs) job.notice(`${path}: ${reason}`);
-  let logs: RunLogs | undefined;
+  let logs: RunWriter | undefined;
   try {
     // 5. A resume must continue the same run.
     const run = describeRun(session, await model, job.out);
     if (previous) checkSameRun(previous, run, job.out);
-    // 6. The word table, the checkpoints and the logs, fresh or as the last checkpoint left them.
+    // 6. The word table, the cache of earlier runs' scores, the checkpoints and the logs, fresh or as the last
+    //    checkpoint left them.
     const table = previous ? loadCheckpointTable(job.out, previous) : new WordFrequencyTable(job.score.wordBuckets);
+    const cache = openScoreCache(session, run.model.sha256, job.notice);
     const checkpoints = new Checkpoints(job.out, run, table, previous);
     const from = previous?.position ?? START_POSITION;
-    logs = openLogs(job, session, checkpoints, table, previous);
+    logs = openLogs(job, session, checkpoints, { table, cache, previous });
     // 7. Score from `from` on, checkpointing at window ends; a stop request ends at the next one.
     if (logs && (await writeOutcomes(job, session, from, logs, checkpoints, table)) === 'stopped') {
       job.onProgress?.(session.progress());
       return summary(job, session, 'stopped', previous && from);
     }
     job.onProgress?.(session.progress());
-    logs?.scores.close();
-    logs?.errors.close();
+    logs?.close();
     logs = undefined;
     // 8. The outputs put in place, the manifest last; then the run's state goes.
     await finalizeScoreFile(job.out, {
@@ -137,8 +140,7 @@ async function runLocked(
     hashing.abort();
     throw stoppedAtCheckpoint(error);
   } finally {
-    logs?.scores.close();
-    logs?.errors.close();
+    logs?.close();
     await session.close();
   }
 }
@@ -208,33 +210,38 @@ function describeRun(session: ScoreSession, model: RunDescription['model'], out:
     inputTimes: session.inputs.map((input) => input.modifiedMs),
     shard: shard ?? null,
     scoresFormat: scoreFileFormat(out),
+    outputs: { dedupEntries: session.options.dedupEntries, tokenLogprobs: session.options.tokenLogprobs },
   };
 }
 
 /**
- * The append logs: new ones (with a first checkpoint at the start), or the interrupted run's cut back to its
- * checkpoint. None when the checkpoint says every outcome is saved already (only finalizing is left).
+ * The run's logs: new ones (with a first checkpoint at the start), or the interrupted run's cut back to its
+ * checkpoint (the dedup index reloaded from its log). None when the checkpoint says every outcome is saved already
+ * (only finalizing is left).
  */
 function openLogs(
   job: ResolvedJob,
   session: ScoreSession,
   checkpoints: Checkpoints,
-  table: WordFrequencyTable,
-  previous: Checkpoint | undefined,
-): RunLogs | undefined {
+  { table, cache, previous }: { table: WordFrequencyTable; cache?: ScoreCache; previous?: Checkpoint },
+): RunWriter | undefined {
   const { out, paths } = job;
+  const { tokenLogprobs } = session.options;
+  const options = {
+    paths,
+    table,
+    dedup: session.dedup,
+    cache,
+    tokenLogprobs: tokenLogprobs ? { addsBos: session.scorer.model.addsBos } : undefined,
+  };
   if (!previous) {
     removeStaleFiles(out, undefined);
-    const logs = { scores: AppendLog.create(paths.partialScores), errors: AppendLog.create(paths.partialErrors) };
+    const logs = RunWriter.create(options);
     checkpoints.save(START_POSITION, false, logs, session.counts, table);
     return logs;
   }
-  const logs = previous.finished
-    ? undefined
-    : {
-        scores: AppendLog.reopen(paths.partialScores, previous.scoresBytes),
-        errors: AppendLog.reopen(paths.partialErrors, previous.errorsBytes),
-      };
+  const lengths = { scores: previous.scoresBytes, errors: previous.errorsBytes, extra: previous.extraLogs ?? {} };
+  const logs = previous.finished ? undefined : RunWriter.reopen(options, lengths);
   session.restoreCounts(previous.counts, previous.position);
   removeStaleFiles(out, previous.wordsFile);
   if (logs) {
@@ -250,17 +257,14 @@ async function writeOutcomes(
   job: ResolvedJob,
   session: ScoreSession,
   from: ReadPosition,
-  logs: RunLogs,
+  logs: RunWriter,
   checkpoints: Checkpoints,
   table: WordFrequencyTable,
 ): Promise<'finished' | 'stopped'> {
   let lastCheckpoint = performance.now();
   let lastProgress = performance.now();
   for await (const outcome of session.outcomes(from)) {
-    if (outcome.kind === 'scored') {
-      logs.scores.append(scoreRecordLine(outcome.record));
-      countWordBuckets(table, outcome.wordBuckets);
-    } else logs.errors.append(errorLine(outcome.skipped));
+    logs.write(outcome);
     if (outcome.windowEnd) {
       const stopping = job.stopSignal?.aborted === true;
       if (stopping || performance.now() - lastCheckpoint >= job.checkpointIntervalMs) {
@@ -276,10 +280,6 @@ async function writeOutcomes(
   }
   checkpoints.save({ input: session.inputs.length, units: 0, offset: 0 }, true, logs, session.counts, table);
   return 'finished';
-}
-
-function errorLine(skipped: SkippedRecord): string {
-  return `${JSON.stringify({ source: skipped.source, line: skipped.line, reason: skipped.reason })}\n`;
 }
 
 function manifestOf(
@@ -305,6 +305,11 @@ function manifestOf(
     activeSeconds: checkpoints.activeSeconds(),
     resumes: checkpoints.resumes,
     probe,
+    reuse: {
+      dedupEntries: session.options.dedupEntries,
+      cache: session.options.cache ?? null,
+      tokenLogprobs: session.options.tokenLogprobs,
+    },
   });
 }
 

@@ -5,14 +5,15 @@
  * bounded memory, and two records at one position (overlapping shards) are caught as they meet. Each shard's score
  * and errors files must hold what its manifest records (record counts, sizes, sha256).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatShard } from '../corpus/shard.js';
 import { InfopruneError } from '../errors.js';
 import { verifyOutputFiles } from '../scores/checksums.js';
 import { readDoneMarkers } from '../scores/done.js';
-import { scoreFilePaths } from '../scores/files.js';
+import { type ScoreFilePaths, scoreFilePaths } from '../scores/files.js';
 import { finalizeScoreFile } from '../scores/finalize.js';
+import { encodeIndexEntry, INDEX_ENTRY_BYTES, SIDECAR_HEADER_BYTES, sidecarHeader } from '../scores/logprobs.js';
 import {
   identityDifference,
   identityOfManifest,
@@ -70,6 +71,13 @@ export function checkShardSet(paths: readonly string[], manifests: readonly Scor
       throw new InfopruneError(
         'SHARDS_MISMATCH',
         `${paths[i]} and ${paths[0]} cannot be merged: ${paths[i]} used ${difference}`,
+      );
+    }
+    if ((manifest.outputs.tokenLogprobs === undefined) !== (manifests[0].outputs.tokenLogprobs === undefined)) {
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
+        (name) =>
+          `${paths[i]} and ${paths[0]} cannot be merged: only one of them was scored with ${name('tokenLogprobs')}`,
       );
     }
     const sources = manifest.inputs.map((input) => input.source).join('\n');
@@ -319,16 +327,21 @@ function checkMergeOutput(shardPaths: readonly string[], out: string): void {
   }
 }
 
-/** The shards' records and errors, each merged in input order, into the merged run's append logs. */
+/**
+ * The shards' records and errors, each merged in input order, into the merged run's append logs; with token
+ * log-probabilities, each record's sidecar data copied along (duplicates a shard shared become copies of their own).
+ */
 async function mergeLogs(shardPaths: string[], first: ScoreManifest, out: string): Promise<void> {
   const paths = scoreFilePaths(out);
   const inputIndex = new Map(first.inputs.map((input, i) => [input.source, i]));
   const scores = AppendLog.create(paths.partialScores);
   const errors = AppendLog.create(paths.partialErrors);
+  const sidecar = first.outputs.tokenLogprobs ? SidecarMerge.open(shardPaths, paths, first.model.addsBos) : null;
   try {
-    const recordStreams = shardPaths.map((path) => readScoreRecords(path));
-    for await (const record of mergeByPosition<ScoreRecord>(recordStreams, inputIndex, shardPaths, 'record')) {
+    const recordStreams = shardPaths.map((path, shard) => tagged(readScoreRecords(path), shard));
+    for await (const { record, shard } of mergeByPosition(recordStreams, inputIndex, shardPaths, 'record')) {
       scores.append(scoreRecordLine(record));
+      sidecar?.copyNext(shard);
     }
     const errorStreams = shardPaths.map((path) => readErrors(scoreFilePaths(path).errors));
     for await (const error of mergeByPosition(errorStreams, inputIndex, shardPaths, 'error')) {
@@ -336,13 +349,83 @@ async function mergeLogs(shardPaths: string[], first: ScoreManifest, out: string
     }
     scores.sync();
     errors.sync();
+    sidecar?.close();
   } catch (error) {
     scores.close();
     errors.close();
-    removeIfPresent(paths.partialScores);
-    removeIfPresent(paths.partialErrors);
+    sidecar?.close();
+    for (const path of [paths.partialScores, paths.partialErrors, paths.partialTokenLogprobs, paths.partialTokenIndex])
+      removeIfPresent(path);
     throw error;
   }
   scores.close();
   errors.close();
+}
+
+/** A shard's records, each with its shard and its position (what the merge orders by). */
+async function* tagged(
+  records: AsyncGenerator<ScoreRecord>,
+  shard: number,
+): AsyncGenerator<{ source: string; line: number; record: ScoreRecord; shard: number }> {
+  for await (const record of records) yield { source: record.source, line: record.line, record, shard };
+}
+
+/** The merged sidecar, written as the records are merged: each shard's next entry and its data copied over. */
+class SidecarMerge {
+  private readonly entries: number[];
+  private readonly entry = Buffer.alloc(INDEX_ENTRY_BYTES);
+
+  private constructor(
+    private readonly shards: { data: number; index: number; path: string }[],
+    private readonly data: AppendLog,
+    private readonly index: AppendLog,
+  ) {
+    this.entries = shards.map(() => 0);
+  }
+
+  static open(shardPaths: string[], out: ScoreFilePaths, addsBos: boolean): SidecarMerge {
+    const shards = shardPaths.map((path) => {
+      const files = scoreFilePaths(path);
+      for (const file of [files.tokenLogprobs, files.tokenIndex]) {
+        if (!existsSync(file)) {
+          throw new InfopruneError('SCORES_NOT_FOUND', `${file} is missing: the shard's outputs are incomplete`);
+        }
+      }
+      return { data: openSync(files.tokenLogprobs, 'r'), index: openSync(files.tokenIndex, 'r'), path };
+    });
+    const data = AppendLog.create(out.partialTokenLogprobs);
+    const index = AppendLog.create(out.partialTokenIndex);
+    data.append(sidecarHeader('data', addsBos));
+    index.append(sidecarHeader('index', addsBos));
+    return new SidecarMerge(shards, data, index);
+  }
+
+  copyNext(shard: number): void {
+    const files = this.shards[shard];
+    const at = SIDECAR_HEADER_BYTES + this.entries[shard]++ * INDEX_ENTRY_BYTES;
+    if (readSync(files.index, this.entry, 0, INDEX_ENTRY_BYTES, at) !== INDEX_ENTRY_BYTES) {
+      throw new InfopruneError(
+        'SHARDS_MISMATCH',
+        `${files.path}'s token log-probability index ends before its records`,
+      );
+    }
+    const n = Number(this.entry.readBigInt64LE(8));
+    const bytes = Buffer.alloc(8 * n);
+    if (n > 0 && readSync(files.data, bytes, 0, bytes.length, Number(this.entry.readBigInt64LE(0))) !== bytes.length) {
+      throw new InfopruneError('SHARDS_MISMATCH', `${files.path}'s token log-probabilities are truncated`);
+    }
+    this.index.append(encodeIndexEntry(this.data.length, n));
+    this.data.append(bytes);
+  }
+
+  close(): void {
+    this.data.sync();
+    this.index.sync();
+    this.data.close();
+    this.index.close();
+    for (const files of this.shards) {
+      closeSync(files.data);
+      closeSync(files.index);
+    }
+  }
 }

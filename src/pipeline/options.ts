@@ -10,7 +10,7 @@ import { resolveScorerOptions, type ScorerRequest } from '../engine/options.js';
 import type { Scorer, ScorerOptions } from '../engine/types.js';
 import { InvalidOptionError } from '../errors.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
-import { expectInteger, expectSignal, expectString, invalidParameterError } from '../util/validate.js';
+import { expectBoolean, expectInteger, expectSignal, expectString, invalidParameterError } from '../util/validate.js';
 
 /** Every pipeline default (the CLI's help shows these). */
 export const SCORE_DEFAULTS = Object.freeze({
@@ -24,6 +24,11 @@ export const SCORE_DEFAULTS = Object.freeze({
   minWorkers: 1,
   maxWorkers: 8,
   progressIntervalMs: 1000,
+  /**
+   * Distinct texts the dedup index remembers (exact duplicates of them are not scored again): 2^21, about 170 MiB
+   * at most; the index grows with the texts seen. 0 turns deduplication off.
+   */
+  dedupEntries: 1 << 21,
 });
 
 /**
@@ -58,6 +63,15 @@ export interface ScoreCorpusOptions extends ReadingOptions, EngineOptions {
   shard?: ShardSpec | string;
   /** Buckets of the word-frequency table (a power of two). Default 2^22 (32 MiB). */
   wordBuckets?: number;
+  /** Distinct texts remembered for reusing exact duplicates' scores; 0: score every document. Default 2^21. */
+  dedupEntries?: number;
+  /**
+   * A folder of scores remembered across runs, keyed by model sha256, context, stride and flash attention: texts
+   * scored by an earlier run with the same setup are not scored again.
+   */
+  cache?: string;
+  /** Also compute every scored token's log-probability (the `tokenLogprobs` sidecar, or `logprobs` on records). */
+  tokenLogprobs?: boolean;
   signal?: AbortSignal;
 }
 
@@ -72,6 +86,9 @@ export interface ResolvedScoreOptions {
   workers: number;
   shard?: ShardSpec;
   wordBuckets: number;
+  dedupEntries: number;
+  cache?: string;
+  tokenLogprobs: boolean;
   signal?: AbortSignal;
 }
 
@@ -133,6 +150,12 @@ export function resolveScoreOptions(options: ScoreCorpusOptions, cores: number):
     workers: split.workers,
     shard: options.shard === undefined ? undefined : resolveShard(options.shard),
     wordBuckets: resolveWordBuckets(options.wordBuckets),
+    dedupEntries:
+      options.dedupEntries === undefined
+        ? SCORE_DEFAULTS.dedupEntries
+        : expectInteger('dedupEntries', options.dedupEntries, 0, 2 ** 28),
+    cache: options.cache === undefined ? undefined : expectString('cache', options.cache, { nonEmpty: true }),
+    tokenLogprobs: options.tokenLogprobs === undefined ? false : expectBoolean('tokenLogprobs', options.tokenLogprobs),
     signal: expectSignal('signal', options.signal),
   };
 }

@@ -46,7 +46,7 @@ function transferablePrepared(chunk: PreparedChunk): {
   [valueSymbol]: PreparedChunk;
 } {
   const buffers = new Set<ArrayBuffer>();
-  for (const array of [chunk.bytes, chunk.tokenEnds, chunk.tokens, chunk.wordEnds, chunk.wordBuckets]) {
+  for (const array of [chunk.bytes, chunk.tokenEnds, chunk.tokens, chunk.wordEnds, chunk.wordBuckets, chunk.hashes]) {
     if (array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0) buffers.add(array.buffer);
   }
   return { [transferableSymbol]: [...buffers], [valueSymbol]: chunk };

@@ -4,9 +4,11 @@
  * packed into a few flat typed arrays so that a chunk crosses threads as a handful of transferred buffers.
  */
 
+import { createHash } from 'node:crypto';
 import { type ParseOptions, type ParseOutcome, parseCells, parseJsonLine, parseText } from '../corpus/parse.js';
 import { type WordFrequencyTable, wordBucket } from '../text/word-frequency.js';
 import { splitWords } from '../text/words.js';
+import { HASH_WORDS } from './dedup.js';
 
 export interface PrepareTask {
   /** How to parse the units: JSONL lines, text (lines or files), or Parquet cells. */
@@ -37,6 +39,8 @@ export interface PreparedChunk {
   /** Document i's word buckets are `wordBuckets[wordEnds[i-1] .. wordEnds[i]]`; their number is its word count. */
   wordEnds: Uint32Array;
   wordBuckets: Uint32Array;
+  /** Document i's content hash (the first 128 bits of its text's sha256) is `hashes[4i .. 4i + 4]`: what finds duplicates. */
+  hashes: Uint32Array;
 }
 
 /** A growable typed array: amortised appends without a JS array of numbers in between. */
@@ -88,6 +92,7 @@ export function prepareChunk(task: PrepareTask, tokenize: (text: string) => Int3
   const wordEnds = new Uint32Array(count);
   const tokens = new Growable(new Int32Array(1024), (n) => new Int32Array(n));
   const words = new Growable(new Uint32Array(1024), (n) => new Uint32Array(n));
+  const hashes = new Uint32Array(count * HASH_WORDS);
   for (let i = 0; i < count; i++) {
     let parsed: ParseOutcome;
     if (task.format === 'cells') parsed = parseCells(task.texts![i], task.ids![i], task.parse);
@@ -99,6 +104,7 @@ export function prepareChunk(task: PrepareTask, tokenize: (text: string) => Int3
     else {
       ids[i] = parsed.id ?? null;
       bytes[i] = Buffer.byteLength(parsed.text, 'utf8');
+      contentHash(parsed.text, hashes, i * HASH_WORDS);
       try {
         tokens.append(tokenize(parsed.text));
         words.append(wordBucketsOf(parsed.text, task.wordBuckets));
@@ -109,5 +115,11 @@ export function prepareChunk(task: PrepareTask, tokenize: (text: string) => Int3
     tokenEnds[i] = tokens.length;
     wordEnds[i] = words.length;
   }
-  return { count, reasons, ids, bytes, tokenEnds, tokens: tokens.take(), wordEnds, wordBuckets: words.take() };
+  return { count, reasons, ids, bytes, tokenEnds, tokens: tokens.take(), wordEnds, wordBuckets: words.take(), hashes };
+}
+
+/** The first 128 bits of the text's sha256, as four little-endian words at `at` of `out`. */
+export function contentHash(text: string, out: Uint32Array, at: number): void {
+  const digest = createHash('sha256').update(text, 'utf8').digest();
+  for (let w = 0; w < HASH_WORDS; w++) out[at + w] = digest.readUInt32LE(w * 4);
 }

@@ -9,6 +9,7 @@ import type { InputFile } from '../corpus/inputs.js';
 import type { ParseOptions } from '../corpus/parse.js';
 import { positionId } from '../corpus/parse.js';
 import type { ReadPosition, Unit } from '../corpus/units.js';
+import { HASH_WORDS } from './dedup.js';
 import type { TokenizerModule } from './options.js';
 import { flatten, mapOrdered } from './ordered.js';
 import { type PreparedChunk, type PrepareTask, prepareChunk } from './prepare.js';
@@ -29,6 +30,10 @@ export interface PreparedDocument {
   bytes: number;
   /** The word-frequency buckets of its words (their number is its word count). */
   wordBuckets: Uint32Array;
+  /** Its text's content hash (HASH_WORDS words; empty for positions that are not documents). */
+  hash: Uint32Array;
+  /** The position's bytes as read (JSONL and text; with `keepRaw`): for writing the record back out annotated. */
+  raw?: Uint8Array;
 }
 
 export interface PreparerOptions {
@@ -41,6 +46,8 @@ export interface PreparerOptions {
   model: string;
   /** The calling thread's tokenizer, for `workers: 0`. */
   tokenize: (text: string) => Int32Array;
+  /** Keep each unit's bytes on its document (`raw`). */
+  keepRaw?: boolean;
   signal?: AbortSignal;
 }
 
@@ -50,6 +57,7 @@ const CHUNK_UNITS = 512;
 
 const EMPTY_TOKENS = new Int32Array(0);
 const EMPTY_BUCKETS = new Uint32Array(0);
+const EMPTY_HASH = new Uint32Array(0);
 
 interface UnitChunk {
   input: number;
@@ -105,7 +113,7 @@ export class DocumentPreparer {
         prepared = prepareChunk(task, this.options.tokenize);
       }
     }
-    return zip(chunk, input.source, prepared);
+    return zip(chunk, input.source, prepared, this.options.keepRaw === true);
   }
 }
 
@@ -168,7 +176,12 @@ function buildTask(chunk: UnitChunk, input: InputFile, options: PreparerOptions)
 }
 
 /** The chunk's units with their prepared results, failed units in their places. */
-function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefined): PreparedDocument[] {
+function zip(
+  chunk: UnitChunk,
+  source: string,
+  prepared: PreparedChunk | undefined,
+  keepRaw: boolean,
+): PreparedDocument[] {
   const documents: PreparedDocument[] = [];
   let k = 0; // index among the readable units (the prepared results)
   for (const unit of chunk.units) {
@@ -179,6 +192,7 @@ function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefin
       next: unit.next,
       inputBytes: unit.inputBytes,
       id: positionId(source, unit.line),
+      ...(keepRaw && unit.kind === 'bytes' ? { raw: unit.data } : {}),
     };
     if (unit.kind === 'failed') {
       documents.push({
@@ -187,6 +201,7 @@ function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefin
         tokens: EMPTY_TOKENS,
         bytes: 0,
         wordBuckets: EMPTY_BUCKETS,
+        hash: EMPTY_HASH,
       });
       continue;
     }
@@ -201,6 +216,7 @@ function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefin
         tokens: EMPTY_TOKENS,
         bytes: 0,
         wordBuckets: EMPTY_BUCKETS,
+        hash: EMPTY_HASH,
       });
     } else {
       documents.push({
@@ -209,6 +225,7 @@ function zip(chunk: UnitChunk, source: string, prepared: PreparedChunk | undefin
         tokens: p.tokens.subarray(k === 0 ? 0 : p.tokenEnds[k - 1], p.tokenEnds[k]),
         bytes: p.bytes[k],
         wordBuckets: p.wordBuckets.subarray(k === 0 ? 0 : p.wordEnds[k - 1], p.wordEnds[k]),
+        hash: p.hashes.subarray(k * HASH_WORDS, (k + 1) * HASH_WORDS),
       });
     }
     k++;

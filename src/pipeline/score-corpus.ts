@@ -3,14 +3,17 @@
  * in input order, with progress events and cancellation. Nothing is written to disk; `runScoreJob` (job.ts) is the
  * file-writing, resumable form behind `infoprune score`.
  */
+import { alignedLogprobs } from '../scores/logprobs.js';
 import { type RunCounts, zeroCounts } from '../scores/manifest.js';
 import type { ScoreRecord } from '../scores/record.js';
 import { WordFrequencyTable } from '../text/word-frequency.js';
 import { usableCores } from '../util/cores.js';
+import { sha256File } from '../util/hash.js';
 import { expectFunction, expectInteger } from '../util/validate.js';
 import { resolveScoreOptions, SCORE_DEFAULTS, type ScoreCorpusOptions } from './options.js';
 import { countWordBuckets } from './prepare.js';
-import { type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
+import { encodeEntry, openScoreCache } from './score-cache.js';
+import { type Outcome, type ScoreProgress, ScoreSession, type SkippedRecord } from './session.js';
 
 export interface ScoreCorpusCallbacks {
   /** Called about every `progressIntervalMs` while records flow, and once at the end. */
@@ -21,7 +24,15 @@ export interface ScoreCorpusCallbacks {
   onSkip?: (skipped: SkippedRecord) => void;
 }
 
-export interface ScoreCorpusRun extends AsyncIterable<ScoreRecord> {
+/** A scored document as `scoreCorpus` yields it: its score record, and with `tokenLogprobs` its tokens. */
+export interface CorpusScore extends ScoreRecord {
+  /** With `tokenLogprobs`: every text token's id. */
+  tokenIds?: Int32Array;
+  /** With `tokenLogprobs`: ln p of each token given those before it (NaN for a first token scored without BOS). */
+  logprobs?: Float32Array;
+}
+
+export interface ScoreCorpusRun extends AsyncIterable<CorpusScore> {
   /** The word frequencies of the records yielded so far (the paper's f), complete once iteration ends. */
   readonly wordFrequency: WordFrequencyTable;
   /** Counts so far. */
@@ -44,16 +55,25 @@ export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks):
     get counts(): RunCounts {
       return session ? { ...session.counts } : zeroCounts();
     },
-    async *[Symbol.asyncIterator](): AsyncGenerator<ScoreRecord> {
+    async *[Symbol.asyncIterator](): AsyncGenerator<CorpusScore> {
       if (started) throw new Error('A scoreCorpus run can be iterated only once');
       started = true;
-      session = await ScoreSession.open(resolved);
+      // Records that carry their own log-probabilities cannot share a duplicate's: deduplication is off for them.
+      session = await ScoreSession.open(resolved, resolved.tokenLogprobs ? { dedup: null } : {});
+      const cache = resolved.cache ? openScoreCache(session, await sha256File(resolved.model), () => {}) : undefined;
       let lastProgress = performance.now();
       try {
         for await (const outcome of session.outcomes()) {
           if (outcome.kind === 'scored') {
             countWordBuckets(wordFrequency, outcome.wordBuckets);
-            yield outcome.record;
+            const { document } = outcome;
+            if (document.dedup === 'first') {
+              const { tokens, nll } = document.result;
+              cache?.append(encodeEntry(document.hash, 0, document.bytes, { tokens, nll, sidecarOffset: -1 }));
+            }
+            yield resolved.tokenLogprobs
+              ? withTokens(outcome.record, document, session.scorer.model.addsBos)
+              : outcome.record;
           } else onSkip?.(outcome.skipped);
           if (onProgress && performance.now() - lastProgress >= interval) {
             lastProgress = performance.now();
@@ -62,6 +82,8 @@ export function scoreCorpus(options: ScoreCorpusOptions & ScoreCorpusCallbacks):
         }
         onProgress?.(session.progress());
       } finally {
+        cache?.sync();
+        cache?.close();
         await session.close();
       }
     },
@@ -79,3 +101,11 @@ function resolveCallbacks(options: ScoreCorpusCallbacks) {
     onSkip: expectFunction<NonNullable<ScoreCorpusCallbacks['onSkip']>>('onSkip', options.onSkip),
   };
 }
+
+/** The record with its tokens and their log-probabilities, aligned as the sidecar stores them. */
+function withTokens(record: ScoreRecord, document: ScoredOutcome['document'], addsBos: boolean): CorpusScore {
+  const logprobs = alignedLogprobs(document.tokens.length, document.result.logprobs, addsBos);
+  return { ...record, tokenIds: document.tokens.slice(), logprobs };
+}
+
+type ScoredOutcome = Extract<Outcome, { kind: 'scored' }>;

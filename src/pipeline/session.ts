@@ -8,14 +8,15 @@ import { resolve } from 'node:path';
 import { type InputFile, listInputs, type SkippedInput } from '../corpus/inputs.js';
 import { type ReadPosition, readUnits, START_POSITION } from '../corpus/units.js';
 import { openResolvedScorer } from '../engine/scorer.js';
-import type { Scorer } from '../engine/types.js';
+import type { ScoreResult, Scorer } from '../engine/types.js';
 import { InfopruneError } from '../errors.js';
 import type { RunFileKind } from '../scores/files.js';
 import { type RunCounts, zeroCounts } from '../scores/manifest.js';
 import { type ScoreRecord, toScoreRecord } from '../scores/record.js';
+import { DedupIndex } from './dedup.js';
 import type { ResolvedScoreOptions } from './options.js';
 import { prefetch } from './ordered.js';
-import { type PackingOptions, packingFor, scoreDocuments } from './pack.js';
+import { type PackingOptions, packingFor, type ScoredDocument, scoreDocuments } from './pack.js';
 import { DocumentPreparer } from './preparer.js';
 
 /** A position that was not scored, as written to `<out>.errors.jsonl`. */
@@ -66,8 +67,23 @@ const NON_FINITE_REASON =
 
 /** One per position, in input order. */
 export type Outcome =
-  | { kind: 'scored'; record: ScoreRecord; wordBuckets: Uint32Array; next: ReadPosition; windowEnd: boolean }
-  | { kind: 'skipped'; skipped: SkippedRecord; next: ReadPosition; windowEnd: boolean };
+  | {
+      kind: 'scored';
+      record: ScoreRecord;
+      wordBuckets: Uint32Array;
+      next: ReadPosition;
+      windowEnd: boolean;
+      /** The document as scored: its tokens, content hash, result (with log-probabilities when asked for). */
+      document: ScoredDocument & { result: ScoreResult };
+    }
+  | {
+      kind: 'skipped';
+      skipped: SkippedRecord;
+      next: ReadPosition;
+      windowEnd: boolean;
+      /** The position's bytes (with `keepRaw`), for writing it back out annotated. */
+      raw?: Uint8Array;
+    };
 
 export interface ScoreProgress {
   counts: RunCounts;
@@ -93,10 +109,15 @@ export interface SessionOptions {
   ownFiles?: { kind: (absolutePath: string) => RunFileKind | undefined; resuming: boolean };
   /** Override the packing (tests, benchmarks). */
   packing?: Partial<PackingOptions>;
+  /** The dedup index to use (restored from a run's log or a cache), null for none; default: a new one (`dedupEntries`). */
+  dedup?: DedupIndex | null;
+  /** Keep each position's bytes on its document (`raw`), for writing records back out annotated. */
+  keepRaw?: boolean;
 }
 
 export class ScoreSession {
   readonly counts: RunCounts = zeroCounts();
+  private keepRaw = false;
   /** Input bytes behind the documents done (see ScoreProgress), and each input's first byte in the total. */
   private inputBytesDone = 0;
   readonly inputBytesTotal: number;
@@ -113,6 +134,8 @@ export class ScoreSession {
     readonly scorer: Scorer,
     private readonly ownsScorer: boolean,
     private readonly packing: PackingOptions,
+    /** Remembers each text's first occurrence, so that exact duplicates are not scored again. */
+    readonly dedup: DedupIndex | undefined,
   ) {
     this.inputStarts = [];
     let total = 0;
@@ -129,7 +152,16 @@ export class ScoreSession {
     resolved.signal?.throwIfAborted();
     const scorer = resolved.scorer ?? (await openResolvedScorer(resolved.engine!));
     const packing = { ...packingFor(scorer), ...sessionOptions.packing };
-    return new ScoreSession(resolved, inputs, skipped, scorer, resolved.scorer === undefined, packing);
+    const dedup =
+      sessionOptions.dedup === undefined
+        ? resolved.dedupEntries > 0
+          ? new DedupIndex(resolved.dedupEntries)
+          : undefined
+        : (sessionOptions.dedup ?? undefined);
+    const owned = resolved.scorer === undefined;
+    const session = new ScoreSession(resolved, inputs, skipped, scorer, owned, packing, dedup);
+    session.keepRaw = sessionOptions.keepRaw === true;
+    return session;
   }
 
   /** Starts counting from an earlier run's counts (resume at `from`). */
@@ -156,6 +188,7 @@ export class ScoreSession {
       tokenizerModule: this.options.tokenizerModule,
       model: this.options.model,
       tokenize: (text) => this.scorer.tokenizeSync(text),
+      keepRaw: this.keepRaw,
       signal,
     });
     const units = readUnits(this.inputs, {
@@ -172,7 +205,13 @@ export class ScoreSession {
     const prepared = prefetch(preparer.prepare(units), this.packing.windowTokens, (document) =>
       Math.max(1, document.tokens.length),
     );
-    const scored = scoreDocuments(prepared, this.scorer, this.packing, signal);
+    const scored = scoreDocuments(prepared, {
+      scorer: this.scorer,
+      packing: this.packing,
+      dedup: this.dedup,
+      logprobs: this.options.tokenLogprobs,
+      signal,
+    });
     try {
       for await (const document of scored) {
         this.inputBytesDone = Math.max(this.inputBytesDone, this.inputStarts[document.input] + document.inputBytes);
@@ -190,11 +229,12 @@ export class ScoreSession {
             this.counts.read++;
             this.counts.skipped++;
           } else this.counts.fileErrors++;
-          yield { kind: 'skipped', skipped, next: document.next, windowEnd: document.windowEnd };
+          yield { kind: 'skipped', skipped, next: document.next, windowEnd: document.windowEnd, raw: document.raw };
         } else {
           const record = toScoreRecord(document, document.result);
           this.counts.read++;
           this.counts.scored++;
+          if (document.dedup === 'reused') this.counts.reused++;
           this.counts.tokens += record.tokens;
           this.counts.bytes += record.bytes;
           this.counts.words += record.words;
@@ -204,6 +244,7 @@ export class ScoreSession {
             wordBuckets: document.wordBuckets,
             next: document.next,
             windowEnd: document.windowEnd,
+            document: document as ScoredDocument & { result: ScoreResult },
           };
         }
       }

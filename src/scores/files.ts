@@ -27,6 +27,13 @@ export interface ScoreFilePaths {
   lock: string;
   /** The probe trained for the run when no model was given (its training record beside it). */
   probe: string;
+  /** With token log-probabilities: every scored document's token ids and ln p (src/scores/logprobs.ts), and the index. */
+  tokenLogprobs: string;
+  tokenIndex: string;
+  partialTokenLogprobs: string;
+  partialTokenIndex: string;
+  /** While the run is going: the first occurrences of texts scored so far (what a resume reuses duplicates of). */
+  partialDedup: string;
 }
 
 export function scoreFilePaths(out: string): ScoreFilePaths {
@@ -41,6 +48,11 @@ export function scoreFilePaths(out: string): ScoreFilePaths {
     done: `${out}.done.json`,
     lock: lockPathOf(out),
     probe: `${out}.probe.gguf`,
+    tokenLogprobs: `${out}.logprobs.bin`,
+    tokenIndex: `${out}.logprobs.idx`,
+    partialTokenLogprobs: `${out}.logprobs.bin.partial`,
+    partialTokenIndex: `${out}.logprobs.idx.partial`,
+    partialDedup: `${out}.dedup.partial`,
   };
 }
 
@@ -76,15 +88,24 @@ export function scoreFileFormat(path: string): ScoreFileFormat {
 export type RunFileKind = 'output' | 'state';
 
 /**
- * Which (absolute) paths are the run's own files, by their exact names: its outputs (`out`, its errors, word table
- * and manifest) and its state (append logs, checkpoint and its word snapshots, lock, temporaries of atomic writes).
+ * Which (absolute) paths are the run's own files, by their exact names: its outputs (`out`, its errors, word table,
+ * manifest and token log-probabilities) and its state (append logs, checkpoint and its word snapshots, lock, temporaries of atomic writes).
  * Nothing else beside `out` is the run's, whatever its name (`corpus.jsonl.gz` beside `-o corpus.jsonl` is not).
  */
 export function runFileKind(out: string): (absolutePath: string) => RunFileKind | undefined {
   const base = resolve(out);
   const paths = scoreFilePaths(base);
-  const outputs = new Set([paths.scores, paths.errors, paths.words, paths.manifest, paths.done, paths.probe]);
-  const state = new Set([paths.partialScores, paths.partialErrors, paths.checkpoint, paths.lock]);
+  const { scores, errors, words, manifest, done, probe, tokenLogprobs, tokenIndex } = paths;
+  const outputs = new Set([scores, errors, words, manifest, done, probe, tokenLogprobs, tokenIndex]);
+  const state = new Set([
+    paths.partialScores,
+    paths.partialErrors,
+    paths.checkpoint,
+    paths.lock,
+    paths.partialTokenLogprobs,
+    paths.partialTokenIndex,
+    paths.partialDedup,
+  ]);
   const snapshots = resolve(base, '..', wordsSnapshotPrefix(base));
   return (path) => {
     if (outputs.has(path)) return 'output';

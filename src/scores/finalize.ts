@@ -28,6 +28,11 @@ export async function finalizeScoreFile(out: string, { table, manifest }: Finali
   for (const path of [paths.words, paths.errors, out, paths.manifest]) checkReplaceable(path);
   table.save(paths.words);
   if (existsSync(paths.partialErrors)) renameSync(paths.partialErrors, paths.errors);
+  // The token log-probability sidecar (when written) beside the scores; the log of first occurrences was only for
+  // resuming.
+  if (existsSync(paths.partialTokenLogprobs)) renameSync(paths.partialTokenLogprobs, paths.tokenLogprobs);
+  if (existsSync(paths.partialTokenIndex)) renameSync(paths.partialTokenIndex, paths.tokenIndex);
+  removeIfPresent(paths.partialDedup);
   if (existsSync(paths.partialScores)) {
     if (scoreFileFormat(out) === 'parquet') {
       await replaceAtomically(out, (temporary) => writeParquetFromJsonl(paths.partialScores, temporary));

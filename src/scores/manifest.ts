@@ -37,10 +37,12 @@ export interface RunCounts {
   tokens: number;
   bytes: number;
   words: number;
+  /** Scored documents whose result was reused: exact duplicates of a text scored before (in the run or a cache). */
+  reused: number;
 }
 
 export function zeroCounts(): RunCounts {
-  return { read: 0, scored: 0, skipped: 0, fileErrors: 0, modelFailures: 0, tokens: 0, bytes: 0, words: 0 };
+  return { read: 0, scored: 0, skipped: 0, fileErrors: 0, modelFailures: 0, tokens: 0, bytes: 0, words: 0, reused: 0 };
 }
 
 /** How much of a run failed: skipped documents and faulty files, as a share of the documents read and those files. */
@@ -141,12 +143,21 @@ export interface ScoreManifest {
   /** Files the input folders and globs hold that were not read, with why. */
   skippedInputs: SkippedInput[];
   shard: ShardSpec | null;
-  outputs: { scores: string; scoresFormat: ScoreFileFormat; words: string; errors: string };
+  outputs: {
+    scores: string;
+    scoresFormat: ScoreFileFormat;
+    words: string;
+    errors: string;
+    /** The token log-probability sidecar and its index (src/scores/logprobs.ts), when the run wrote them. */
+    tokenLogprobs?: { data: string; index: string };
+  };
   /**
    * The score and errors files as written: records, bytes and sha256 each (`merge` verifies them). Absent in
    * manifests of older versions.
    */
   checksums?: OutputChecksums;
+  /** Exact duplicates: distinct texts the dedup index remembered at most (0: off) and the cache folder, if any. */
+  reuse?: { dedupEntries: number; cache: string | null };
   counts: RunCounts;
   startedAt: string;
   finishedAt: string;
@@ -176,6 +187,8 @@ export interface FinishedRun {
   activeSeconds: number;
   resumes: number;
   probe?: ManifestProbe;
+  /** Deduplication and the sidecar, as the run was asked for them. */
+  reuse?: { dedupEntries: number; cache: string | null; tokenLogprobs: boolean };
 }
 
 export function bosPolicy(addsBos: boolean): string {
@@ -233,7 +246,8 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
     inputs: run.inputs.map(({ source }, i) => ({ source, ...run.identity.inputs[i] })),
     skippedInputs: run.skippedInputs.map(({ path, reason }) => ({ path, reason })),
     shard: run.shard,
-    outputs: outputsOf(run.out),
+    outputs: outputsOf(run.out, run.reuse?.tokenLogprobs === true),
+    reuse: { dedupEntries: run.reuse?.dedupEntries ?? 0, cache: run.reuse?.cache ?? null },
     counts: { ...run.counts },
     startedAt: run.startedAt,
     finishedAt: new Date().toISOString(),
@@ -252,7 +266,7 @@ export function mergedManifest(out: string, shards: readonly ScoreManifest[], sh
   return {
     ...shards[0],
     shard: null,
-    outputs: outputsOf(out),
+    outputs: outputsOf(out, shards[0].outputs.tokenLogprobs !== undefined),
     counts,
     startedAt: shards.map((manifest) => manifest.startedAt).sort()[0],
     finishedAt: shards
@@ -265,13 +279,16 @@ export function mergedManifest(out: string, shards: readonly ScoreManifest[], sh
   };
 }
 
-function outputsOf(out: string): ScoreManifest['outputs'] {
+function outputsOf(out: string, tokenLogprobs = false): ScoreManifest['outputs'] {
   const paths = scoreFilePaths(out);
   return {
     scores: basename(out),
     scoresFormat: scoreFileFormat(out),
     words: basename(paths.words),
     errors: basename(paths.errors),
+    ...(tokenLogprobs
+      ? { tokenLogprobs: { data: basename(paths.tokenLogprobs), index: basename(paths.tokenIndex) } }
+      : {}),
   };
 }
 

@@ -29,7 +29,7 @@ export const openFakeTokenizer = fake.openFakeTokenizer as (modelPath: string) =
 export const fakeScore = fake.fakeScore as (
   tokens: Int32Array,
   bytes: number,
-  options?: { addsBos?: boolean },
+  options?: { addsBos?: boolean; logprobs?: boolean },
 ) => ScoreResult;
 
 export const FAKE_ENGINE_URL = new URL('../fixtures/pipeline/fake-engine.mjs', import.meta.url).href;
