@@ -21,7 +21,10 @@ export interface CorpusRecord {
   text: string;
   /** Exact bytes of the record: the JSONL line without its newline (decompressed), or the text file/line. Absent for Parquet. */
   raw?: Buffer;
-  /** Parquet only: the row as an object, for writing the kept rows back out. */
+  /**
+   * Parquet only: the row as stored (src/corpus/parquet-rows.ts: physical values, byte arrays as bytes), for writing
+   * the kept rows back out exactly; `text`, `id` and `group` are the decoded values.
+   */
   row?: Record<string, unknown>;
   /** With `groupField`: the field's value as text (`(missing)` when the record has none). */
   group?: string;
