@@ -48,6 +48,7 @@ import { parseArgs } from 'node:util';
 import { nativeBuildInfo } from '../src/engine/native.js';
 import { openTokenizer } from '../src/engine/tokenizer.js';
 import { MODEL_PRESET_NAMES, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
+import { PROBE_SHAPE_NAMES, type ProbeShapeName } from '../src/train/options.js';
 import { type EndToEndOptions, runEndToEnd } from './e2e.js';
 import { Host } from './hosts/protocol.js';
 import { interleave, type MachineInfo, machineInfo, median, type Sample } from './measure.js';
@@ -109,6 +110,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --no-build            never build llama-perplexity or llama-finetune (use them only if already built)
   --no-train            leave out the probe-training section (bench/train.ts)
   --train-only          only the probe-training section
+  --train-shapes <list> probe shapes timed against llama-finetune (default tiny,small,base; '' for none)
+  --train-budgets <list> token budgets of the quality rows (default 500000 and the default budget; '' for none)
   --explore             extra rows: engine and ceiling with flash attention, engine at other batch sizes
   --out <file.json>     also write the JSON here
   --render <file.json>  print a results file as the Markdown table (measures nothing)
@@ -129,6 +132,8 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-train': { type: 'boolean', default: false },
     'train-only': { type: 'boolean', default: false },
+    'train-shapes': { type: 'string' },
+    'train-budgets': { type: 'string' },
     explore: { type: 'boolean', default: false },
     out: { type: 'string' },
     render: { type: 'string' },
@@ -164,6 +169,25 @@ if (!(targetSeconds > 0)) throw new Error('--seconds expects a positive number')
 const tensorType = (args.type ?? 'f32') as ModelTensorType;
 if (tensorType !== 'f32' && tensorType !== 'f16') throw new Error('--type expects f32 or f16');
 const peers = !args['no-peers'] && !args['train-only'];
+
+/** A comma-separated flag as a list (undefined when absent, empty for ''). */
+function listArgument(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').filter((item) => item.trim() !== '');
+}
+
+function probeShapeArgument(name: string): ProbeShapeName {
+  if (!(PROBE_SHAPE_NAMES as string[]).includes(name)) {
+    throw new Error(`--train-shapes expects names among ${PROBE_SHAPE_NAMES.join(', ')}; got ${name}`);
+  }
+  return name as ProbeShapeName;
+}
+
+function budgetArgument(value: string): number {
+  const tokens = Number(value);
+  if (!Number.isSafeInteger(tokens) || tokens < 1)
+    throw new Error(`--train-budgets expects token counts; got ${value}`);
+  return tokens;
+}
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -760,7 +784,16 @@ async function main(): Promise<void> {
   const build = perplexityBuild ? await perplexityBuild : null;
   const train = args['no-train']
     ? null
-    : await runTrainBench({ root: ROOT, quick, threads, reps, allowBuild: !quick && !args['no-build'], log });
+    : await runTrainBench({
+        root: ROOT,
+        quick,
+        threads,
+        reps,
+        allowBuild: !quick && !args['no-build'],
+        log,
+        shapes: listArgument(args['train-shapes'])?.map(probeShapeArgument),
+        budgets: listArgument(args['train-budgets'])?.map(budgetArgument),
+      });
   if (train) console.log(`\n${trainMarkdown(train)}`);
   machine.loadAverageEnd = loadavg()[0];
   let nodeLlamaCppVersion: string | null = null;

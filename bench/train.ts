@@ -36,6 +36,9 @@ export interface TrainBenchOptions {
   reps: number;
   allowBuild: boolean;
   log: (line: string) => void;
+  /** Overrides for a partial run: the shapes timed and the budgets measured (an empty list leaves that part out). */
+  shapes?: ProbeShapeName[];
+  budgets?: number[];
 }
 
 export interface TrainSpeedRow {
@@ -79,7 +82,7 @@ export async function runTrainBench(options: TrainBenchOptions): Promise<TrainBe
     { target: 'llama-finetune', sourceFile: 'examples/training/finetune.cpp', cmakeFlags: FINETUNE_CMAKE_FLAGS },
     { allowBuild: options.allowBuild, jobs: options.threads, log: options.log },
   );
-  const shapes: ProbeShapeName[] = options.quick ? ['tiny'] : ['tiny', 'small', 'base'];
+  const shapes: ProbeShapeName[] = options.shapes ?? (options.quick ? ['tiny'] : ['tiny', 'small', 'base']);
   const speed: TrainSpeedRow[] = [];
   for (const shape of shapes) speed.push(await speedRow(shape, documents, finetune, work, options));
   const quality = await qualityRows(documents, work, options);
@@ -202,7 +205,7 @@ async function qualityRows(documents: string[], work: string, options: TrainBenc
   const corpus = join(work, 'brown.jsonl');
   writeFileSync(corpus, `${documents.map((text) => JSON.stringify({ text })).join('\n')}\n`);
   const shape: ProbeShapeName = options.quick ? 'tiny' : TRAIN_DEFAULTS.shape;
-  const budgets = options.quick ? [20_000] : [500_000, TRAIN_DEFAULTS.budgetTokens];
+  const budgets = options.budgets ?? (options.quick ? [20_000] : [500_000, TRAIN_DEFAULTS.budgetTokens]);
   const rows: TrainQualityRow[] = [];
   for (const budgetTokens of budgets) {
     const started = performance.now();
