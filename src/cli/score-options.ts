@@ -14,9 +14,12 @@ per file, or per line with --text-mode line). Other files in folders and globs (
 and each is named on stderr and in the manifest. Compressed data is verified (gzip CRC-32, zstd checksums): the
 records of a damaged member or frame, and all after it, are reported with the byte offset where the damage begins,
 the records before it are scored; bytes after the last member or frame are reported and ignored (as gzip -d does).
-Ids are kept exactly as written, big integers included.
+Ids are kept exactly as written, big integers included. The input - is standard input (spooled to a temporary file
+under TMPDIR; gzip, zstd and Parquet told by their first bytes, JSONL otherwise), e.g.
+  zstdcat shard.jsonl.zst | infoprune score - --model m.gguf --out - | jq .bits_per_token
 
-Outputs, beside --out:
+Outputs, beside --out (--out - writes the score records to standard output when the run completes; the other files
+are then not kept, records that failed are listed on stderr, and the run cannot be resumed):
   <out>                 one score record per document, in input order: id, source, line (1-based line, 0-based
                         Parquet row, 0 for a whole text file), tokens, nll (nats), bytes, bits_per_token,
                         bits_per_byte, perplexity, words. JSONL, or Parquet with the same columns when <out> ends in .parquet
