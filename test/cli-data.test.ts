@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTokenLogprobs } from '../src/scores/logprobs.js';
 import { tinyModelPath } from './helpers/models.js';
@@ -155,6 +155,32 @@ describe('duplicates and token log-probabilities', () => {
         .split('\n')
         .map((line) => JSON.parse(line).nll);
     expect(scores(join(folder, 'again.jsonl'))).toEqual(scores(out));
+  });
+});
+
+describe('annotated records', () => {
+  it('score --annotate writes the inputs back with their scores; --annotate - onto stdout', () => {
+    const input = corpus('to-annotate.jsonl', 4);
+    const dest = join(folder, 'annotated/');
+    const args = ['score', input, '--model', model, '--out', join(folder, 'annotated.scores.jsonl'), ...ENGINE];
+    const run = infoprune([...args, '--annotate', dest]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/annotated 4 records → /);
+    const written = readFileSync(join(dest, 'to-annotate.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const original = readFileSync(input, 'utf8').split('\n').filter(Boolean);
+    expect(written.map((line) => line.replace(/,"infoprune":\{[^{}]*\}\}$/, '}'))).toEqual(original);
+    // The run is complete: --resume does nothing but annotate again, here onto stdout under another key.
+    const piped = infoprune([...args, '--resume', '--annotate', '-', '--annotate-key', 'scores']);
+    expect(piped.status, piped.stderr).toBe(0);
+    const lines = piped.stdout.toString().split('\n').filter(Boolean);
+    expect(lines.map((line) => JSON.parse(line).scores.tokens)).toEqual(
+      written.map((line) => JSON.parse(line).infoprune.tokens),
+    );
+    // infoprune annotate does the same for a finished run (after a merge), into one gzip file.
+    const gz = join(folder, 'annotated.jsonl.gz');
+    const annotate = infoprune(['annotate', join(folder, 'annotated.scores.jsonl'), '--out', gz]);
+    expect(annotate.status, annotate.stderr).toBe(0);
+    expect(gunzipSync(readFileSync(gz)).toString().split('\n').filter(Boolean)).toEqual(written);
   });
 });
 

@@ -39,8 +39,13 @@ export function stdoutTarget(flags: Record<string, unknown>): StdoutTarget {
       );
     }
   }
+  return temporaryStdout('scores.jsonl');
+}
+
+/** A file named `name` in a temporary folder, copied to standard output when complete. */
+export function temporaryStdout(name: string): StdoutTarget {
   const folder = mkdtempSync(join(tmpdir(), 'infoprune-out-'));
-  const out = join(folder, 'scores.jsonl');
+  const out = join(folder, name);
   return {
     out,
     copyOut: () => copyToStdout(out),

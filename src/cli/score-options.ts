@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { READING_DEFAULTS } from '../corpus/options.js';
 import { SCORER_DEFAULTS } from '../engine/options.js';
+import { ANNOTATE_DEFAULTS } from '../pipeline/annotate.js';
 import { SCORE_JOB_DEFAULTS } from '../pipeline/job.js';
 import { SCORE_DEFAULTS } from '../pipeline/options.js';
 import { formatBytes } from '../util/format.js';
@@ -36,6 +37,11 @@ are then not kept, records that failed are listed on stderr, and the run cannot 
   <out>.lock            held while the run writes (a second run with the same --out fails at once); removed at the end
 Only regular files are ever replaced (never a device, FIFO or link), and only files infoprune wrote (else
 --overwrite); files of the run found among the inputs are left out and reported.
+
+With --annotate <dest>, the inputs are also written back out at the end, each record with its scores under one key
+(--annotate-key, default infoprune): {"tokens","nll","bits_per_token","bits_per_byte","word_entropy","model"}, in the
+input's format (JSONL keeps every other byte; Parquet gains a JSON column; .gz and .zst stay so). <dest>: a folder/
+(one file per input), one file, or - (JSONL on standard output). See infoprune annotate --help.
 
 Exact duplicates (the same text, by content hash) are scored once: later copies reuse the first one's score (the
 summary says how many). --cache DIR extends this across runs: scores are kept under DIR by model sha256, context,
@@ -136,6 +142,11 @@ export function addOutputOptions(command: Command): Command {
       '--token-logprobs',
       'also write every scored token id and its log-probability: <out>.logprobs.bin and .idx (see docs)',
     )
+    .option(
+      '--annotate <dest>',
+      "also write the inputs back out with each record's scores under one key: a folder/ (one file per input), one file, or -",
+    )
+    .option('--annotate-key <key>', 'the key (JSONL) or column (Parquet) --annotate adds', ANNOTATE_DEFAULTS.key)
     .option(
       '--cache <dir>',
       'remember scores across runs in this folder (by model, context, stride): texts scored before are not scored again',

@@ -1,8 +1,10 @@
 /** `infoprune score`: the command-line face of `runScoreJob` (src/pipeline/job.ts). */
 import type { Command } from 'commander';
+import { InvalidOptionError } from '../errors.js';
 import { runScoreJob, type ScoreJobOptions, type ScoreJobSummary } from '../pipeline/job.js';
 import { PROBE_SHAPE_NAMES, TRAIN_DEFAULTS } from '../train/options.js';
 import { formatCount, formatDuration } from '../util/format.js';
+import { annotateTo } from './annotate.js';
 import { optionsFromFlags, SCORE_FLAGS, withFlagWording } from './flags.js';
 import { prepareStdin, STDOUT_ARGUMENT, type StdoutTarget, stdoutTarget } from './pipes.js';
 import { formatCounts, ProgressReporter } from './progress.js';
@@ -39,11 +41,23 @@ export function registerScoreCommand(program: Command): void {
 
 /** `-` handled (standard input spooled, standard output as a temporary file copied out), then the run. */
 async function runScore(inputs: string[], flags: Record<string, unknown>): Promise<void> {
+  const { annotate, annotateKey, ...scoreFlags } = flags;
+  if (annotate === STDOUT_ARGUMENT && flags.out === STDOUT_ARGUMENT) {
+    throw new InvalidOptionError(
+      'annotate',
+      (name) => `${name('annotate')} - and ${name('out')} - both name standard output: write one to a file`,
+    );
+  }
   await prepareStdin(inputs);
   const toStdout = flags.out === STDOUT_ARGUMENT ? stdoutTarget(flags) : undefined;
   try {
-    const summary = await runWithProgress(inputs, toStdout ? { ...flags, out: toStdout.out } : flags, toStdout);
-    if (toStdout && summary?.status === 'completed') await toStdout.copyOut();
+    const out = toStdout?.out ?? (flags.out as string);
+    const summary = await runWithProgress(inputs, { ...scoreFlags, out }, toStdout);
+    if (summary?.status !== 'completed') return;
+    if (typeof annotate === 'string') {
+      await annotateTo(out, annotate, annotateKey as string | undefined, flags.quiet === true, 'infoprune score');
+    }
+    await toStdout?.copyOut();
   } finally {
     toStdout?.remove();
   }

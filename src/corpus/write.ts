@@ -1,22 +1,28 @@
 /**
- * Writing the kept corpus in its input's format, record by record in input order:
- * - JSONL and text-per-line: each kept record's exact bytes (`CorpusRecord.raw`) and a newline (`\n`; the reader's
- *   raw bytes exclude the line end, so a CRLF file's kept lines end in LF);
+ * Writing corpus records back out in their input's format, record by record in input order: prune's kept corpus and
+ * score's annotated corpus (each record with its scores under one key).
+ * - JSONL and text-per-line: each record's exact bytes (`CorpusRecord.raw`) and a newline (`\n`; the reader's raw
+ *   bytes exclude the line end, so a CRLF file's lines end in LF); annotated, the key and its value are spliced in
+ *   before the object's closing brace (src/corpus/annotate-json.ts), every other byte unchanged;
  * - plain text, one document per file: the file's bytes, unchanged;
- * - Parquet: the kept rows (`CorpusRecord.row`) under the input file's own schema, Snappy-compressed, in row groups
- *   of 10,000 rows (values as hyparquet reads them, so every cell round-trips; flat schemas).
- * Gzip inputs are written gzip-compressed (one gzip member per MiB, which every gzip reader accepts); zstd inputs are
- * written uncompressed, without the `.zst` suffix (Node 20 has no zstd encoder).
- * Each input file gets its kept file under `kept/`, at its path relative to the folder all inputs share, even when
- * nothing of it is kept (an empty file: downstream sees every shard).
+ * - Parquet: the rows (`CorpusRecord.row`) under the input file's own schema (annotated: plus a JSON column), Snappy-
+ *   compressed, in row groups of 10,000 rows (values as hyparquet reads them, so every cell round-trips; flat schemas).
+ * Compression follows the output's name: `.gz` is written gzip-compressed (one gzip member per MiB, which every gzip
+ * reader accepts); `.zst` as zstd frames (one per MiB, each with its checksum), compressed where Node has a zstd
+ * encoder (22.15 and later) and stored in raw blocks before that (Node 20 has none: valid zstd that any reader
+ * accepts, at the size of the data). Prune's kept files drop the `.zst` suffix instead and are written plain.
+ * Each input file gets its output file, even when nothing of it is kept (an empty file: downstream sees every shard).
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, type SchemaElement } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
-import { describeFileName, type InputFormat } from '../corpus/inputs.js';
-import type { CorpusRecord } from '../corpus/read.js';
+import { annotateJsonLine } from './annotate-json.js';
+import { describeFileName, type InputCompression, type InputFormat } from './inputs.js';
+import type { CorpusRecord } from './read.js';
+import { STDIN_ARGUMENT, spooledStdin } from './stdin.js';
+import { Xxh64 } from './xxh64.js';
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -28,13 +34,14 @@ export class BufferedFileWriter {
 
   constructor(
     readonly path: string,
-    { append = false, gzip = false }: { append?: boolean; gzip?: boolean } = {},
+    { append = false, compression = 'none' }: { append?: boolean; compression?: InputCompression } = {},
   ) {
     this.fd = openSync(path, append ? 'a' : 'w');
-    this.gzip = gzip;
+    this.compression = compression;
   }
 
-  private readonly gzip: boolean;
+  private readonly compression: InputCompression;
+  private wroteAny = false;
 
   write(data: Buffer | string): void {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -45,18 +52,58 @@ export class BufferedFileWriter {
 
   flush(): void {
     if (this.size === 0) return;
-    let data = Buffer.concat(this.chunks, this.size);
-    if (this.gzip) data = gzipSync(data);
-    let written = 0;
-    while (written < data.length) written += writeSync(this.fd, data, written, data.length - written);
+    let data: Buffer = Buffer.concat(this.chunks, this.size);
+    if (this.compression === 'gzip') data = zlib.gzipSync(data);
+    else if (this.compression === 'zstd') data = zstdFrame(data);
+    this.writeOut(data);
     this.chunks = [];
     this.size = 0;
   }
 
+  private writeOut(data: Buffer): void {
+    this.wroteAny = true;
+    let written = 0;
+    while (written < data.length) written += writeSync(this.fd, data, written, data.length - written);
+  }
+
   close(): void {
     this.flush();
+    // An empty zstd file is one empty frame, which every reader takes for no data.
+    if (!this.wroteAny && this.compression === 'zstd') this.writeOut(zstdFrame(Buffer.alloc(0)));
     closeSync(this.fd);
   }
+}
+
+/** Node's zstd encoder, where it has one (22.15 and later). */
+const zstdCompressSync = (zlib as unknown as { zstdCompressSync?: (data: Buffer) => Buffer }).zstdCompressSync;
+
+/** Raw blocks hold at most 128 KiB each. */
+const ZSTD_BLOCK_BYTES = 128 * 1024;
+
+/**
+ * One zstd frame holding `data`: Node's encoder when there is one; else a single-segment frame of raw (stored) blocks
+ * with its content size and XXH64 checksum (RFC 8878 §3.1.1): valid zstd, at the size of the data.
+ */
+export function zstdFrame(data: Buffer): Buffer {
+  if (zstdCompressSync) return zstdCompressSync(data);
+  const blocks = Math.max(1, Math.ceil(data.length / ZSTD_BLOCK_BYTES));
+  const frame = Buffer.alloc(4 + 1 + 8 + 3 * blocks + data.length + 4);
+  frame.writeUInt32LE(0xfd2fb528, 0);
+  frame[4] = 0xe4; // frame header: 8-byte content size, single segment, content checksum
+  frame.writeBigUInt64LE(BigInt(data.length), 5);
+  let at = 13;
+  for (let block = 0; block < blocks; block++) {
+    const start = block * ZSTD_BLOCK_BYTES;
+    const size = Math.min(ZSTD_BLOCK_BYTES, data.length - start);
+    const header = (size << 3) | (block === blocks - 1 ? 1 : 0); // block type 0: raw
+    frame.writeUIntLE(header, at, 3);
+    data.copy(frame, at + 3, start, start + size);
+    at += 3 + size;
+  }
+  const hash = new Xxh64();
+  hash.update(data);
+  frame.writeUInt32LE(Number(hash.digest() & 0xffffffffn), at);
+  return frame;
 }
 
 type KeptFormat = 'lines' | 'file' | 'parquet';
@@ -97,8 +144,16 @@ interface OpenTarget {
   parquet?: ParquetTarget;
 }
 
+export interface CorpusWriterOptions {
+  /** Each source's output file, relative to the output folder (default: `keptPathFor`). */
+  pathFor?: (source: string) => string;
+  /** Annotating: the key (JSONL) or column (Parquet) each record's annotation goes under. */
+  annotationKey?: string;
+}
+
 export class KeptCorpusWriter {
   private readonly base: string;
+  private readonly openedPaths = new Set<string>();
   private current: OpenTarget | null = null;
   private readonly opened = new Set<string>();
   private readonly closedParquet = new Set<string>();
@@ -110,8 +165,9 @@ export class KeptCorpusWriter {
     private readonly sources: readonly string[],
     private readonly textMode: 'file' | 'line',
     private readonly forcedFormat?: InputFormat,
+    private readonly options: CorpusWriterOptions = {},
   ) {
-    this.base = commonFolder(sources);
+    this.base = commonFolder(sources.filter((source) => source !== STDIN_ARGUMENT));
   }
 
   /** Output path of a source's kept file, relative to the output folder. */
@@ -120,18 +176,21 @@ export class KeptCorpusWriter {
     return `kept/${describeFileName(source).compression === 'zstd' ? inside.replace(/\.(zst|zstd)$/i, '') : inside}`;
   }
 
-  async add(record: CorpusRecord): Promise<void> {
+  /** One record, as it was read; annotated with `annotation` (JSON text) under the annotation key when given. */
+  async add(record: CorpusRecord, annotation?: string): Promise<void> {
     const target = await this.targetFor(record.source);
+    const key = this.options.annotationKey;
     if (target.format === 'parquet') {
       if (record.row === undefined)
         throw new Error(`Record ${record.id} of Parquet file ${record.source} has no row to write`);
       const parquet = target.parquet!;
-      parquet.rows.push(record.row);
+      parquet.rows.push(key === undefined ? record.row : { ...record.row, [key]: annotation ?? null });
       if (parquet.rows.length >= PARQUET_ROW_GROUP) await this.flushParquet(parquet);
       return;
     }
     if (record.raw === undefined) throw new Error(`Record ${record.id} of ${record.source} has no raw bytes to write`);
-    target.lines!.write(record.raw);
+    const plain = key === undefined || annotation === undefined;
+    target.lines!.write(plain ? record.raw : annotateJsonLine(record.raw, key, annotation));
     if (target.format === 'lines') target.lines!.write('\n');
   }
 
@@ -139,11 +198,13 @@ export class KeptCorpusWriter {
     if (this.current?.source === source) return this.current;
     await this.closeCurrent();
     const format = keptFormatOf(source, this.textMode, this.forcedFormat);
-    const relativePath = this.keptPathFor(source);
+    const relativePath = (this.options.pathFor ?? ((name: string) => this.keptPathFor(name)))(source);
     const path = join(this.outFolder, relativePath);
-    const reopened = this.opened.has(source);
+    // Appended to when its records come again after another file's, or when several sources share one output.
+    const reopened = this.openedPaths.has(path);
+    this.opened.add(source);
     if (!reopened) {
-      this.opened.add(source);
+      this.openedPaths.add(path);
       this.files.push(relativePath);
     }
     mkdirSync(dirname(path), { recursive: true });
@@ -153,10 +214,11 @@ export class KeptCorpusWriter {
           `Records of ${source} come interleaved with other files'; a Parquet file cannot be appended to`,
         );
       }
-      this.current = { source, format, parquet: await openParquet(source, path) };
+      if (reopened) throw new Error(`${relativePath}: one Parquet output cannot take the rows of several files`);
+      this.current = { source, format, parquet: await openParquet(source, path, this.options.annotationKey) };
     } else {
-      const gzip = describeFileName(source).compression === 'gzip';
-      this.current = { source, format, lines: new BufferedFileWriter(path, { append: reopened, gzip }) };
+      const { compression } = describeFileName(path);
+      this.current = { source, format, lines: new BufferedFileWriter(path, { append: reopened, compression }) };
     }
     return this.current;
   }
@@ -192,9 +254,10 @@ export class KeptCorpusWriter {
   }
 }
 
-async function openParquet(source: string, path: string): Promise<ParquetTarget> {
-  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(source));
-  const schema = metadata.schema;
+async function openParquet(source: string, path: string, annotationKey?: string): Promise<ParquetTarget> {
+  const file = source === STDIN_ARGUMENT ? (spooledStdin()?.path ?? source) : source;
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(file));
+  const schema = [...metadata.schema];
   const columns: { name: string; element: SchemaElement }[] = [];
   // Top-level columns are the root's children; nested groups are skipped over with their descendants.
   let i = 1;
@@ -205,6 +268,18 @@ async function openParquet(source: string, path: string): Promise<ParquetTarget>
     }
     columns.push({ name: element.name, element });
     i++;
+  }
+  if (annotationKey !== undefined && !columns.some((column) => column.name === annotationKey)) {
+    // The annotation as one JSON text column (Parquet's JSON logical type), after the file's own columns.
+    const element: SchemaElement = {
+      name: annotationKey,
+      type: 'BYTE_ARRAY',
+      repetition_type: 'OPTIONAL',
+      converted_type: 'JSON',
+    };
+    schema[0] = { ...schema[0], num_children: (schema[0].num_children ?? 0) + 1 };
+    schema.push(element);
+    columns.push({ name: annotationKey, element });
   }
   const writer = new ParquetWriter({ writer: fileWriter(path), schema, codec: 'SNAPPY' });
   return { writer, columns, rows: [] };
