@@ -845,7 +845,13 @@ async function main(): Promise<void> {
   const stamp = report.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   const host = hostname().replace(/[^\w.-]+/g, '_');
   const dated = join(resultsDir, `${stamp}-${host}${quick ? '-quick' : ''}.json`);
-  if (!quick) {
+  if (!quick && args['train-only']) {
+    // the train section alone must not replace the scoring tables of a full run
+    writeJsonAtomic(dated, report);
+    writeJsonAtomic(join(resultsDir, 'latest-train.json'), report);
+    writeTextAtomic(join(resultsDir, 'latest-train.md'), markdownReport(report));
+    log(`--train-only: wrote ${dated.replace(`${ROOT}/`, '')} and bench/results/latest-train.{json,md}`);
+  } else if (!quick) {
     writeJsonAtomic(dated, report);
     writeJsonAtomic(join(resultsDir, 'latest.json'), report);
     writeTextAtomic(join(resultsDir, 'latest.md'), markdownReport(report));

@@ -34,6 +34,7 @@ export {
 } from './errors.js';
 export { describeModel, type GgufHeader, type ModelDescription, readGgufHeader } from './gguf/reader.js';
 export { validateGgufFile } from './gguf/validate.js';
+export { type AnnotateOptions, type AnnotateSummary, annotateCorpus } from './pipeline/annotate.js';
 export { runScoreJob, type ScoreJobOptions, type ScoreJobSummary } from './pipeline/job.js';
 export { type MergeOptions, type MergeSummary, mergeShards } from './pipeline/merge.js';
 export type { ScoreCorpusOptions, TokenizerModule } from './pipeline/options.js';

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTokenLogprobs } from '../src/scores/logprobs.js';
 import { tinyModelPath } from './helpers/models.js';
@@ -154,5 +155,76 @@ describe('duplicates and token log-probabilities', () => {
         .split('\n')
         .map((line) => JSON.parse(line).nll);
     expect(scores(join(folder, 'again.jsonl'))).toEqual(scores(out));
+  });
+});
+
+describe('annotated records', () => {
+  it('score --annotate writes the inputs back with their scores; --annotate - onto stdout', () => {
+    const input = corpus('to-annotate.jsonl', 4);
+    const dest = join(folder, 'annotated/');
+    const args = ['score', input, '--model', model, '--out', join(folder, 'annotated.scores.jsonl'), ...ENGINE];
+    const run = infoprune([...args, '--annotate', dest]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/annotated 4 records → /);
+    const written = readFileSync(join(dest, 'to-annotate.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const original = readFileSync(input, 'utf8').split('\n').filter(Boolean);
+    expect(written.map((line) => line.replace(/,"infoprune":\{[^{}]*\}\}$/, '}'))).toEqual(original);
+    // The run is complete: --resume does nothing but annotate again, here onto stdout under another key.
+    const piped = infoprune([...args, '--resume', '--annotate', '-', '--annotate-key', 'scores']);
+    expect(piped.status, piped.stderr).toBe(0);
+    const lines = piped.stdout.toString().split('\n').filter(Boolean);
+    expect(lines.map((line) => JSON.parse(line).scores.tokens)).toEqual(
+      written.map((line) => JSON.parse(line).infoprune.tokens),
+    );
+    // infoprune annotate does the same for a finished run (after a merge), into one gzip file.
+    const gz = join(folder, 'annotated.jsonl.gz');
+    const annotate = infoprune(['annotate', join(folder, 'annotated.scores.jsonl'), '--out', gz]);
+    expect(annotate.status, annotate.stderr).toBe(0);
+    expect(gunzipSync(readFileSync(gz)).toString().split('\n').filter(Boolean)).toEqual(written);
+  });
+});
+
+describe('pipes', () => {
+  it('reads - from stdin (gzip told by its bytes), writes --out - to stdout, and keeps summaries on stderr', () => {
+    const input = corpus('piped.jsonl', 6);
+    const file = infoprune(['score', input, '--model', model, '--out', join(folder, 'piped-file.jsonl'), ...ENGINE]);
+    expect(file.status, file.stderr).toBe(0);
+    const fromFile = readFileSync(join(folder, 'piped-file.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const piped = infoprune(['score', '-', '--model', model, '--out', '-', ...ENGINE], gzipSync(readFileSync(input)));
+    expect(piped.status, piped.stderr).toBe(0);
+    const lines = piped.stdout.toString().split('\n').filter(Boolean);
+    expect(lines.length).toBe(6);
+    // The same numbers as the file run's, with `-` as the source (ids from the id field).
+    const strip = (line: string) => ({ ...JSON.parse(line), source: undefined });
+    expect(lines.map(strip)).toEqual(fromFile.map(strip));
+    expect(JSON.parse(lines[0]).source).toBe('-');
+    expect(piped.stderr).toMatch(/6 read = 6 scored.*→ standard output/);
+    // The temporary run files are gone; stdout holds records only; a resume cannot write to stdout.
+    expect(piped.stdout.toString()).not.toMatch(/infoprune/);
+    const resume = infoprune(['score', input, '--model', model, '--out', '-', '--resume', ...ENGINE]);
+    expect(resume.status).toBe(1);
+    expect(resume.stderr).toMatch(/--resume cannot be used with --out -/);
+    expect(resume.stdout.length).toBe(0);
+  });
+
+  it('lists failed records on stderr when the run writes to stdout, and prune reads - too', () => {
+    const input = corpus('piped-bad.jsonl', 5, 1);
+    const piped = infoprune(
+      ['score', '-', '--model', model, '--out', '-', '--max-error-rate', '0.5', ...ENGINE],
+      readFileSync(input),
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stdout.toString().split('\n').filter(Boolean).length).toBe(4);
+    expect(piped.stderr).toMatch(/not scored: \{"source":"-","line":1,/);
+    const scores = join(folder, 'piped-bad.scores.jsonl');
+    writeFileSync(scores, piped.stdout);
+    const out = join(folder, 'piped-pruned');
+    const pruned = infoprune(
+      ['prune', '--input', '-', '--scores', scores, '--out', out, '--prune-ratio', '0.5'],
+      readFileSync(input),
+    );
+    expect(pruned.status, pruned.stderr).toBe(0);
+    expect(pruned.stdout.length).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8')).counts.kept).toBe(2);
   });
 });

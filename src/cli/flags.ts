@@ -55,6 +55,8 @@ export const SCORE_FLAGS = {
   maxErrorRate: { flag: '--max-error-rate', type: 'number' },
   tokenLogprobs: { flag: '--token-logprobs', type: 'boolean' },
   cache: { flag: '--cache' },
+  annotate: { flag: '--annotate' },
+  annotateKey: { flag: '--annotate-key' },
   dedupEntries: { flag: '--dedup-entries', type: 'integer', min: 0 },
   verbose: { flag: '--verbose', type: 'boolean' },
 } as const satisfies FlagTable;
@@ -92,6 +94,11 @@ export const TRAIN_FLAGS = {
   gpuLayers: { flag: '--gpu-layers', type: 'integer', min: 0, words: ['max'] },
   overwrite: { flag: '--overwrite', type: 'boolean' },
   verbose: { flag: '--verbose', type: 'boolean' },
+} as const satisfies FlagTable;
+
+export const ANNOTATE_FLAGS = {
+  out: { flag: '--out' },
+  key: { flag: '--key' },
 } as const satisfies FlagTable;
 
 export const MERGE_FLAGS = {

@@ -2,6 +2,7 @@
 /** The `infoprune` command: each subcommand lives in its own file beside this one. */
 import { Command } from 'commander';
 import { packageVersion } from '../util/version.js';
+import { registerAnnotateCommand } from './annotate.js';
 import { registerMakeModelCommand } from './make-model.js';
 import { registerMergeCommand } from './merge.js';
 import { registerPruneCommand } from './prune.js';
@@ -21,6 +22,7 @@ registerScoreCommand(program);
 registerTrainCommand(program);
 registerPruneCommand(program);
 registerMergeCommand(program);
+registerAnnotateCommand(program);
 registerMakeModelCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

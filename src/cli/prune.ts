@@ -4,6 +4,7 @@ import { METRIC_NAMES, METRICS } from '../select/metrics.js';
 import { type PruneOptions, type PruneResult, pruneCorpus } from '../select/prune.js';
 import { SELECTION_DEFAULTS, STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from '../select/strategies.js';
 import { optionsFromFlags, PRUNE_FLAGS, withFlagWording } from './flags.js';
+import { prepareStdin } from './pipes.js';
 
 function helpText(): string {
   const metrics = METRIC_NAMES.map((name) => {
@@ -44,7 +45,10 @@ export function registerPruneCommand(program: Command): void {
   program
     .command('prune')
     .description('Rank documents by information content and keep the most informative (or another selection)')
-    .requiredOption('--input <paths...>', 'corpus files, folders or globs (the inputs given to infoprune score)')
+    .requiredOption(
+      '--input <paths...>',
+      'corpus files, folders or globs (the inputs given to infoprune score; - for standard input)',
+    )
     .requiredOption('--out <dir>', 'output folder (must not exist)')
     .option('--scores <file>', 'score file from infoprune score (JSONL or Parquet)')
     .option('--prune-ratio <r>', 'fraction of documents to prune, in (0, 1)')
@@ -73,6 +77,7 @@ export function registerPruneCommand(program: Command): void {
 }
 
 async function runPrune(flags: Record<string, unknown>): Promise<void> {
+  await prepareStdin(flags.input as string[]);
   const options = optionsFromFlags(PRUNE_FLAGS, flags) as unknown as PruneOptions;
   const log = flags.quiet ? undefined : (message: string) => process.stderr.write(`infoprune prune: ${message}\n`);
   // Ctrl-C aborts the run; pruneCorpus then removes its temporary folder, so no partial output is left behind.

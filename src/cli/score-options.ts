@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { READING_DEFAULTS } from '../corpus/options.js';
 import { SCORER_DEFAULTS } from '../engine/options.js';
+import { ANNOTATE_DEFAULTS } from '../pipeline/annotate.js';
 import { SCORE_JOB_DEFAULTS } from '../pipeline/job.js';
 import { SCORE_DEFAULTS } from '../pipeline/options.js';
 import { formatBytes } from '../util/format.js';
@@ -14,9 +15,12 @@ per file, or per line with --text-mode line). Other files in folders and globs (
 and each is named on stderr and in the manifest. Compressed data is verified (gzip CRC-32, zstd checksums): the
 records of a damaged member or frame, and all after it, are reported with the byte offset where the damage begins,
 the records before it are scored; bytes after the last member or frame are reported and ignored (as gzip -d does).
-Ids are kept exactly as written, big integers included.
+Ids are kept exactly as written, big integers included. The input - is standard input (spooled to a temporary file
+under TMPDIR; gzip, zstd and Parquet told by their first bytes, JSONL otherwise), e.g.
+  zstdcat shard.jsonl.zst | infoprune score - --model m.gguf --out - | jq .bits_per_token
 
-Outputs, beside --out:
+Outputs, beside --out (--out - writes the score records to standard output when the run completes; the other files
+are then not kept, records that failed are listed on stderr, and the run cannot be resumed):
   <out>                 one score record per document, in input order: id, source, line (1-based line, 0-based
                         Parquet row, 0 for a whole text file), tokens, nll (nats), bytes, bits_per_token,
                         bits_per_byte, perplexity, words. JSONL, or Parquet with the same columns when <out> ends in .parquet
@@ -33,6 +37,11 @@ Outputs, beside --out:
   <out>.lock            held while the run writes (a second run with the same --out fails at once); removed at the end
 Only regular files are ever replaced (never a device, FIFO or link), and only files infoprune wrote (else
 --overwrite); files of the run found among the inputs are left out and reported.
+
+With --annotate <dest>, the inputs are also written back out at the end, each record with its scores under one key
+(--annotate-key, default infoprune): {"tokens","nll","bits_per_token","bits_per_byte","word_entropy","model"}, in the
+input's format (JSONL keeps every other byte; Parquet gains a JSON column; .gz and .zst stay so). <dest>: a folder/
+(one file per input), one file, or - (JSONL on standard output). See infoprune annotate --help.
 
 Exact duplicates (the same text, by content hash) are scored once: later copies reuse the first one's score (the
 summary says how many). --cache DIR extends this across runs: scores are kept under DIR by model sha256, context,
@@ -133,6 +142,11 @@ export function addOutputOptions(command: Command): Command {
       '--token-logprobs',
       'also write every scored token id and its log-probability: <out>.logprobs.bin and .idx (see docs)',
     )
+    .option(
+      '--annotate <dest>',
+      "also write the inputs back out with each record's scores under one key: a folder/ (one file per input), one file, or -",
+    )
+    .option('--annotate-key <key>', 'the key (JSONL) or column (Parquet) --annotate adds', ANNOTATE_DEFAULTS.key)
     .option(
       '--cache <dir>',
       'remember scores across runs in this folder (by model, context, stride): texts scored before are not scored again',

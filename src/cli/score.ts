@@ -1,9 +1,12 @@
 /** `infoprune score`: the command-line face of `runScoreJob` (src/pipeline/job.ts). */
 import type { Command } from 'commander';
+import { InvalidOptionError } from '../errors.js';
 import { runScoreJob, type ScoreJobOptions, type ScoreJobSummary } from '../pipeline/job.js';
 import { PROBE_SHAPE_NAMES, TRAIN_DEFAULTS } from '../train/options.js';
 import { formatCount, formatDuration } from '../util/format.js';
+import { annotateTo } from './annotate.js';
 import { optionsFromFlags, SCORE_FLAGS, withFlagWording } from './flags.js';
+import { prepareStdin, STDOUT_ARGUMENT, type StdoutTarget, stdoutTarget } from './pipes.js';
 import { formatCounts, ProgressReporter } from './progress.js';
 import { addEngineOptions, addOutputOptions, addReadingOptions, addRunOptions, SCORE_HELP } from './score-options.js';
 import { parseBudget, TrainDisplay } from './train.js';
@@ -36,8 +39,36 @@ export function registerScoreCommand(program: Command): void {
     .action(withFlagWording(SCORE_FLAGS, runScore));
 }
 
-/** The flags as the job's options, the job run with a progress display, the outcome in one line and an exit code. */
+/** `-` handled (standard input spooled, standard output as a temporary file copied out), then the run. */
 async function runScore(inputs: string[], flags: Record<string, unknown>): Promise<void> {
+  const { annotate, annotateKey, ...scoreFlags } = flags;
+  if (annotate === STDOUT_ARGUMENT && flags.out === STDOUT_ARGUMENT) {
+    throw new InvalidOptionError(
+      'annotate',
+      (name) => `${name('annotate')} - and ${name('out')} - both name standard output: write one to a file`,
+    );
+  }
+  await prepareStdin(inputs);
+  const toStdout = flags.out === STDOUT_ARGUMENT ? stdoutTarget(flags) : undefined;
+  try {
+    const out = toStdout?.out ?? (flags.out as string);
+    const summary = await runWithProgress(inputs, { ...scoreFlags, out }, toStdout);
+    if (summary?.status !== 'completed') return;
+    if (typeof annotate === 'string') {
+      await annotateTo(out, annotate, annotateKey as string | undefined, flags.quiet === true, 'infoprune score');
+    }
+    await toStdout?.copyOut();
+  } finally {
+    toStdout?.remove();
+  }
+}
+
+/** The flags as the job's options, the job run with a progress display, the outcome in one line and an exit code. */
+async function runWithProgress(
+  inputs: string[],
+  flags: Record<string, unknown>,
+  toStdout: StdoutTarget | undefined,
+): Promise<ScoreJobSummary | undefined> {
   const { shape, budgetTokens: _t, budgetSeconds: _s, ...fromFlags } = optionsFromFlags(SCORE_FLAGS, flags);
   const probe =
     fromFlags.model === undefined
@@ -69,27 +100,8 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
     });
     reporter.stop();
     probeDisplay.stop();
-    if (summary.alreadyComplete) {
-      reportFailures(summary);
-      return;
-    }
-    const { counts } = summary;
-    if (summary.status === 'stopped') {
-      process.stderr.write(
-        `infoprune score: stopped after ${formatCounts(counts)}; run the same command with --resume to finish\n`,
-      );
-      process.exitCode = 130;
-      return;
-    }
-    if (!quiet) {
-      const skipped = counts.skipped + counts.fileErrors > 0 ? `; see ${summary.outputs.errors}` : '';
-      const rate = formatCount(summary.tokensPerSecond, { compact: true });
-      process.stderr.write(
-        `infoprune score: ${formatCounts(counts)}${skipped}. ${formatCount(counts.tokens, { compact: true })} tokens in ${formatDuration(summary.seconds)} ` +
-          `(${rate} tokens/s) → ${summary.outputs.scores}\n`,
-      );
-    }
-    reportFailures(summary);
+    reportOutcome(summary, quiet, toStdout);
+    return summary;
   } catch (error) {
     reporter.stop();
     probeDisplay.stop();
@@ -98,7 +110,7 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
         'infoprune score: stopped at once; run the same command with --resume to go on from the last checkpoint\n',
       );
       process.exitCode = 130;
-      return;
+      return undefined;
     }
     throw error;
   } finally {
@@ -107,8 +119,39 @@ async function runScore(inputs: string[], flags: Record<string, unknown>): Promi
   }
 }
 
+/** The outcome in one line on stderr (stdout is for data), and the exit code. */
+function reportOutcome(summary: ScoreJobSummary, quiet: boolean, toStdout: StdoutTarget | undefined): void {
+  const { counts } = summary;
+  if (summary.status === 'stopped') {
+    process.stderr.write(
+      `infoprune score: stopped after ${formatCounts(counts)}; run the same command with --resume to finish\n`,
+    );
+    process.exitCode = 130;
+    return;
+  }
+  const failed = counts.skipped + counts.fileErrors > 0;
+  if (!quiet && !summary.alreadyComplete) {
+    const skipped = failed ? `; see ${toStdout ? 'below' : summary.outputs.errors}` : '';
+    const rate = formatCount(summary.tokensPerSecond, { compact: true });
+    process.stderr.write(
+      `infoprune score: ${formatCounts(counts)}${skipped}. ${formatCount(counts.tokens, { compact: true })} tokens in ${formatDuration(summary.seconds)} ` +
+        `(${rate} tokens/s) → ${toStdout ? 'standard output' : summary.outputs.scores}\n`,
+    );
+  }
+  if (toStdout && failed && !quiet) {
+    const shown = toStdout.errorLines(ERRORS_SHOWN);
+    process.stderr.write(`${shown.map((line) => `  not scored: ${line}`).join('\n')}\n`);
+    const more = counts.skipped + counts.fileErrors - shown.length;
+    if (more > 0) process.stderr.write(`  ... and ${formatCount(more)} more\n`);
+  }
+  reportFailures(summary, toStdout);
+}
+
+/** Records that could not be scored, listed on stderr when the run's files are not kept (--out -). */
+const ERRORS_SHOWN = 10;
+
 /** Exit status 3, with the reason on stderr, when too many records failed (or none was scored). */
-function reportFailures({ failures, outputs, counts }: ScoreJobSummary): void {
+function reportFailures({ failures, outputs, counts }: ScoreJobSummary, toStdout: StdoutTarget | undefined): void {
   if (!failures.exceeded) return;
   const share = `${(100 * failures.rate).toFixed(failures.rate < 0.1 ? 2 : 1)}%`;
   const why = failures.nothingScored
@@ -116,6 +159,6 @@ function reportFailures({ failures, outputs, counts }: ScoreJobSummary): void {
     : counts.modelFailures > 0
       ? `the model gave non-finite log-probabilities for ${formatCount(counts.modelFailures)} documents`
       : `${formatCount(failures.failed)} records failed (${share}), more than --max-error-rate ${failures.maxErrorRate}`;
-  process.stderr.write(`infoprune score: ${why}; see ${outputs.errors}\n`);
+  process.stderr.write(`infoprune score: ${why}${toStdout ? '' : `; see ${outputs.errors}`}\n`);
   process.exitCode = 3;
 }

@@ -15,6 +15,7 @@ import { trainProbe } from '../train/train-probe.js';
 import { formatCount, formatDuration } from '../util/format.js';
 import { describeValue } from '../util/validate.js';
 import { optionsFromFlags, TRAIN_FLAGS, withFlagWording } from './flags.js';
+import { prepareStdin } from './pipes.js';
 
 const HELP = `
 The paper's data probe: a small llama-architecture model trained on the corpus itself, so that what it compresses
@@ -66,6 +67,7 @@ export function registerTrainCommand(program: Command): void {
 }
 
 async function runTrain(inputs: string[], flags: Record<string, unknown>): Promise<void> {
+  await prepareStdin(inputs);
   const { budgetTokens: _tokens, budgetSeconds: _seconds, ...options } = optionsFromFlags(TRAIN_FLAGS, flags);
   const abort = new AbortController();
   const onSignal = () => abort.abort();

@@ -25,7 +25,7 @@ export async function* decodeFile(
   onSource?: (source: ByteSource) => void,
 ): AsyncGenerator<DecodedPiece> {
   // Opening first, so that a missing or unreadable file is one clear error before anything is decoded.
-  const handle = await open(input.source, 'r');
+  const handle = await open(input.path ?? input.source, 'r');
   try {
     const { size } = await handle.stat();
     const source = new ByteSource(handle, size, input.compression === 'none' ? offset : 0);

@@ -8,6 +8,7 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { InfopruneError } from '../errors.js';
 import { invalidParameterError } from '../util/validate.js';
+import { STDIN_ARGUMENT, spooledStdin } from './stdin.js';
 
 export type InputFormat = 'jsonl' | 'parquet' | 'text';
 export type InputCompression = 'none' | 'gzip' | 'zstd';
@@ -26,6 +27,8 @@ export interface InputFile {
   sizeBytes: number;
   /** Modification time when listed (a resume refuses an input changed since its run started). */
   modifiedMs: number;
+  /** The file to open when it is not `source`: standard input (`-`) spooled to a temporary file (src/corpus/stdin.ts). */
+  path?: string;
 }
 
 export interface ListInputsOptions {
@@ -141,6 +144,10 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
 
   for (const arg of args) {
     if (typeof arg !== 'string' || arg.length === 0) throw invalidParameterError('input', 'non-empty string', arg);
+    if (arg === STDIN_ARGUMENT) {
+      files.push(stdinInput(forced, seen));
+      continue;
+    }
     let stats: Stats | undefined;
     try {
       stats = statSync(arg);
@@ -168,6 +175,29 @@ export function listInputs(args: readonly string[], options: ListInputsOptions =
     throw new InfopruneError('INPUT_NOT_FOUND', `No input file of a known format in ${args.join(', ')}`);
   }
   return files;
+}
+
+/** `-`: standard input, as the CLI spooled it (a file named `-` is `./-`). */
+function stdinInput(forced: InputFormat | undefined, seen: Set<string>): InputFile {
+  const spooled = spooledStdin();
+  if (spooled === undefined) {
+    throw new InfopruneError(
+      'INPUT_NOT_FOUND',
+      'Input - (standard input) is read by the command line only: pass files to the library (or ./- for a file named -)',
+    );
+  }
+  if (seen.has(spooled.path)) throw invalidParameterError('input', 'standard input (-) once', STDIN_ARGUMENT);
+  seen.add(spooled.path);
+  const { path, compression, sizeBytes } = spooled;
+  return {
+    source: STDIN_ARGUMENT,
+    key: STDIN_ARGUMENT,
+    format: forced ?? spooled.format,
+    compression,
+    sizeBytes,
+    modifiedMs: statSync(path).mtimeMs,
+    path,
+  };
 }
 
 function toKey(path: string): string {

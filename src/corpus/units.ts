@@ -417,7 +417,7 @@ async function openParquet(
   let file: AsyncBuffer;
   let columns: string[];
   try {
-    file = await asyncBufferFromFile(input.source);
+    file = await asyncBufferFromFile(input.path ?? input.source);
     metadata = await parquetMetadataAsync(file);
     columns = parquetSchema(metadata).children.map((child) => child.element.name);
   } catch (error) {

@@ -305,12 +305,12 @@ export function runIdentity(
     scoring: valueOptionsOf(scorer.options),
     reading: readingIdentity,
     wordBuckets,
-    inputs: inputs.map(({ source, key, format, compression, sizeBytes }) => ({
+    inputs: inputs.map(({ source, path, key, format, compression, sizeBytes }) => ({
       key,
       format,
       compression,
       sizeBytes,
-      fingerprint: inputFingerprint(source),
+      fingerprint: inputFingerprint(path ?? source),
     })),
   };
 }

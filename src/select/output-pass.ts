@@ -4,11 +4,11 @@
  * report.
  */
 import type { CorpusRecord } from '../corpus/read.js';
+import type { BufferedFileWriter, KeptCorpusWriter } from '../corpus/write.js';
 import { InfopruneError } from '../errors.js';
 import { KEY_WORDS } from './keys.js';
 import type { MeasuredSpill } from './measured.js';
 import { informationOrder } from './metrics.js';
-import type { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
 import type { CutPoint, KeepRule } from './plan.js';
 import { SPILL_FIELDS, SPILL_WIDTH, SpillReader } from './spill.js';
 import { ExtremesTracker, type HistogramAccumulator, type Sample, snippetOf } from './summary.js';

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type ReadingOptions, resolveReadingOptions } from '../corpus/options.js';
 import { type ReadCorpusOptions, readCorpus } from '../corpus/read.js';
+import { BufferedFileWriter, KeptCorpusWriter } from '../corpus/write.js';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { scoreFilePaths } from '../scores/files.js';
 import { readManifest, type ScoreManifest } from '../scores/manifest.js';
@@ -26,7 +27,6 @@ import { type CorpusReader, type JoinResult, joinScoresToCorpus } from './join.j
 import { MeasuredSpill } from './measured.js';
 import { METRICS, type MetricDefinition } from './metrics.js';
 import { type OutputPassResult, outputPass } from './output-pass.js';
-import { BufferedFileWriter, KeptCorpusWriter } from './outputs.js';
 import { type CutPoint, type Cuts, KeepRule } from './plan.js';
 import { renderReport } from './report.js';
 import { groupShares, nearCuts, quantileRows, setUpReportViews } from './report-inputs.js';
