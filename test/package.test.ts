@@ -25,15 +25,46 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tinyModelPath } from './helpers/models.js';
 
 const npmCli = join(dirname(process.execPath), process.platform === 'win32' ? 'npm.cmd' : 'npm');
-const builtAddon = join(REPO_ROOT, 'build', 'Release', 'infoprune.node');
+const built = join(REPO_ROOT, 'build', 'Release');
+const defaultGpu = process.platform === 'darwin' && process.arch === 'arm64' ? 'metal' : 'cpu';
+const buildInfo = existsSync(join(built, 'build-info.json'))
+  ? (JSON.parse(readFileSync(join(built, 'build-info.json'), 'utf8')) as { mode: string; gpu: string })
+  : null;
 const skipReason =
   process.platform === 'win32'
     ? 'the consumer checks build a POSIX PATH of symlinks'
     : !existsSync(npmCli)
       ? `npm is not beside node (${npmCli})`
-      : !existsSync(builtAddon)
-        ? `the native addon is not built (${builtAddon}): npm pack ships it as the prebuilt`
-        : null;
+      : !existsSync(join(built, 'infoprune.node')) || buildInfo === null
+        ? `the native addon is not built (${built}): npm pack ships it as the prebuilt`
+        : buildInfo.mode !== 'prebuilt' || buildInfo.gpu !== defaultGpu
+          ? `the addon in ${built} is a ${buildInfo.mode} ${buildInfo.gpu} build; npm pack ships only the default build`
+          : null;
+
+/** What `npm pack` reads in a checkout: the package's files, what prepare compiles and prepack ships. */
+const CHECKOUT_FILES = [
+  'package.json',
+  'README.md',
+  'LICENSE',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'src',
+  'native',
+];
+const CHECKOUT_FILES_TOO = ['scripts', 'CMakeLists.txt', 'binding.gyp', join('build', 'Release')];
+
+/**
+ * A copy of the checkout to pack from, with the checkout's node_modules: npm's prepare step recompiles dist/ and
+ * prepack writes prebuilds/, which must not happen under the other test files' feet (they run dist/ meanwhile).
+ */
+function checkoutCopy(into: string): string {
+  const copy = join(into, 'checkout');
+  for (const entry of [...CHECKOUT_FILES, ...CHECKOUT_FILES_TOO]) {
+    cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
+  return copy;
+}
 
 /** Tools a consumer without build tools still has: node, npm and a shell (npm runs install scripts with sh). */
 const CONSUMER_TOOLS = ['node', 'npm', 'npx', 'sh', 'env', 'cat', 'ls', 'rm', 'mkdir', 'uname'];
@@ -81,10 +112,10 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'infoprune-package-'));
-    // 1. npm pack, as a release would (prepack puts the prebuilt in place, prepare compiles the library).
+    // 1. npm pack, as a release would (prepack puts the prebuilt in place, prepare compiles the library), in a copy.
     let started = performance.now();
     const packed = await ok(
-      run(npmCli, ['pack', '--json', '--pack-destination', scratch], { cwd: REPO_ROOT }),
+      run(npmCli, ['pack', '--json', '--pack-destination', scratch], { cwd: checkoutCopy(scratch) }),
       'npm pack',
     );
     const [report] = JSON.parse(packed.slice(packed.indexOf('['))) as Array<{ filename: string; size: number }>;
