@@ -84,7 +84,9 @@ function prebuiltLibraries() {
   const pkg = `@node-llama-cpp/${name}`;
   // infoprune depends on the CPU packages itself; the GPU ones come with node-llama-cpp (a checkout) or by hand.
   const dir = packageDir(pkg) ?? (llamaPackageDir && packageDir(pkg, llamaPackageDir));
-  const version = llamaPackageDir ? readJson(join(llamaPackageDir, 'package.json')).version : null;
+  // The release every @node-llama-cpp package must come from: the one infoprune pins its CPU packages to.
+  const pinned = Object.values(readJson(join(root, 'package.json')).optionalDependencies ?? {})[0];
+  const version = pinned ?? (llamaPackageDir ? readJson(join(llamaPackageDir, 'package.json')).version : null);
   if (!dir) {
     throw new BuildError(
       `llama.cpp's prebuilt libraries for ${name} are not installed: npm install ${pkg}${version ? `@${version}` : ''} ` +
