@@ -1,6 +1,7 @@
 # The node-gyp route to the same addon that CMakeLists.txt builds (prebuilt llama.cpp libraries only).
-# npm install takes the cmake-js route (package.json "install" runs scripts/build-native.mjs), so this file is
-# never used automatically; `npx node-gyp rebuild` uses it, with the paths build-native.mjs prints.
+# npm install takes the prebuilt addon or the cmake-js route (package.json "install" runs scripts/install.mjs), so
+# this file is never used automatically; `npx node-gyp rebuild` uses it, with the paths build-native.mjs prints.
+# The libraries are not copied: src/engine/addon.ts loads them from their package at run time.
 # Keep its sources, defines and flags in step with CMakeLists.txt.
 {
   "targets": [
@@ -23,13 +24,7 @@
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "OTHER_LDFLAGS": ["-Wl,-rpath,@loader_path"]
-      },
-      "copies": [
-        {
-          "destination": "<(PRODUCT_DIR)",
-          "files": ["<!@(node -e \"const d=require('child_process').execFileSync(process.execPath,['scripts/build-native.mjs','--print','library-dir']).toString();console.log(require('fs').readdirSync(d).filter(n=>/\\.(so|dylib)$/.test(n)).map(n=>require('path').join(d,n)).join(' '))\")"]
-        }
-      ]
+      }
     }
   ]
 }

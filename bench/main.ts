@@ -27,6 +27,8 @@
  *   llama-perplexity  llama.cpp's tool, built from the same bundled release, on the chunks' text with the same context,
  *                     batch and threads. It scores only the second half of each chunk (n_ctx - n_ctx/2 - 1 tokens), so
  *                     the comparison is tokens *scored* per second; tokens evaluated are shown beside it.
+ * Service (bench/service.ts). One shared scorer behind node:http, 1, 8 and 32 concurrent callers, with and without
+ * coalescing: requests/s, p50/p99 latency, the server's event-loop delay; and how long a 1 MB tokenize blocks it.
  * Interleaving. After an untimed warm-up, `--reps` rounds (default 5); in each round every row runs once, in an order
  * rotated by one per round, one at a time. Figures are medians over rounds; a ratio is the median over rounds of the
  * per-round ratio (the two rows ran minutes apart at most, on a shared machine whose speed drifts).
@@ -38,7 +40,7 @@
  * smoke run for CI (tiny model, one round, no llama-perplexity build) that finishes within a minute.
  *
  *   npm run bench [-- --quick] [--model m.gguf | --preset tinystories-15m,smollm2-135m] [--reps 5] [--threads N]
- *                 [--no-peers] [--out results.json] [--context 512] [--batch N] [--seconds S] [--explore]
+ *                 [--no-peers] [--no-service] [--out results.json] [--context 512] [--batch N] [--seconds S] [--explore]
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
@@ -79,6 +81,7 @@ import {
   writeJsonAtomic,
   writeTextAtomic,
 } from './report.js';
+import { benchService, type ServiceReport, serviceMarkdown } from './service.js';
 import { runTrainBench, trainMarkdown } from './train.js';
 import {
   buildWorkloads,
@@ -94,6 +97,7 @@ const DIST = join(ROOT, 'dist');
 const HOST_SCRIPT = join(DIST, 'bench', 'hosts', 'infoprune-host.js');
 const NODE_HOST_SCRIPT = join(DIST, 'bench', 'peers', 'node-llama-cpp-host.js');
 const CLI = join(DIST, 'src', 'cli', 'main.js');
+const SERVICE_HOST_SCRIPT = join(DIST, 'bench', 'hosts', 'service-host.js');
 const E2E_COPIES = 4;
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -113,6 +117,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --train-shapes <list> probe shapes timed against llama-finetune (default tiny,small,base; '' for none)
   --train-budgets <list> token budgets of the quality rows (default 500000 and the default budget; '' for none)
   --explore             extra rows: engine and ceiling with flash attention, engine at other batch sizes
+  --no-service          leave out the service section (bench/service.ts: requests/s and latency behind node:http)
+  --only-service        run only the service section (on the first model)
   --out <file.json>     also write the JSON here
   --render <file.json>  print a results file as the Markdown table (measures nothing)
   -h, --help`;
@@ -135,6 +141,8 @@ const { values: args } = parseArgs({
     'train-shapes': { type: 'string' },
     'train-budgets': { type: 'string' },
     explore: { type: 'boolean', default: false },
+    'no-service': { type: 'boolean', default: false },
+    'only-service': { type: 'boolean', default: false },
     out: { type: 'string' },
     render: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -147,7 +155,8 @@ if (args.help) {
 }
 if (args.render !== undefined) {
   // re-render a results file as Markdown (what bench/results/latest.md holds), without measuring anything
-  process.stdout.write(markdownReport(JSON.parse(readFileSync(resolve(args.render), 'utf8')) as BenchReport));
+  const rendered = JSON.parse(readFileSync(resolve(args.render), 'utf8')) as BenchReport & { service?: ServiceReport };
+  process.stdout.write(markdownReport(rendered) + (rendered.service ? `\n${serviceMarkdown(rendered.service)}` : ''));
   process.exit(0);
 }
 
@@ -168,7 +177,7 @@ const targetSeconds = args.seconds === undefined ? (quick ? 0.2 : 8) : Number(ar
 if (!(targetSeconds > 0)) throw new Error('--seconds expects a positive number');
 const tensorType = (args.type ?? 'f32') as ModelTensorType;
 if (tensorType !== 'f32' && tensorType !== 'f16') throw new Error('--type expects f32 or f16');
-const peers = !args['no-peers'] && !args['train-only'];
+const peers = !args['no-peers'] && !args['train-only'] && !args['only-service'];
 
 /** A comma-separated flag as a list (undefined when absent, empty for ''). */
 function listArgument(value: string | undefined): string[] | undefined {
@@ -755,7 +764,7 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
 
 async function main(): Promise<void> {
   const started = performance.now();
-  for (const script of [HOST_SCRIPT, NODE_HOST_SCRIPT]) {
+  for (const script of [HOST_SCRIPT, NODE_HOST_SCRIPT, SERVICE_HOST_SCRIPT]) {
     if (!existsSync(script)) throw new Error(`${script} is missing: run npx tsc -p tsconfig.json (npm run bench does)`);
   }
   const machine: MachineInfo = machineInfo();
@@ -772,7 +781,7 @@ async function main(): Promise<void> {
       ? [givenModel(resolve(args.model))]
       : presetList().map((preset) => presetModel(ROOT, preset, tensorType, log));
   const reports: ModelReport[] = [];
-  for (const model of models) {
+  for (const model of args['only-service'] ? [] : models) {
     const report = await benchModel(model, perplexityBuild);
     reports.push(report);
     console.log(`\n${modelHeading(report)}\n`);
@@ -781,19 +790,34 @@ async function main(): Promise<void> {
     if (report.notes.length > 0) console.log(report.notes.map((note) => `- ${note}`).join('\n'));
     console.log(`checks: ${JSON.stringify(report.checks)}`);
   }
+  // The service section: the first model, one shared scorer behind node:http (bench/service.ts).
+  const service =
+    args['no-service'] || models.length === 0
+      ? undefined
+      : await benchService({
+          model: models[0],
+          hostScript: SERVICE_HOST_SCRIPT,
+          threads,
+          contextSize: contextOption ?? (quick ? 256 : 512),
+          rounds: reps,
+          seconds: targetSeconds,
+          log,
+        });
+  if (service) console.log(`\n${serviceMarkdown(service)}`);
   const build = perplexityBuild ? await perplexityBuild : null;
-  const train = args['no-train']
-    ? null
-    : await runTrainBench({
-        root: ROOT,
-        quick,
-        threads,
-        reps,
-        allowBuild: !quick && !args['no-build'],
-        log,
-        shapes: listArgument(args['train-shapes'])?.map(probeShapeArgument),
-        budgets: listArgument(args['train-budgets'])?.map(budgetArgument),
-      });
+  const train =
+    args['no-train'] || args['only-service']
+      ? null
+      : await runTrainBench({
+          root: ROOT,
+          quick,
+          threads,
+          reps,
+          allowBuild: !quick && !args['no-build'],
+          log,
+          shapes: listArgument(args['train-shapes'])?.map(probeShapeArgument),
+          budgets: listArgument(args['train-budgets'])?.map(budgetArgument),
+        });
   if (train) console.log(`\n${trainMarkdown(train)}`);
   machine.loadAverageEnd = loadavg()[0];
   let nodeLlamaCppVersion: string | null = null;
@@ -806,7 +830,7 @@ async function main(): Promise<void> {
   } catch {
     // not installed
   }
-  const report: BenchReport = {
+  const report: BenchReport & { service?: ServiceReport } = {
     schema: 'infoprune-bench/1',
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -839,6 +863,7 @@ async function main(): Promise<void> {
     ],
     models: reports,
     train,
+    service,
     wallSeconds: (performance.now() - started) / 1000,
   };
   const resultsDir = join(ROOT, 'bench', 'results');
@@ -851,10 +876,18 @@ async function main(): Promise<void> {
     writeJsonAtomic(join(resultsDir, 'latest-train.json'), report);
     writeTextAtomic(join(resultsDir, 'latest-train.md'), markdownReport(report));
     log(`--train-only: wrote ${dated.replace(`${ROOT}/`, '')} and bench/results/latest-train.{json,md}`);
+  } else if (!quick && args['only-service'] && service) {
+    // the model rows' latest results stay; the service section has its own
+    writeJsonAtomic(dated, report);
+    writeTextAtomic(join(resultsDir, 'latest-service.md'), serviceMarkdown(service));
+    log(`wrote ${dated.replace(`${ROOT}/`, '')} and bench/results/latest-service.md`);
   } else if (!quick) {
     writeJsonAtomic(dated, report);
     writeJsonAtomic(join(resultsDir, 'latest.json'), report);
-    writeTextAtomic(join(resultsDir, 'latest.md'), markdownReport(report));
+    writeTextAtomic(
+      join(resultsDir, 'latest.md'),
+      markdownReport(report) + (service ? `\n${serviceMarkdown(service)}` : ''),
+    );
     log(`wrote ${dated.replace(`${ROOT}/`, '')}, bench/results/latest.json and bench/results/latest.md`);
   } else {
     // a smoke run must not replace the measured results

@@ -28,9 +28,10 @@ const LAYERS: Record<string, number> = {
   train: 3,
   pipeline: 4,
   select: 4,
-  cli: 5,
-  'index.ts': 6,
-  'testing.ts': 6,
+  experiment: 5,
+  cli: 6,
+  'index.ts': 7,
+  'testing.ts': 7,
 };
 
 function sourceFiles(folder: string): string[] {

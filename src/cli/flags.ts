@@ -101,6 +101,27 @@ export const ANNOTATE_FLAGS = {
   key: { flag: '--key' },
 } as const satisfies FlagTable;
 
+export const EXPERIMENT_FLAGS = {
+  ...READING_FLAGS,
+  out: { flag: '--out' },
+  heldout: { flag: '--heldout' },
+  model: { flag: '--model' },
+  strategies: { flag: '--strategies' },
+  pruneRatios: { flag: '--ratios' },
+  regimes: { flag: '--regimes' },
+  seeds: { flag: '--seeds', type: 'integer', min: 1 },
+  shape: { flag: '--shape' },
+  budgetTokens: { flag: '--budget' },
+  poolBytes: { flag: '--pool-bytes', type: 'integer', min: 1 },
+  heldoutBytes: { flag: '--heldout-bytes', type: 'integer', min: 1 },
+  probeShape: { flag: '--probe-shape' },
+  probeBudgetTokens: { flag: '--probe-budget' },
+  quick: { flag: '--quick', type: 'boolean' },
+  keepModels: { flag: '--keep-models', type: 'boolean' },
+  overwrite: { flag: '--overwrite', type: 'boolean' },
+  threads: { flag: '--threads', type: 'integer', min: 1 },
+} as const satisfies FlagTable;
+
 export const MERGE_FLAGS = {
   out: { flag: '--out' },
 } as const satisfies FlagTable;

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { packageVersion } from '../util/version.js';
 import { registerAnnotateCommand } from './annotate.js';
+import { registerExperimentCommand } from './experiment.js';
 import { registerMakeModelCommand } from './make-model.js';
 import { registerMergeCommand } from './merge.js';
 import { registerPruneCommand } from './prune.js';
@@ -23,6 +24,7 @@ registerTrainCommand(program);
 registerPruneCommand(program);
 registerMergeCommand(program);
 registerAnnotateCommand(program);
+registerExperimentCommand(program);
 registerMakeModelCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,12 +1,9 @@
 /**
- * Loads the native addon (build/Release/infoprune.node) once per thread and initialises llama.cpp's backends from
- * the addon's folder. The addon's surface is internal: src/engine/scorer.ts and tokenizer.ts validate every
- * argument before calling it.
+ * The native addon's surface, loaded once per thread. It is internal: src/engine/scorer.ts and tokenizer.ts validate
+ * every argument before calling it. Which addon file and which llama.cpp libraries: src/engine/addon.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { packageRoot } from '../util/version.js';
+import { dirname } from 'node:path';
+import { findNativeAddon, loadNativeAddon, type NativeBuildInfo } from './addon.js';
 import type { ModelInfo } from './types.js';
 
 /** What the addon reports about a loaded model: the public ModelInfo less the path, which JS knows. */
@@ -91,38 +88,32 @@ export interface NativeBinding {
   NativeContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
 }
 
-/** Where the built addon and the llama.cpp libraries beside it live. */
-export function nativeBuildDirectory(): string {
-  return join(packageRoot(), 'build', 'Release');
-}
-
 let addon: NativeBinding | undefined;
 let binding: NativeBinding | undefined;
 
-/** The addon, loaded but without llama.cpp's backends (enough for `lockFile`). */
+/** The addon (src/engine/addon.ts finds it, with its llama.cpp libraries), without the backends: enough for `lockFile`. */
 export function nativeAddon(): NativeBinding {
   if (addon) return addon;
-  const addonPath = join(nativeBuildDirectory(), 'infoprune.node');
-  if (!existsSync(addonPath)) {
-    throw new Error(
-      `The infoprune native addon is not built (${addonPath} is missing): run \`npm run build:native\` in ${packageRoot()}`,
-    );
-  }
-  addon = createRequire(import.meta.url)(addonPath) as NativeBinding;
+  addon = loadNativeAddon<NativeBinding>(findNativeAddon());
   return addon;
 }
 
-/** The addon with llama.cpp's backends loaded: what models and contexts need. */
+/** The addon, loaded once per thread, with llama.cpp's backends initialised: what models and contexts need. */
 export function nativeBinding(): NativeBinding {
   if (binding) return binding;
+  const files = findNativeAddon();
   const loaded = nativeAddon();
-  loaded.initialize(nativeBuildDirectory(), false);
+  // Backends (the CPU variants, CUDA, ...) are plugins in the libraries' folder; a source build has them compiled in.
+  loaded.initialize(files.libraries ?? dirname(files.path), false);
   binding = loaded;
   return loaded;
 }
 
-/** Information about the build: which llama.cpp, which route (prebuilt or source), which backend. */
-export function nativeBuildInfo(): { mode: string; gpu: string; llamaCppTag: string; platform: string } | null {
-  const path = join(nativeBuildDirectory(), 'build-info.json');
-  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+/** The build of the addon this process uses (which llama.cpp, how linked, for which platform), or null if none. */
+export function nativeBuildInfo(): NativeBuildInfo | null {
+  try {
+    return findNativeAddon().build;
+  } catch {
+    return null;
+  }
 }

@@ -15,21 +15,7 @@ export async function measureProbe(
   vocabulary: { bosToken: number; size: number },
   threads: number,
 ): Promise<TrainingRecord['heldout']> {
-  const scorer = await openScorer({ model: probePath, threads });
-  let nll = 0;
-  let bytes = 0;
-  let tokens = 0;
-  try {
-    for (const result of await scorer.score(heldoutTexts)) {
-      nll += result.nll;
-      bytes += result.bytes;
-      tokens += result.tokens;
-    }
-  } finally {
-    await scorer.close();
-  }
-  const bitsPerByte = nll / bytes / Math.LN2;
-  const bitsPerToken = nll / tokens / Math.LN2;
+  const { bitsPerByte, bitsPerToken } = await heldoutBits(probePath, heldoutTexts, threads);
   const baselines = {
     ...compressorBaselines(heldoutTexts),
     ...countModelBaselines(streams.training, streams.heldoutDocuments, vocabulary.bosToken, vocabulary.size),
@@ -41,4 +27,26 @@ export async function measureProbe(
     vsZlib9: bitsPerByte / baselines.zlib9BitsPerByte,
     vsBigramBitsPerToken: bitsPerToken - baselines.bigramBitsPerToken,
   };
+}
+
+/** A model's bits per byte and per token over held-out texts, scored as `infoprune score` scores (also the experiment's targets). */
+export async function heldoutBits(
+  modelPath: string,
+  texts: string[],
+  threads: number,
+): Promise<{ bitsPerByte: number; bitsPerToken: number; tokens: number }> {
+  const scorer = await openScorer({ model: modelPath, threads });
+  let nll = 0;
+  let bytes = 0;
+  let tokens = 0;
+  try {
+    for (const result of await scorer.score(texts)) {
+      nll += result.nll;
+      bytes += result.bytes;
+      tokens += result.tokens;
+    }
+  } finally {
+    await scorer.close();
+  }
+  return { bitsPerByte: nll / bytes / Math.LN2, bitsPerToken: nll / tokens / Math.LN2, tokens };
 }

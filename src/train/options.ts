@@ -236,7 +236,8 @@ function resolvePaths(name: string, value: unknown): string[] {
   return value as string[];
 }
 
-function resolveShape(value: unknown): { shapeName: string; shape: ProbeShape } {
+/** A preset name or a custom shape, checked (also the experiment's target shapes). */
+export function resolveShape(value: unknown): { shapeName: string; shape: ProbeShape } {
   if (typeof value === 'string') {
     const name = expectOneOf('shape', value, PROBE_SHAPE_NAMES);
     return { shapeName: name, shape: { ...PROBE_SHAPES[name] } };

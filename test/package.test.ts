@@ -1,0 +1,303 @@
+/**
+ * The package as a user gets it: `npm pack` (which ships this machine's addon as the linux-x64 prebuilt), then
+ * `npm install <tarball>` into a fresh consumer folder whose PATH has node, npm and a shell but no cmake, compiler or
+ * git. Then a TypeScript service (type-checked against the package's declarations, compiled, run as ESM), a CommonJS
+ * caller, `npx infoprune --help`, and the path of a platform without a prebuilt, simulated by removing it: a clear
+ * error at load, a one-line reason and a clear failure at install without a compiler, and a source build with one.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, tinyModelPath } from './helpers/models.js';
+
+const npmCli = join(dirname(process.execPath), process.platform === 'win32' ? 'npm.cmd' : 'npm');
+const built = join(REPO_ROOT, 'build', 'Release');
+const defaultGpu = process.platform === 'darwin' && process.arch === 'arm64' ? 'metal' : 'cpu';
+const buildInfo = existsSync(join(built, 'build-info.json'))
+  ? (JSON.parse(readFileSync(join(built, 'build-info.json'), 'utf8')) as { mode: string; gpu: string })
+  : null;
+const skipReason =
+  process.platform === 'win32'
+    ? 'the consumer checks build a POSIX PATH of symlinks'
+    : !existsSync(npmCli)
+      ? `npm is not beside node (${npmCli})`
+      : !existsSync(join(built, 'infoprune.node')) || buildInfo === null
+        ? `the native addon is not built (${built}): npm pack ships it as the prebuilt`
+        : buildInfo.mode !== 'prebuilt' || buildInfo.gpu !== defaultGpu
+          ? `the addon in ${built} is a ${buildInfo.mode} ${buildInfo.gpu} build; npm pack ships only the default build`
+          : null;
+
+/** What `npm pack` reads in a checkout: the package's files, what prepare compiles and prepack ships. */
+const CHECKOUT_FILES = [
+  'package.json',
+  'README.md',
+  'LICENSE',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'src',
+  'native',
+];
+const CHECKOUT_FILES_TOO = ['scripts', 'CMakeLists.txt', 'binding.gyp', join('build', 'Release')];
+
+/**
+ * A copy of the checkout to pack from, with the checkout's node_modules: npm's prepare step recompiles dist/ and
+ * prepack writes prebuilds/, which must not happen under the other test files' feet (they run dist/ meanwhile).
+ */
+function checkoutCopy(into: string): string {
+  const copy = join(into, 'checkout');
+  for (const entry of [...CHECKOUT_FILES, ...CHECKOUT_FILES_TOO]) {
+    cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
+  return copy;
+}
+
+/** Tools a consumer without build tools still has: node, npm and a shell (npm runs install scripts with sh). */
+const CONSUMER_TOOLS = ['node', 'npm', 'npx', 'sh', 'env', 'cat', 'ls', 'rm', 'mkdir', 'uname'];
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command as the consumer would (asynchronously: vitest's worker must stay responsive meanwhile). */
+function run(command: string, args: string[], options: { cwd: string; path?: string }): Promise<Ran> {
+  const env = { ...process.env, PATH: options.path ?? process.env.PATH };
+  // The checks must see what a user sees, not this test run's npm and vitest settings.
+  for (const key of Object.keys(env)) if (/^(npm_|VITEST|INFOPRUNE_)/i.test(key)) delete env[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function ok(running: Promise<Ran>, what: string): Promise<string> {
+  const result = await running;
+  if (result.status !== 0) throw new Error(`${what} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function seconds(since: number): string {
+  return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+}
+
+describe.skipIf(skipReason !== null)('the packed package in a fresh consumer without build tools', () => {
+  let scratch: string;
+  let consumer: string;
+  let bareBin: string;
+  let tarball: string;
+  let entries: string[];
+  const model = tinyModelPath();
+  const installed = () => join(consumer, 'node_modules', 'infoprune');
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'infoprune-package-'));
+    // 1. npm pack, as a release would (prepack puts the prebuilt in place, prepare compiles the library), in a copy.
+    let started = performance.now();
+    const packed = await ok(
+      run(npmCli, ['pack', '--json', '--pack-destination', scratch], { cwd: checkoutCopy(scratch) }),
+      'npm pack',
+    );
+    const [report] = JSON.parse(packed.slice(packed.indexOf('['))) as Array<{ filename: string; size: number }>;
+    tarball = join(scratch, report.filename);
+    entries = (await ok(run('tar', ['-tzf', tarball], { cwd: scratch }), 'tar')).trim().split('\n');
+    console.log(`npm pack: ${(report.size / 1e6).toFixed(2)} MB tarball, ${entries.length} files, ${seconds(started)}`);
+
+    // 2. A PATH with the consumer's basic tools only.
+    bareBin = join(scratch, 'bin');
+    mkdirSync(bareBin);
+    for (const tool of CONSUMER_TOOLS) {
+      const beside = join(dirname(process.execPath), tool); // node, npm, npx: this test's own
+      const found = existsSync(beside)
+        ? beside
+        : spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (found) symlinkSync(found, join(bareBin, tool));
+    }
+
+    // 3. A fresh consumer, and the install.
+    consumer = join(scratch, 'consumer');
+    mkdirSync(consumer);
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    started = performance.now();
+    await ok(
+      run(npmCli, ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], {
+        cwd: consumer,
+        path: bareBin,
+      }),
+      'npm install of the tarball',
+    );
+    console.log(`npm install <tarball> without a compiler: ${seconds(started)}`);
+  });
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('runs with a PATH that really lacks cmake, a compiler and git', async () => {
+    for (const tool of ['cmake', 'g++', 'c++', 'cc', 'git', 'make']) {
+      expect((await run('sh', ['-c', `command -v ${tool}`], { cwd: consumer, path: bareBin })).status, tool).not.toBe(
+        0,
+      );
+    }
+  });
+
+  it('packs a LICENSE, a repository, the prebuilt and the headers, and nothing a consumer cannot use', async () => {
+    const files = entries.map((entry) => entry.replace(/^package\//, ''));
+    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts']) {
+      expect(files).toContain(file);
+    }
+    expect(files).toContain(`prebuilds/${process.platform}-${process.arch}/infoprune.node`);
+    expect(files).toContain('native/llama/include/llama.h');
+    expect(
+      files.filter((file) =>
+        /\.map$|^dist\/(dev|bench|test)\/|^dev\/|demo|^\.cache\/|^build\/|llama-common/.test(file),
+      ),
+    ).toEqual([]);
+    const manifest = JSON.parse(readFileSync(join(installed(), 'package.json'), 'utf8'));
+    expect(manifest.repository?.url).toMatch(/^git\+https:/);
+    expect(manifest.dependencies).not.toHaveProperty('node-llama-cpp');
+    const exact = Object.entries(manifest.dependencies as Record<string, string>).filter(
+      ([, range]) => !range.startsWith('^'),
+    );
+    expect(exact).toEqual([]);
+    for (const range of Object.values(manifest.optionalDependencies as Record<string, string>))
+      expect(range).toMatch(/^\d/);
+    const shippedJs = files
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => readFileSync(join(installed(), file), 'utf8'));
+    expect(shippedJs.filter((source) => source.includes('sourceMappingURL'))).toEqual([]);
+  });
+
+  it('installs without building: the prebuilt loads, no build folder, no llama.cpp clone, no copied libraries', async () => {
+    expect(existsSync(join(installed(), 'build'))).toBe(false);
+    expect(existsSync(join(installed(), '.cache'))).toBe(false);
+    const prebuilt = readFileSync(
+      join(installed(), 'prebuilds', `${process.platform}-${process.arch}`, 'infoprune.node'),
+    );
+    // No path of this checkout (e.g. an RPATH to its node_modules) baked into the shipped binary.
+    expect(prebuilt.includes(join(REPO_ROOT, 'node_modules'))).toBe(false);
+    const sizes = readdirSync(installed(), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => statSync(join(entry.parentPath, entry.name)).size);
+    console.log(`node_modules/infoprune: ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(2)} MB unpacked`);
+    expect(existsSync(join(consumer, 'node_modules', 'node-llama-cpp'))).toBe(false);
+  });
+
+  it('serves a TypeScript ESM consumer: types agree with values, coalescing, async tokenize, dispose', async () => {
+    const service = join(consumer, 'service.ts');
+    cpSync(join(REPO_ROOT, 'test', 'fixtures', 'consumer', 'service.ts'), service);
+    writeFileSync(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(REPO_ROOT, 'node_modules', '@types')],
+          outDir: '.',
+        },
+        files: ['service.ts'],
+      }),
+    );
+    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    await ok(
+      run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer, path: bareBin }),
+      'tsc on the consumer',
+    );
+    const seen = JSON.parse(
+      await ok(run('node', ['service.js', model], { cwd: consumer, path: bareBin }), 'the service'),
+    );
+    console.log(`TypeScript consumer: ${JSON.stringify(seen)}`);
+    expect(seen.coalesced.batches).toBeLessThan(32);
+    expect(seen.disposed).toBe(true);
+  });
+
+  it('gives CommonJS callers a working require (Node with require(esm)) or Node’s own clear error', async () => {
+    cpSync(join(REPO_ROOT, 'test', 'fixtures', 'consumer', 'service.cjs'), join(consumer, 'service.cjs'));
+    const seen = JSON.parse(
+      await ok(run('node', ['service.cjs', model], { cwd: consumer, path: bareBin }), 'the CJS caller'),
+    );
+    if ((process.features as { require_module?: boolean }).require_module) {
+      expect(seen).toMatchObject({ required: true });
+      expect(seen.tokens).toBeGreaterThan(0);
+    } else {
+      expect(seen).toMatchObject({
+        required: false,
+        code: 'ERR_REQUIRE_ESM',
+        message: expect.stringMatching(/import\(\)/),
+      });
+    }
+  });
+
+  it('runs the CLI through npx', async () => {
+    const help = await ok(
+      run('npx', ['infoprune', '--help'], { cwd: consumer, path: bareBin }),
+      'npx infoprune --help',
+    );
+    expect(help).toMatch(/score/);
+    expect(help).toMatch(/prune/);
+  });
+
+  it('on a platform without a prebuilt: a clear error at load, one line and a clear failure at install, a source build with a compiler', async () => {
+    const prebuilds = join(installed(), 'prebuilds');
+    renameSync(prebuilds, `${prebuilds}.hidden`);
+    const probe = `import('infoprune').then((m) => m.openScorer({ model: ${JSON.stringify(model)} })).catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`;
+    const atLoad = JSON.parse(
+      await ok(run('node', ['--input-type=module', '-e', probe], { cwd: consumer, path: bareBin }), 'load'),
+    );
+    expect(atLoad.code).toBe('NATIVE_UNAVAILABLE');
+    expect(atLoad.message).toMatch(/^No native addon for \S+: .*npm rebuild infoprune --build-from-source/);
+
+    const withoutCompiler = await run(npmCli, ['rebuild', 'infoprune'], { cwd: consumer, path: bareBin });
+    const said = withoutCompiler.stdout + withoutCompiler.stderr;
+    expect(withoutCompiler.status).not.toBe(0);
+    expect(said).toMatch(
+      /infoprune: no prebuilt native addon fits \S+ \(No native addon for .*\); building it from source\n/,
+    );
+    expect(said).toMatch(
+      /infoprune: cannot build the native addon: cmake is not on PATH\. Install them .* then run npm rebuild infoprune/,
+    );
+    expect(said).not.toMatch(/^\s+at /m); // no stack trace
+
+    const started = performance.now();
+    await ok(run(npmCli, ['rebuild', 'infoprune'], { cwd: consumer }), 'npm rebuild with a compiler');
+    console.log(`npm rebuild infoprune from source (compiler on PATH): ${seconds(started)}`);
+    // Only the addon and its stamp stay: no cmake tree, no llama.cpp source, no copied libraries.
+    const build = readdirSync(join(installed(), 'build'), { recursive: true }).map(String).sort();
+    expect(build).toEqual(['Release', join('Release', 'build-info.json'), join('Release', 'infoprune.node')]);
+    expect(existsSync(join(installed(), '.cache'))).toBe(false);
+    cpSync(join(REPO_ROOT, 'test', 'fixtures', 'consumer', 'service.cjs'), join(consumer, 'service.cjs'));
+    const seen = JSON.parse(
+      await ok(run('node', ['service.cjs', model], { cwd: consumer, path: bareBin }), 'after the build'),
+    );
+    expect(seen.tokens).toBeGreaterThan(0);
+  });
+});
+
+if (skipReason !== null) {
+  describe('the packed package in a fresh consumer without build tools', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+}
