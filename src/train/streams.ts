@@ -3,6 +3,7 @@
  * training stream `[BOS] doc [BOS] doc ...` that training windows are drawn from, and the held-out documents, one by
  * one (for the count models) and as a stream (for the loss curve).
  */
+import { setMaxListeners } from 'node:events';
 import type { Tokenizer } from '../engine/types.js';
 import type { ProbeCorpus } from './sample.js';
 
@@ -40,13 +41,23 @@ export async function tokenizeAll(
   texts: readonly string[],
   signal?: AbortSignal,
 ): Promise<Int32Array[]> {
-  const out: Int32Array[] = [];
-  for (let start = 0; start < texts.length; start += TOKENIZE_BATCH) {
-    signal?.throwIfAborted();
-    const batch = texts.slice(start, start + TOKENIZE_BATCH);
-    out.push(...(await Promise.all(batch.map((text) => tokenizer.tokenize(text, { signal })))));
+  // Each call in a batch listens on the signal: they listen on a child of it, which is allowed that many listeners
+  // (Node warns of a leak past 10 on one signal, and the caller's signal is not ours to reconfigure).
+  const child = new AbortController();
+  setMaxListeners(TOKENIZE_BATCH + 1, child.signal);
+  const forward = () => child.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
+  try {
+    const out: Int32Array[] = [];
+    for (let start = 0; start < texts.length; start += TOKENIZE_BATCH) {
+      signal?.throwIfAborted();
+      const batch = texts.slice(start, start + TOKENIZE_BATCH);
+      out.push(...(await Promise.all(batch.map((text) => tokenizer.tokenize(text, { signal: child.signal })))));
+    }
+    return out;
+  } finally {
+    signal?.removeEventListener('abort', forward);
   }
-  return out;
 }
 
 /** `[BOS] doc [BOS] doc ...`: the stream training windows are drawn from. */
