@@ -181,4 +181,26 @@ describe('trainProbe', () => {
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(readdirSync(folder).filter((name) => name.startsWith('aborted'))).toEqual([]);
   });
+
+  it("does not pile listeners onto the caller's signal while tokenizing", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const run = trainProbe(
+        options('listeners.gguf', {
+          signal: controller.signal,
+          onProgress: (progress) => {
+            if (progress.phase === 'training') controller.abort();
+          },
+        }),
+      );
+      await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 });

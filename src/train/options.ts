@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { ReadingOptions } from '../corpus/options.js';
+import type { RandomModelShape } from '../gguf/random-model.js';
 import {
   expectBoolean,
   expectFunction,
@@ -68,14 +69,11 @@ export const TRAIN_DEFAULTS = Object.freeze({
   verbose: false,
 });
 
-export interface ProbeShape {
-  layers: number;
-  embedding: number;
-  heads: number;
-  kvHeads: number;
-  feedForward: number;
-  vocabularySize: number;
-}
+/** A probe's shape: the architecture fields of the GGUF writer's model shape (src/gguf/random-model.ts). */
+export type ProbeShape = Pick<
+  RandomModelShape,
+  'layers' | 'embedding' | 'heads' | 'kvHeads' | 'feedForward' | 'vocabularySize'
+>;
 
 export interface TrainProgress {
   phase: 'reading' | 'vocabulary' | 'tokenizing' | 'initialising' | 'training' | 'measuring';
