@@ -8,6 +8,7 @@
  * - scores:  readScoreFile(), readManifest(), scoreFilePaths(), readTokenLogprobs(): the score-file format.
  * - select:  measure() / rank() / select() in memory; pruneCorpus() streaming; the metrics and strategies.
  * - train:   trainProbe(): the paper's data probe, a small GGUF model trained on the corpus itself.
+ * - experiment: runExperiment(): which pruning helps on this corpus, by training small models on each subset.
  * - errors:  every error infoprune raises on purpose has a stable `code` (InfopruneError, InvalidOptionError).
  */
 
@@ -32,6 +33,16 @@ export {
   InvalidOptionError,
   type OptionNamer,
 } from './errors.js';
+export type { Analysis, Comparison, RatioVerdict, Spread, StrategySummary } from './experiment/analysis.js';
+export { type ExperimentResult, runExperiment } from './experiment/experiment.js';
+export type {
+  ExperimentOptions,
+  ExperimentProgress,
+  ExperimentStrategyName,
+  PruneUnit,
+  Regime,
+} from './experiment/options.js';
+export type { RunResult } from './experiment/plan.js';
 export { describeModel, type GgufHeader, type ModelDescription, readGgufHeader } from './gguf/reader.js';
 export { validateGgufFile } from './gguf/validate.js';
 export { type AnnotateOptions, type AnnotateSummary, annotateCorpus } from './pipeline/annotate.js';
@@ -88,4 +99,3 @@ export { splitWords } from './text/words.js';
 export type { ProbeShape, ProbeShapeName, TrainProbeOptions, TrainProgress } from './train/options.js';
 export type { CurvePoint, TrainingRecord } from './train/record.js';
 export { type TrainProbeResult, trainProbe } from './train/train-probe.js';
-export { packageVersion } from './util/version.js';

@@ -11,11 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, compare, confidenceHalfWidth, spread, tQuantile975 } from '../src/experiment/analysis.js';
 import type { PoolDocument } from '../src/experiment/data.js';
 import { renderExperimentMarkdown } from '../src/experiment/markdown.js';
-import { resolveExperimentOptions } from '../src/experiment/options.js';
+import {
+  EXPERIMENT_STRATEGY_NAMES,
+  type ExperimentStrategyName,
+  experimentKey,
+  type PruneUnit,
+  resolveExperimentOptions,
+} from '../src/experiment/options.js';
 import type { RunResult } from '../src/experiment/plan.js';
 import { planRuns, tokensFor } from '../src/experiment/plan.js';
 import { renderExperimentReport } from '../src/experiment/report.js';
-import type { ResultsFile } from '../src/experiment/results.js';
+import { experimentFiles, prepareFolder, type ResultsFile } from '../src/experiment/results.js';
 import { type PoolScores, poolWordFrequencies, subsetFor } from '../src/experiment/subsets.js';
 
 /** A seeded generator of standard normal noise (Box–Muller over an LCG). */
@@ -50,7 +56,8 @@ function syntheticRuns(effects: Record<string, number>, seeds = 8): RunResult[] 
         heldout_bits_per_token: 8 + 4 * (seedShift + effect),
         seconds: 1,
         kept_fraction: strategy === 'full' ? 1 : 0.7,
-        kept_documents: 70,
+        kept_tokens: strategy === 'full' ? 1000 : 700,
+        kept_documents: strategy === 'full' ? 100 : 70,
         steps: 4,
       });
     add('full', 0, 'both', -0.03);
@@ -112,7 +119,7 @@ describe('experiment analysis', () => {
     const analysis = analyse(runs);
     const text = renderExperimentMarkdown({ version: 1, createdAt: '', infoprune: 'test', setup: {}, runs, analysis });
     for (const verdict of analysis.verdicts) expect(text).toContain(`- ${verdict.verdict}`);
-    expect(text).toMatch(/\| full pool \| 0 % \| both \| 1\.000 \| 1000 \| 3 \| \d\.\d{4} ± \d\.\d{4} \|/);
+    expect(text).toMatch(/\| full pool \| 0 % \| both \| 1\.000 \| 100 \| 1000 \| 3 \| \d\.\d{4} ± \d\.\d{4} \|/);
     expect(text.split('\n').filter((line) => line.startsWith('| lowest-first '))).toHaveLength(2);
   });
 
@@ -154,6 +161,22 @@ describe('experiment plan and subsets', () => {
     expect(() => resolveExperimentOptions({ inputs: ['x'], out: 'y', strategies: ['best' as never] })).toThrow(
       /strategies\[0\]/,
     );
+    expect(() => resolveExperimentOptions({ inputs: ['x'], out: 'y', pruneBy: 'bytes' as never })).toThrow(/pruneBy/);
+  });
+
+  it('refuses to continue a folder in the other prune unit (tokens is the default)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'infoprune-experiment-key-'));
+    try {
+      const key = (pruneBy?: PruneUnit) => experimentKey(resolveExperimentOptions({ inputs: ['x'], out, pruneBy }));
+      expect(key()).toEqual(key('tokens'));
+      prepareFolder(experimentFiles(out), key(), false);
+      prepareFolder(experimentFiles(out), key('tokens'), false);
+      expect(() => prepareFolder(experimentFiles(out), key('documents'), false)).toThrow(
+        expect.objectContaining({ code: 'RESUME_MISMATCH' }),
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   // 100 documents whose probe score rises with their index; every tenth one is a repetitive text.
@@ -172,8 +195,11 @@ describe('experiment plan and subsets', () => {
     bitsPerByte: (1 + i / 10) / 4,
   }));
   const words = poolWordFrequencies(pool);
-  const keep = (strategy: Parameters<typeof subsetFor>[2], seed = 1) =>
-    subsetFor(pool, scores, strategy, 0.3, seed, words).kept;
+  const cut = (strategy: ExperimentStrategyName, tokens: number[], pruneBy: PruneUnit, seed = 1) =>
+    subsetFor(pool, scores, tokens, { strategy, pruneRatio: 0.3, pruneBy, seed }, words);
+  // Ten tokens each: a document budget and a token budget cut the same subsets.
+  const even = pool.map(() => 10);
+  const keep = (strategy: ExperimentStrategyName, seed = 1) => cut(strategy, even, 'documents', seed).kept;
 
   it('cuts the subsets the strategies say', () => {
     const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -192,7 +218,39 @@ describe('experiment plan and subsets', () => {
     expect(combined).toHaveLength(70);
     expect(combined).not.toEqual(keep('lowest-first'));
     expect(combined).not.toContain(0);
-    expect(subsetFor(pool, scores, 'random', 0.3, 1, words).keptTokenShare).toBeCloseTo(0.7, 12);
+    expect(cut('random', even, 'documents').keptTokenShare).toBeCloseTo(0.7, 12);
+    for (const strategy of EXPERIMENT_STRATEGY_NAMES) {
+      expect(cut(strategy, even, 'tokens').kept, strategy).toEqual(keep(strategy));
+    }
+  });
+
+  it('keeps the same tokens for every strategy under a token budget, and not under a document budget', () => {
+    // The more informative half is much longer: a document budget keeps far more text lowest-first.
+    const tokens = pool.map((_, i) => 3 + (i % 7) * 4 + (i >= 50 ? 30 : 0));
+    const total = tokens.reduce((sum, count) => sum + count, 0);
+    const budget = total - Math.round(total * 0.3);
+    const longest = Math.max(...tokens);
+    const kept = new Map<string, number>();
+    for (const strategy of EXPERIMENT_STRATEGY_NAMES) {
+      for (const seed of strategy === 'random' ? [1, 2, 3] : [1]) {
+        const subset = cut(strategy, tokens, 'tokens', seed);
+        const held = subset.kept.reduce((sum, i) => sum + tokens[i], 0);
+        expect(subset.keptTokens, strategy).toBe(held);
+        expect(subset.keptTokenShare).toBeCloseTo(held / total, 12);
+        // select()'s boundary: the document that crosses the budget is kept (middle: one at each end of its band).
+        expect(held, strategy).toBeGreaterThanOrEqual(budget);
+        expect(held - budget, strategy).toBeLessThan(strategy === 'middle' ? 2 * longest : longest);
+        kept.set(`${strategy}-${seed}`, held);
+      }
+    }
+    const spreadOfKept = Math.max(...kept.values()) - Math.min(...kept.values());
+    expect(spreadOfKept).toBeLessThan(2 * longest);
+    // By documents, lowest-first keeps the long half and highest-first the short one.
+    const byDocuments = (strategy: ExperimentStrategyName) => cut(strategy, tokens, 'documents').keptTokens;
+    expect(byDocuments('lowest-first') - byDocuments('highest-first')).toBeGreaterThan(10 * longest);
+    expect(cut('lowest-first', tokens, 'tokens').kept.length).toBeLessThan(
+      cut('highest-first', tokens, 'tokens').kept.length,
+    );
   });
 });
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTokenizer } from '../src/engine/tokenizer.js';
 import { readExperimentData } from '../src/experiment/data.js';
-import { runExperiment } from '../src/experiment/experiment.js';
 import { resolveExperimentOptions } from '../src/experiment/options.js';
 import { trainAndEvaluateTarget } from '../src/experiment/targets.js';
+import { runExperiment } from '../src/index.js';
 import { writeInitialProbe } from '../src/train/initial-model.js';
 import { joinWithBos, tokenizeAll } from '../src/train/streams.js';
 import { countPreTokens, learnVocabulary } from '../src/train/vocabulary.js';
@@ -145,6 +145,16 @@ describe('infoprune experiment', () => {
     const epochs = results.runs.find((run: { regime: string }) => run.regime === 'equal-epochs');
     const compute = results.runs.find((run: { regime: string }) => run.regime === 'equal-compute');
     expect(epochs.tokens_trained).toBeLessThan(compute.tokens_trained);
+    // Half the pool's tokens pruned for every strategy (the default counts tokens): within a paragraph or two.
+    expect(results.setup.pruneBy).toBe('tokens');
+    const full = results.runs.find((run: { strategy: string }) => run.strategy === 'full');
+    expect(full.kept_documents).toBe(results.setup.pool.documents);
+    expect(full.kept_tokens).toBe(results.setup.pool.tokens);
+    for (const run of results.runs.filter((r: { strategy: string }) => r.strategy !== 'full')) {
+      expect(run.kept_tokens, run.key).toBeGreaterThanOrEqual(Math.floor(full.kept_tokens / 2));
+      expect(run.kept_tokens / full.kept_tokens, run.key).toBeLessThan(0.52);
+      expect(run.kept_documents).toBeLessThan(full.kept_documents);
+    }
     expect(results.analysis.verdicts).toHaveLength(2);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg class="experiment"');
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain(results.analysis.verdicts[0].verdict);

@@ -8,6 +8,7 @@ import {
   EXPERIMENT_STRATEGY_NAMES,
   type ExperimentOptions,
   type ExperimentProgress,
+  PRUNE_UNITS,
   REGIMES,
 } from '../experiment/options.js';
 import { PROBE_SHAPE_NAMES } from '../train/options.js';
@@ -24,7 +25,8 @@ and on the full pool, at the same seeds, evaluated on held-out documents.
 
 What happens: a seeded sample of the inputs (at most --pool-bytes of text) is split by document into a training pool
 and a held-out slice (or --heldout); a probe is trained on the pool (or --model) and scores it; each strategy × prune
-ratio cuts the pool with the same code as \`infoprune prune\`; one target (one shape, one vocabulary learned from the
+ratio cuts the pool with the same code as \`infoprune prune\` (by default a ratio counts the pool's target tokens,
+so every strategy keeps the same amount of text; --prune-by documents counts documents, as prune does); one target (one shape, one vocabulary learned from the
 pool) is trained per subset and seed in two regimes: equal compute (every target trains --budget tokens, smaller
 subsets repeated) and equal epochs (--budget × the kept share: the compute saving). The full pool trains once per
 seed and serves both. Each finished run is written to runs/ at once: run the same command again to continue a
@@ -52,6 +54,7 @@ export function registerExperimentCommand(program: Command): void {
     .option('--model <probe.gguf>', 'score with this probe instead of training one on the pool')
     .option('--strategies <list>', `comma-separated: ${EXPERIMENT_STRATEGY_NAMES.join(', ')} (random is always run)`)
     .option('--ratios <list>', 'comma-separated prune ratios, each in (0, 1)')
+    .option('--prune-by <unit>', `what a ratio counts: ${PRUNE_UNITS.join(' or ')} (default ${d.pruneBy})`)
     .option('--regimes <list>', `comma-separated: ${REGIMES.join(', ')}`)
     .option('--seeds <n>', 'seeds per strategy (1, 2, …, n)')
     .option('--shape <name>', `target shape: ${PROBE_SHAPE_NAMES.join(', ')}`)

@@ -108,6 +108,7 @@ export const EXPERIMENT_FLAGS = {
   model: { flag: '--model' },
   strategies: { flag: '--strategies' },
   pruneRatios: { flag: '--ratios' },
+  pruneBy: { flag: '--prune-by' },
   regimes: { flag: '--regimes' },
   seeds: { flag: '--seeds', type: 'integer', min: 1 },
   shape: { flag: '--shape' },

@@ -17,7 +17,9 @@ export interface StrategySummary {
   strategy: string;
   ratio: number;
   regime: string;
+  /** Mean kept share of the pool's target tokens, and mean documents kept. */
   keptFraction: number;
+  keptDocuments: number;
   bitsPerByte: Spread;
   bitsPerToken: Spread;
   tokensTrained: number;
@@ -127,6 +129,7 @@ export function summarise(results: readonly RunResult[]): StrategySummary[] {
     ratio: runs[0].ratio,
     regime: runs[0].regime,
     keptFraction: spread(runs.map((r) => r.kept_fraction)).mean,
+    keptDocuments: spread(runs.map((r) => r.kept_documents)).mean,
     bitsPerByte: spread(runs.map((r) => r.heldout_bits_per_byte)),
     bitsPerToken: spread(runs.map((r) => r.heldout_bits_per_token)),
     tokensTrained: spread(runs.map((r) => r.tokens_trained)).mean,

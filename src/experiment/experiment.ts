@@ -70,14 +70,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   // 3. The probe: the one given, or one trained on the pool alone (kept from an earlier session).
   const probe = await probeFor(run, files, dataFiles, progress);
 
-  // 4. The probe's scores of the pool, and each strategy × ratio's subset, cut by select() as `prune` cuts.
-  progress({ phase: 'scoring' });
-  const scores = await poolScores(run, files, probe, data);
-  const subsets = buildSubsets(data.pool, scores, run);
-
-  // 5. The targets' vocabulary (learned from the pool, shared by every target) and every document's tokens.
+  // 4. The targets' vocabulary (learned from the pool, shared by every target) and every document's tokens.
   progress({ phase: 'vocabulary' });
   const targets = await prepareTargets(run, files, data, progress);
+
+  // 5. The probe's scores of the pool, and each strategy × ratio's subset, cut by select() as `prune` cuts, with
+  //    budgets in the targets' tokens (each document with its BOS separator, as it is trained).
+  progress({ phase: 'scoring' });
+  const scores = await poolScores(run, files, probe, data);
+  const trainedTokens = targets.poolTokens.map((tokens) => tokens.length + 1);
+  const subsets = buildSubsets(data.pool, scores, trainedTokens, run);
 
   // 6. The runs, seed by seed: trained, evaluated and written one by one (a killed experiment resumes here).
   try {
@@ -223,6 +225,8 @@ async function prepareTargets(
 interface Job {
   run: PlannedRun;
   kept: number[] | null;
+  keptTokens: number;
+  keptDocuments: number;
   keptFraction: number;
   tokens: number;
   done: RunResult | undefined;
@@ -237,13 +241,15 @@ function jobsFor(
 ): Job[] {
   const fullTokens = targets.fullStream.length;
   return plan.map((planned) => {
-    const kept =
-      planned.strategy === FULL ? null : subsets.get(subsetKey(planned.strategy, planned.ratio, planned.seed))!.kept;
-    const keptTokens = kept === null ? fullTokens : kept.reduce((sum, i) => sum + targets.poolTokens[i].length + 1, 0);
+    const subset =
+      planned.strategy === FULL ? null : subsets.get(subsetKey(planned.strategy, planned.ratio, planned.seed))!;
+    const keptTokens = subset === null ? fullTokens : subset.keptTokens;
     const keptFraction = keptTokens / fullTokens;
     return {
       run: planned,
-      kept,
+      kept: subset?.kept ?? null,
+      keptTokens,
+      keptDocuments: subset?.kept.length ?? targets.poolTokens.length,
       keptFraction,
       tokens: tokensFor(planned, run.budgetTokens, keptFraction),
       done: finishedRun(files, planned),
@@ -326,7 +332,8 @@ function resultOf(job: Job, target: Awaited<ReturnType<typeof trainAndEvaluateTa
     heldout_bits_per_token: target.heldoutBitsPerToken,
     seconds: target.seconds,
     kept_fraction: job.keptFraction,
-    kept_documents: job.kept?.length ?? -1,
+    kept_tokens: job.keptTokens,
+    kept_documents: job.keptDocuments,
     steps: target.steps,
   };
 }
@@ -355,6 +362,7 @@ function setupRecord(
     targets: { shape: run.shape, vocabularySize: targets.vocabularySize, budgetTokens: run.budgetTokens },
     strategies: run.strategies,
     pruneRatios: run.pruneRatios,
+    pruneBy: run.pruneBy,
     regimes: run.regimes,
     seeds: run.seeds,
     threads: run.threads,

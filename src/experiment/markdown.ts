@@ -18,8 +18,18 @@ export function renderExperimentMarkdown(results: ResultsFile): string {
   for (const verdict of analysis.verdicts) lines.push(`- ${verdict.verdict}`);
   lines.push(
     '',
-    row(['strategy', 'pruned', 'regime', 'kept tokens', 'tokens trained', 'seeds', 'bits/byte', 'bits/token']),
-    row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---:']),
+    row([
+      'strategy',
+      'pruned',
+      'regime',
+      'kept tokens',
+      'kept docs',
+      'tokens trained',
+      'seeds',
+      'bits/byte',
+      'bits/token',
+    ]),
+    row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
   for (const s of order(analysis.summaries)) {
     lines.push(
@@ -28,6 +38,7 @@ export function renderExperimentMarkdown(results: ResultsFile): string {
         `${Math.round(s.ratio * 100)} %`,
         s.regime,
         s.keptFraction.toFixed(3),
+        Math.round(s.keptDocuments),
         Math.round(s.tokensTrained),
         s.bitsPerByte.n,
         pm(s.bitsPerByte.mean, s.bitsPerByte.sd),

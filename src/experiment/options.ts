@@ -38,6 +38,14 @@ export const EXPERIMENT_STRATEGY_NAMES = Object.keys(EXPERIMENT_STRATEGIES) as E
 export const REGIMES = ['equal-compute', 'equal-epochs'] as const;
 export type Regime = (typeof REGIMES)[number];
 
+/**
+ * What a prune ratio counts. `tokens`: every strategy keeps the same share of the pool's target tokens (within a
+ * document at each end of its band), so no strategy wins by keeping more text; `documents`: the share of documents,
+ * as `prune --prune-ratio` counts (then a strategy that drops short documents keeps more tokens).
+ */
+export const PRUNE_UNITS = ['tokens', 'documents'] as const;
+export type PruneUnit = (typeof PRUNE_UNITS)[number];
+
 /** The shape `--quick` trains (probe and targets): seconds per model on one core. */
 const QUICK_SHAPE: ProbeShape = {
   layers: 1,
@@ -53,6 +61,7 @@ export const EXPERIMENT_DEFAULTS = Object.freeze({
   strategies: EXPERIMENT_STRATEGY_NAMES,
   pruneRatios: [0.1, 0.3, 0.5] as readonly number[],
   regimes: REGIMES as readonly Regime[],
+  pruneBy: 'tokens' as PruneUnit,
   seeds: 3,
   /** The targets' shape: small enough that the whole default experiment runs in about an hour on two cores. */
   shape: 'tiny' as ProbeShapeName | ProbeShape,
@@ -107,6 +116,8 @@ export interface ExperimentOptions extends ReadingOptions {
   strategies?: ExperimentStrategyName[];
   /** Shares of the pool to prune, each in (0, 1). */
   pruneRatios?: number[];
+  /** What a ratio counts: the pool's target tokens (default; every strategy keeps the same text) or documents. */
+  pruneBy?: PruneUnit;
   regimes?: Regime[];
   /** How many seeds (1, 2, …) or which. Every strategy trains at the same seeds (a paired comparison). */
   seeds?: number | number[];
@@ -135,6 +146,7 @@ export interface ResolvedExperimentOptions {
   model: string | undefined;
   strategies: ExperimentStrategyName[];
   pruneRatios: number[];
+  pruneBy: PruneUnit;
   regimes: Regime[];
   seeds: number[];
   shape: ProbeShape;
@@ -151,7 +163,7 @@ export interface ResolvedExperimentOptions {
 }
 
 const KNOWN_OPTIONS = new Set([
-  ...['inputs', 'out', 'heldout', 'model', 'strategies', 'pruneRatios', 'regimes', 'seeds', 'shape'],
+  ...['inputs', 'out', 'heldout', 'model', 'strategies', 'pruneRatios', 'pruneBy', 'regimes', 'seeds', 'shape'],
   ...['budgetTokens', 'poolBytes', 'heldoutBytes', 'probeShape', 'probeBudgetTokens', 'quick', 'keepModels'],
   ...['overwrite', 'threads', 'signal', 'onProgress', 'textField', 'idField', 'textMode', 'format'],
   'maxDocumentBytes',
@@ -180,6 +192,7 @@ export function resolveExperimentOptions(options: ExperimentOptions): ResolvedEx
     model: options.model === undefined ? undefined : expectString('model', options.model, { nonEmpty: true }),
     strategies: strategies(options.strategies ?? [...d.strategies]),
     pruneRatios: pruneRatios(options.pruneRatios ?? [...d.pruneRatios]),
+    pruneBy: expectOneOf('pruneBy', options.pruneBy ?? d.pruneBy, PRUNE_UNITS),
     regimes: distinct('regimes', options.regimes ?? [...d.regimes], (name, value) => expectOneOf(name, value, REGIMES)),
     seeds: seeds(options.seeds ?? d.seeds),
     shape: shape('shape', options.shape ?? d.shape),
@@ -234,10 +247,14 @@ function shape(name: string, value: unknown): ProbeShape {
   return resolveShape(value).shape;
 }
 
-/** What decides the results (so a resumed experiment continues only the same one): not threads, callbacks or out. */
+/**
+ * What decides the results (so a resumed experiment continues only the same one): not threads, callbacks or out,
+ * nor the strategies, ratios and seeds (a run's key names those, so more of them can be added to a folder).
+ */
 export function experimentKey(run: ResolvedExperimentOptions): Record<string, unknown> {
-  const { inputs, heldout, model, shape, budgetTokens, poolBytes, heldoutBytes } = run;
+  const { inputs, heldout, model, shape, budgetTokens, poolBytes, heldoutBytes, pruneBy } = run;
   const { idFieldExplicit: _explicit, ...reading } = resolveReadingOptions(run.reading);
   const probe = model === undefined ? { shape: run.probeShape, budgetTokens: run.probeBudgetTokens } : { model };
-  return JSON.parse(JSON.stringify({ inputs, reading, heldout, probe, shape, budgetTokens, poolBytes, heldoutBytes }));
+  const key = { inputs, reading, heldout, probe, shape, budgetTokens, poolBytes, heldoutBytes, pruneBy };
+  return JSON.parse(JSON.stringify(key));
 }

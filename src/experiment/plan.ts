@@ -11,7 +11,7 @@ export const FULL = 'full';
 export interface PlannedRun {
   key: string;
   strategy: ExperimentStrategyName | typeof FULL;
-  /** Share of the pool pruned: 0 for the full pool. */
+  /** Share of the pool pruned (of its tokens or documents: `pruneBy`): 0 for the full pool. */
   ratio: number;
   regime: Regime | 'both';
   seed: number;
@@ -55,8 +55,9 @@ export interface RunResult {
   heldout_bits_per_byte: number;
   heldout_bits_per_token: number;
   seconds: number;
-  /** Kept share of the pool's target tokens, and documents kept. */
+  /** Kept share of the pool's target tokens, the kept target tokens (with BOS separators) and documents kept. */
   kept_fraction: number;
+  kept_tokens: number;
   kept_documents: number;
   steps: number;
 }

@@ -105,9 +105,9 @@ function summaryTable(summaries: readonly StrategySummary[]): string {
     .sort((a, b) => a.regime.localeCompare(b.regime) || a.ratio - b.ratio || a.strategy.localeCompare(b.strategy))
     .map(
       (s) =>
-        `<tr><td>${escapeHtml(s.strategy)}</td><td>${Math.round(s.ratio * 100)} %</td><td>${escapeHtml(s.regime)}</td><td>${s.keptFraction.toFixed(3)}</td><td>${Math.round(s.tokensTrained)}</td><td>${s.bitsPerByte.n}</td><td>${pm(s.bitsPerByte.mean, s.bitsPerByte.sd)}</td><td>${pm(s.bitsPerToken.mean, s.bitsPerToken.sd)}</td></tr>`,
+        `<tr><td>${escapeHtml(s.strategy)}</td><td>${Math.round(s.ratio * 100)} %</td><td>${escapeHtml(s.regime)}</td><td>${s.keptFraction.toFixed(3)}</td><td>${Math.round(s.keptDocuments)}</td><td>${Math.round(s.tokensTrained)}</td><td>${s.bitsPerByte.n}</td><td>${pm(s.bitsPerByte.mean, s.bitsPerByte.sd)}</td><td>${pm(s.bitsPerToken.mean, s.bitsPerToken.sd)}</td></tr>`,
     );
-  return `<table class="summary"><thead><tr><th>strategy</th><th>pruned</th><th>regime</th><th>kept tokens</th><th>tokens trained</th><th>seeds</th><th>bits/byte (mean ± sd)</th><th>bits/token (mean ± sd)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="summary"><thead><tr><th>strategy</th><th>pruned</th><th>regime</th><th>kept tokens</th><th>kept documents</th><th>tokens trained</th><th>seeds</th><th>bits/byte (mean ± sd)</th><th>bits/token (mean ± sd)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function comparisonTable(comparisons: readonly Comparison[]): string {
