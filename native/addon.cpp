@@ -385,10 +385,10 @@ class InfopruneAddon : public Napi::Addon<InfopruneAddon> {
   }
 
  private:
-  // initialize(backendDirectory: string, verbose: boolean)
+  // initialize(backendDirectory: string, verbose: boolean, cpuBackend: string ('' for the prebuilt variants))
   Napi::Value Initialize(const Napi::CallbackInfo& info) {
     set_llama_logging(info[1].ToBoolean().Value());
-    load_backends_once(info[0].As<Napi::String>().Utf8Value());
+    load_backends_once(info[0].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value());
     return info.Env().Undefined();
   }
 

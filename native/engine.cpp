@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "ggml-backend.h"
@@ -26,13 +27,39 @@ void set_llama_logging(bool verbose) {
   llama_log_set(forward_llama_log, nullptr);
 }
 
-void load_backends_once(const std::string& directory) {
-  static std::once_flag once;
-  std::call_once(once, [&directory] {
 #ifdef INFOPRUNE_BACKEND_DL
-    ggml_backend_load_all_from_path(directory.c_str());
+namespace {
+// A non-CPU backend library of the prebuilt folder: [lib]ggml-<name>.<ext>, not ggml-base nor a ggml-cpu variant.
+bool is_accelerator_backend(const std::filesystem::path& file) {
+  const std::string name = file.filename().string();
+  const size_t stem = name.rfind("libggml-", 0) == 0 ? 8 : name.rfind("ggml-", 0) == 0 ? 5 : std::string::npos;
+  const std::string extension = file.extension().string();
+  return stem != std::string::npos && (extension == ".so" || extension == ".dll" || extension == ".dylib") &&
+         name.compare(stem, 4, "base") != 0 && name.compare(stem, 3, "cpu") != 0;
+}
+
+void load_backends(const std::string& directory, const std::string& cpu_backend) {
+  if (!cpu_backend.empty()) {
+    // The same order as ggml_backend_load_all_from_path (accelerators, then the CPU), with our CPU backend.
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+      if (is_accelerator_backend(entry.path())) ggml_backend_load(entry.path().string().c_str());
+    }
+    if (ggml_backend_load(cpu_backend.c_str()) != nullptr) return;
+  }
+  ggml_backend_load_all_from_path(directory.c_str());  // registers nothing twice: ggml skips a loaded backend
+}
+}  // namespace
+#endif
+
+void load_backends_once(const std::string& directory, const std::string& cpu_backend) {
+  static std::once_flag once;
+  std::call_once(once, [&directory, &cpu_backend] {
+#ifdef INFOPRUNE_BACKEND_DL
+    load_backends(directory, cpu_backend);
 #else
     (void)directory;
+    (void)cpu_backend;
 #endif
     llama_backend_init();
   });

@@ -127,8 +127,10 @@ class ScoringContext {
 };
 
 // llama.cpp's backends (CPU variants, CUDA, ...) are separate shared libraries in the prebuilt packages: load
-// those found in `directory` once per process. A no-op for a static build from source.
-void load_backends_once(const std::string& directory);
+// those found in `directory` once per process. `cpu_backend`, when not empty, is a CPU backend compiled on this
+// machine (scripts/build-native.mjs) that replaces the folder's prebuilt CPU variants; if it does not load, the
+// best prebuilt variant is used (the addon's cpuBackend() says which one is). A no-op for a static build from source.
+void load_backends_once(const std::string& directory, const std::string& cpu_backend);
 
 // Route llama.cpp/ggml log lines to stderr (verbose) or drop them (default). Process-wide, like llama.cpp's log.
 void set_llama_logging(bool verbose);

@@ -4,6 +4,8 @@
 //                 description holds it. The kernel drops it when the descriptor is closed or the process dies, even
 //                 by SIGKILL, so a killed run never leaves its output locked.
 //   gpuDevices(): the names of the GPU devices llama.cpp's loaded backends offer (none on a CPU-only machine).
+//   cpuBackend(): the file of the CPU backend llama.cpp loaded (a prebuilt variant, the one compiled on this machine,
+//                 or the addon itself when llama.cpp is compiled in); empty where that cannot be told (Windows).
 #include "platform.hpp"
 
 #include <cerrno>
@@ -17,6 +19,7 @@
 #include <io.h>
 #include <windows.h>
 #else
+#include <dlfcn.h>
 #include <sys/file.h>
 #endif
 
@@ -68,11 +71,24 @@ Napi::Value GpuDevices(const Napi::CallbackInfo& info) {
   return names;
 }
 
+Napi::Value CpuBackend(const Napi::CallbackInfo& info) {
+  std::string file;
+#ifndef _WIN32
+  // A function the CPU backend exports through its registry lives in its library: dladdr names that file.
+  ggml_backend_reg_t reg = ggml_backend_reg_by_name("CPU");
+  void* function = reg == nullptr ? nullptr : ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
+  Dl_info where;
+  if (function != nullptr && dladdr(function, &where) != 0 && where.dli_fname != nullptr) file = where.dli_fname;
+#endif
+  return Napi::String::New(info.Env(), file);
+}
+
 }  // namespace
 
 void register_platform_functions(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("gpuDevices", Napi::Function::New(env, GpuDevices, "gpuDevices"));
+  exports.Set("cpuBackend", Napi::Function::New(env, CpuBackend, "cpuBackend"));
 }
 
 }  // namespace infoprune

@@ -5,7 +5,7 @@
 
 namespace infoprune {
 
-// Adds lockFile and gpuDevices to the addon's exports.
+// Adds lockFile, gpuDevices and cpuBackend to the addon's exports.
 void register_platform_functions(Napi::Env env, Napi::Object exports);
 
 }  // namespace infoprune

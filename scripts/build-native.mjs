@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { execFileSync } from 'node:child_process';
 // Builds the native addon (build/Release/infoprune.node) from source with cmake-js. Nothing is downloaded. npm's
 // install step (scripts/install.mjs) runs it only when no prebuilt addon fits this machine; in a checkout,
 // `npm run build:native` rebuilds.
@@ -15,9 +16,27 @@
 //                                         vulkan link @node-llama-cpp/<platform>-<gpu>, installed separately
 //   INFOPRUNE_LLAMA_FROM_SOURCE=1         compile llama.cpp from the bundled release instead of linking the
 //                                         prebuilt libraries (the route for CUDA archs or Metal tuned to this box)
+//   INFOPRUNE_NATIVE_CPU=0                keep node-llama-cpp's prebuilt CPU backend variants (see below)
 //   INFOPRUNE_SKIP_NATIVE_BUILD=1         do nothing (for tooling that only needs the TypeScript)
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//
+// With the prebuilt libraries on Linux, llama.cpp's CPU backend (libggml-cpu only) is also compiled for this machine
+// from the bundled release and put beside the addon (libggml-cpu-native.so); the addon loads it instead of the
+// prebuilt CPU variants, which GCC 11 compiled for generic ISA levels and which run the matmuls 1.5-1.9x slower
+// (docs/benchmarks.md). About 1.5 minutes on 2 cores, once: cached in .cache/ by release, compiler and CPU. It needs
+// node-llama-cpp's source bundle (a checkout has it); when it cannot be built, one line says why and the prebuilt
+// variants are used.
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { delimiter, dirname, join, resolve, sep } from 'node:path';
@@ -143,12 +162,87 @@ function printForGyp(what) {
   process.stdout.write(answers[what]);
 }
 
+const NATIVE_CPU_FILE = 'libggml-cpu-native.so';
+
+/** What the native CPU backend depends on: the release, the compiler, this CPU's features and the recipe. */
+function nativeCpuKey(flags) {
+  const compiler = execFileSync(process.env.CXX || 'c++', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const cpu = ['model name', 'flags'].map((field) => new RegExp(`^${field}\\s*:(.*)$`, 'm').exec(cpuinfo)?.[1]);
+  return createHash('sha256').update(JSON.stringify({ tag, compiler, cpu, flags })).digest('hex').slice(0, 16);
+}
+
+/**
+ * Compiles llama.cpp's CPU backend alone (as a dynamic backend, -march=native) into .cache/, or reuses the cached
+ * one, and copies it beside the addon. Returns its file name, or null (after one line saying why) to keep the
+ * prebuilt variants. It links its own libggml-base, which the prebuilt one of the same release stands in for at run
+ * time (same soname, same ABI).
+ */
+function buildNativeCpuBackend() {
+  if (process.env.INFOPRUNE_NATIVE_CPU === '0' || process.platform !== 'linux') return null;
+  const skip = (why) => {
+    console.log(`infoprune: using the prebuilt CPU backend variants (${why})`);
+    return null;
+  };
+  if (!llamaPackageDir) return skip("node-llama-cpp's llama.cpp source is not installed");
+  const flags = [
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DBUILD_SHARED_LIBS=ON',
+    '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', // libggml-base.so, the prebuilt's soname
+    '-DGGML_BACKEND_DL=ON',
+    // GGML_NATIVE refuses GGML_BACKEND_DL (its feature check): the compiler's -march=native does the same here.
+    '-DGGML_NATIVE=OFF',
+    '-DCMAKE_C_FLAGS=-march=native',
+    '-DCMAKE_CXX_FLAGS=-march=native',
+    '-DGGML_OPENMP=OFF', // ggml's own thread pool, as in the prebuilt variants
+    '-DLLAMA_BUILD_COMMON=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF',
+    '-DLLAMA_BUILD_EXAMPLES=OFF',
+    '-DLLAMA_BUILD_TOOLS=OFF',
+    '-DLLAMA_BUILD_SERVER=OFF',
+    '-DLLAMA_CURL=OFF',
+  ];
+  try {
+    const cached = join(root, '.cache', `ggml-cpu-${tag}-${nativeCpuKey(flags)}`, 'libggml-cpu.so');
+    if (!existsSync(cached)) {
+      const started = Date.now();
+      const source = extractFromBundle(['.']);
+      const build = join(root, '.cache', 'ggml-cpu-build');
+      rmSync(build, { recursive: true, force: true });
+      console.log(`infoprune: compiling llama.cpp's CPU backend for this machine (once; about 1.5 minutes)`);
+      mkdirSync(build, { recursive: true });
+      // The compiler's output (pages of ggml's warnings) goes to a log, named in the one line a failure prints.
+      const log = join(build, 'build.log');
+      const run = (args) => {
+        const fd = openSync(log, 'a');
+        try {
+          execFileSync('cmake', args, { stdio: ['ignore', fd, fd] });
+        } catch {
+          throw new Error(`cmake ${args[0]} failed; its output: ${log}`);
+        } finally {
+          closeSync(fd);
+        }
+      };
+      run(['-S', source, '-B', build, ...flags]);
+      run(['--build', build, '--target', 'ggml-cpu', '--parallel', String(Math.max(1, cpus().length))]);
+      mkdirSync(dirname(cached), { recursive: true });
+      cpSync(join(build, 'bin', 'libggml-cpu.so'), cached);
+      rmSync(build, { recursive: true, force: true });
+      console.log(`infoprune: CPU backend compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    cpSync(cached, join(outputDir, NATIVE_CPU_FILE));
+    return NATIVE_CPU_FILE;
+  } catch (error) {
+    return skip(`compiling the native one failed: ${error.message.split('\n')[0]}`);
+  }
+}
+
 /** After an install's build, only the addon and its stamp stay (not cmake's tree, not llama.cpp's source). */
 function removeIntermediates() {
   for (const entry of readdirSync(buildDir))
     if (entry !== 'Release') rmSync(join(buildDir, entry), { recursive: true, force: true });
   for (const entry of readdirSync(outputDir)) {
-    if (entry !== 'infoprune.node' && entry !== 'build-info.json')
+    if (entry !== 'infoprune.node' && entry !== 'build-info.json' && entry !== NATIVE_CPU_FILE)
       rmSync(join(outputDir, entry), { recursive: true, force: true });
   }
   rmSync(join(root, '.cache'), { recursive: true, force: true });
@@ -170,15 +264,30 @@ function build() {
     platform: `${process.platform}-${process.arch}`,
     ...(libraries && { llamaPackage: libraries.pkg, llamaPackageVersion: libraries.version }),
   };
-  if (!force && existsSync(join(outputDir, 'infoprune.node')) && existsSync(stampPath)) {
-    const built = readJson(stampPath);
-    if (Object.entries(wanted).every(([key, value]) => built[key] === value)) {
-      console.log(
-        `infoprune: native addon up to date (${mode}, ${gpu}, llama.cpp ${tag}); npm run build:native rebuilds`,
-      );
-      return;
-    }
+  const upToDate =
+    !force &&
+    existsSync(join(outputDir, 'infoprune.node')) &&
+    existsSync(stampPath) &&
+    Object.entries(wanted).every(([key, value]) => readJson(stampPath)[key] === value);
+  if (upToDate) {
+    console.log(
+      `infoprune: native addon up to date (${mode}, ${gpu}, llama.cpp ${tag}); npm run build:native rebuilds`,
+    );
+  } else {
+    buildAddon(wanted, headers, libraries);
   }
+  // The CPU backend is its own step (cached), so that an up-to-date addon gets it too, or loses it when turned off.
+  const cpuBackend = mode === 'prebuilt' ? buildNativeCpuBackend() : null;
+  if (cpuBackend === null) rmSync(join(outputDir, NATIVE_CPU_FILE), { force: true });
+  // undefined drops the field (JSON.stringify): the stamp names the file only while it is there.
+  writeFileSync(
+    stampPath,
+    `${JSON.stringify({ ...readJson(stampPath), cpuBackend: cpuBackend ?? undefined }, null, 2)}\n`,
+  );
+  if (installed) removeIntermediates();
+}
+
+function buildAddon(wanted, headers, libraries) {
   checkTools();
   const started = Date.now();
   const sourceDir = headers ?? extractFromBundle(['.']);
@@ -199,7 +308,6 @@ function build() {
     stampPath,
     `${JSON.stringify({ ...wanted, builtAt: new Date().toISOString(), buildSeconds: seconds }, null, 2)}\n`,
   );
-  if (installed) removeIntermediates();
   console.log(`infoprune: native addon built in ${seconds.toFixed(1)} s`);
 }
 

@@ -282,8 +282,15 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
     expect(said).not.toMatch(/^\s+at /m); // no stack trace
 
     const started = performance.now();
-    await ok(run(npmCli, ['rebuild', 'infoprune'], { cwd: consumer }), 'npm rebuild with a compiler');
+    const rebuilt = await ok(
+      run(npmCli, ['rebuild', 'infoprune', '--foreground-scripts'], { cwd: consumer }),
+      'npm rebuild with a compiler',
+    );
     console.log(`npm rebuild infoprune from source (compiler on PATH): ${seconds(started)}`);
+    // No llama.cpp source in a consumer's install: the CPU backend stays the prebuilt one, said in one line.
+    expect(rebuilt).toMatch(
+      /\ninfoprune: using the prebuilt CPU backend variants \(node-llama-cpp's llama\.cpp source is not installed\)\n/,
+    );
     // Only the addon and its stamp stay: no cmake tree, no llama.cpp source, no copied libraries.
     const build = readdirSync(join(installed(), 'build'), { recursive: true }).map(String).sort();
     expect(build).toEqual(['Release', join('Release', 'build-info.json'), join('Release', 'infoprune.node')]);

@@ -125,6 +125,7 @@ describe('infoprune score with the real engine', () => {
     expect(manifest.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.scoring).toMatchObject({ contextSize: 128, stride: 64, threads: 2, gpuLayers: 0 });
     expect(manifest.llamaCpp).toEqual(expect.any(String));
+    expect(manifest.cpuBackend).toMatch(/^(native|prebuilt) \(\S+\.(so|dylib|node)\)$/);
     expect(manifest.counts).toMatchObject({ read: documents.length, scored: documents.length, skipped: 0 });
     expect(readFileSync(`${out}.errors.jsonl`, 'utf8')).toBe('');
   });

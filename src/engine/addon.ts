@@ -10,13 +10,17 @@
  *    loaded with RTLD_NODELETE; a plain library "did not self-register", which is expected), so the addon's
  *    references to them resolve to the loaded copies by their soname. On Windows their folder goes first on PATH.
  *
+ * 3. The CPU backend: where the build compiled one for this machine (build/Release/libggml-cpu-native.so, see
+ *    scripts/build-native.mjs), it replaces the prebuilt CPU variants; INFOPRUNE_CPU_BACKEND=prebuilt keeps those
+ *    (to compare the two).
+ *
  * Whatever is missing is a NATIVE_UNAVAILABLE error that says what to do.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { InfopruneError } from '../errors.js';
+import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { packageRoot } from '../util/version.js';
 
 /** What a build of the addon records beside it (build-info.json). */
@@ -30,6 +34,8 @@ export interface NativeBuildInfo {
   /** mode prebuilt: the package of the llama.cpp libraries the addon links, and its version. */
   llamaPackage?: string;
   llamaPackageVersion?: string;
+  /** mode prebuilt: the CPU backend compiled for this machine, beside the addon (a file name), if it was built. */
+  cpuBackend?: string;
 }
 
 export interface NativeAddonFiles {
@@ -40,6 +46,8 @@ export interface NativeAddonFiles {
   build: NativeBuildInfo;
   /** The folder of the llama.cpp libraries (and backends) the addon links; null when llama.cpp is compiled in. */
   libraries: string | null;
+  /** The CPU backend compiled for this machine that replaces the prebuilt variants, or null to use those. */
+  cpuBackend: string | null;
 }
 
 let platform: string | undefined;
@@ -78,13 +86,32 @@ export function findNativeAddon(root = packageRoot(), platform = platformId()): 
     if (!existsSync(path)) continue;
     // A local build without a stamp came from node-gyp (binding.gyp): the default CPU build for this platform.
     const build = readBuildInfo(directory) ?? { mode: 'prebuilt', gpu: 'cpu', llamaCppTag: 'unknown', platform };
-    return { origin, path, build, libraries: build.mode === 'prebuilt' ? llamaLibraries(build, root) : null };
+    const libraries = build.mode === 'prebuilt' ? llamaLibraries(build, root) : null;
+    return { origin, path, build, libraries, cpuBackend: nativeCpuBackend(directory, build) };
   }
   const shipped = existsSync(join(root, 'prebuilds')) ? readdirSync(join(root, 'prebuilds')) : [];
   throw unavailable(
     `No native addon for ${platform}: infoprune ships prebuilt addons for ${shipped.join(', ') || 'no platform'} ` +
       `and none was built here; ${REBUILD_HINT}`,
   );
+}
+
+/** Which CPU backend to load: the one compiled for this machine when there is one (default), or the prebuilt. */
+function cpuBackendChoice(): 'native' | 'prebuilt' {
+  const value = process.env.INFOPRUNE_CPU_BACKEND;
+  if (value === undefined || value === '' || value === 'native') return 'native';
+  if (value === 'prebuilt') return 'prebuilt';
+  throw new InvalidOptionError(
+    'INFOPRUNE_CPU_BACKEND',
+    `Expected native or prebuilt for INFOPRUNE_CPU_BACKEND but received ${JSON.stringify(value)}`,
+    { expected: 'native or prebuilt', received: value },
+  );
+}
+
+function nativeCpuBackend(directory: string, build: NativeBuildInfo): string | null {
+  if (build.mode !== 'prebuilt' || build.cpuBackend === undefined || cpuBackendChoice() === 'prebuilt') return null;
+  const path = join(directory, build.cpuBackend);
+  return existsSync(path) ? path : null;
 }
 
 /** A package's folder, found as Node would find it from `from` (without loading it). */

@@ -2,7 +2,8 @@
  * The native addon's surface, loaded once per thread. It is internal: src/engine/scorer.ts and tokenizer.ts validate
  * every argument before calling it. Which addon file and which llama.cpp libraries: src/engine/addon.ts.
  */
-import { dirname } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { findNativeAddon, loadNativeAddon, type NativeBuildInfo } from './addon.js';
 import type { ModelInfo } from './types.js';
 
@@ -75,7 +76,8 @@ export interface NativeTrainer {
 }
 
 export interface NativeBinding {
-  initialize(backendDirectory: string, verbose: boolean): void;
+  /** cpuBackend: a CPU backend library to load instead of the prebuilt variants, or '' (native/engine.cpp). */
+  initialize(backendDirectory: string, verbose: boolean, cpuBackend: string): void;
   setVerbose(verbose: boolean): void;
   loadModel(path: string, options: { gpuLayers: number; vocabOnly: boolean }): Promise<NativeModel>;
   loadModelSync(path: string, options: { gpuLayers: number; vocabOnly: boolean }): NativeModel;
@@ -84,6 +86,8 @@ export interface NativeBinding {
   lockFile(fd: number): boolean;
   /** The GPU devices of llama.cpp's loaded backends: empty on a CPU-only machine. */
   gpuDevices(): string[];
+  /** The file of the CPU backend llama.cpp loaded ('' where that cannot be told). */
+  cpuBackend(): string;
   createTrainer(initialModelPath: string, options: NativeTrainerOptions): Promise<NativeTrainer>;
   NativeContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
 }
@@ -104,9 +108,33 @@ export function nativeBinding(): NativeBinding {
   const files = findNativeAddon();
   const loaded = nativeAddon();
   // Backends (the CPU variants, CUDA, ...) are plugins in the libraries' folder; a source build has them compiled in.
-  loaded.initialize(files.libraries ?? dirname(files.path), false);
+  loaded.initialize(files.libraries ?? dirname(files.path), false, files.cpuBackend ?? '');
   binding = loaded;
+  if (files.cpuBackend !== null && cpuBackendInfo()?.kind !== 'native') {
+    process.emitWarning(
+      `infoprune: the CPU backend compiled for this machine (${files.cpuBackend}) did not load; llama.cpp runs on ` +
+        `the slower prebuilt ${basename(loaded.cpuBackend())} (rebuild it with \`npm run build:native\`)`,
+    );
+  }
   return loaded;
+}
+
+/** Which CPU backend llama.cpp runs on in this process, and its file (null where that cannot be told). */
+export interface CpuBackendInfo {
+  /** native: compiled for this machine by the build; prebuilt: node-llama-cpp's variant for this CPU; compiled in: a
+   * source build. */
+  kind: 'native' | 'prebuilt' | 'compiled in';
+  file: string | null;
+}
+
+/** The CPU backend of this process, or null before llama.cpp's backends are loaded (nothing was scored yet). */
+export function cpuBackendInfo(): CpuBackendInfo | null {
+  if (binding === undefined) return null;
+  const files = findNativeAddon();
+  const file = binding.cpuBackend() || null;
+  if (files.libraries === null) return { kind: 'compiled in', file };
+  const native = files.cpuBackend !== null && file !== null && realpathSync(file) === realpathSync(files.cpuBackend);
+  return { kind: native ? 'native' : 'prebuilt', file };
 }
 
 /** The build of the addon this process uses (which llama.cpp, how linked, for which platform), or null if none. */

@@ -9,7 +9,7 @@ import { inputFingerprint } from '../corpus/fingerprint.js';
 import type { InputFile, SkippedInput } from '../corpus/inputs.js';
 import type { ResolvedReading } from '../corpus/options.js';
 import type { ShardSpec } from '../corpus/shard.js';
-import { nativeBuildInfo } from '../engine/native.js';
+import { cpuBackendInfo, nativeBuildInfo } from '../engine/native.js';
 import type { ModelInfo, Scorer } from '../engine/types.js';
 import { InfopruneError, type OptionNamer } from '../errors.js';
 import { WORD_BREAKER_ICU, WORD_DEFINITION_VERSION } from '../text/words.js';
@@ -119,6 +119,9 @@ export interface ScoreManifest {
   version: 1;
   infoprune: string;
   llamaCpp: string | null;
+  /** llama.cpp's CPU backend the run computed on: `native (<file>)`, compiled for the machine by the build, or
+   * `prebuilt (<file>)`, node-llama-cpp's variant for the CPU (src/engine/addon.ts); null when unknown. */
+  cpuBackend: string | null;
   model: ModelIdentity & Omit<ModelInfo, 'path' | 'sizeBytes'>;
   scoring: {
     contextSize: number;
@@ -205,6 +208,13 @@ export function llamaCppVersion(): string | null {
   }
 }
 
+function cpuBackendName(): string | null {
+  const backend = cpuBackendInfo();
+  return backend === null
+    ? null
+    : `${backend.kind} (${backend.file === null ? 'file unknown' : basename(backend.file)})`;
+}
+
 /** The manifest of a finished run (finishedAt is now). */
 export function buildManifest(run: FinishedRun): ScoreManifest {
   const { model, options } = run.scorer;
@@ -214,6 +224,7 @@ export function buildManifest(run: FinishedRun): ScoreManifest {
     version: 1,
     infoprune: packageVersion,
     llamaCpp: llamaCppVersion(),
+    cpuBackend: cpuBackendName(),
     model: {
       path: run.model.path,
       sizeBytes: run.model.sizeBytes,

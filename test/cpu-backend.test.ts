@@ -1,0 +1,59 @@
+/**
+ * The CPU backend. On Linux a checkout's build compiles llama.cpp's CPU backend for this machine (build/Release/
+ * libggml-cpu-native.so, scripts/build-native.mjs), and the addon loads it instead of node-llama-cpp's prebuilt
+ * variants, which are up to 1.9x slower; INFOPRUNE_CPU_BACKEND=prebuilt loads those. Scores must not depend on
+ * which one runs. (That an install without the llama.cpp source falls back to the prebuilt variants with one line:
+ * test/package.test.ts.)
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, storiesModelPath, tinyModelPath } from './helpers/models.js';
+
+const scoreScript = new URL('./helpers/score-texts.mjs', import.meta.url).pathname;
+
+function scoreIn(cpuBackend: 'native' | 'prebuilt', models: string[], texts: string[]) {
+  const output = execFileSync(process.execPath, [scoreScript, JSON.stringify(models), JSON.stringify(texts)], {
+    env: { ...process.env, INFOPRUNE_CPU_BACKEND: cpuBackend },
+  });
+  return JSON.parse(output.toString('utf8')) as { cpuBackend: string; nll: number[][] };
+}
+
+const TEXTS = [
+  'Once upon a time, there was a little girl named Lily. She liked to play in the park with her dog.',
+  'The quick brown fox jumps over the lazy dog. '.repeat(12), // several windows at context 128
+  'Ünïcödé: naïve café, 日本語のテキスト, emoji 🙂🚀.',
+];
+
+// INFOPRUNE_NATIVE_CPU=0 builds without it on purpose; other platforms have no native CPU build yet.
+describe.skipIf(process.platform !== 'linux' || process.env.INFOPRUNE_NATIVE_CPU === '0')(
+  'the CPU backend compiled for this machine',
+  () => {
+    it('is what a checkout loads, and INFOPRUNE_CPU_BACKEND=prebuilt loads the prebuilt variant instead', async () => {
+      const { cpuBackendInfo, nativeBinding, nativeBuildInfo } = await import('../src/engine/native.js');
+      expect(nativeBuildInfo()?.cpuBackend).toBe('libggml-cpu-native.so');
+      nativeBinding(); // loads the backends
+      expect(cpuBackendInfo()).toEqual({
+        kind: 'native',
+        file: join(REPO_ROOT, 'build', 'Release', 'libggml-cpu-native.so'),
+      });
+      expect(scoreIn('prebuilt', [], []).cpuBackend).toBe('prebuilt');
+    });
+
+    it('scores as the prebuilt variant does (1e-5 relative), on F32 and F16 models', () => {
+      const shape = { embedding: 128, heads: 4, kvHeads: 2, feedForward: 352 };
+      const models = [tinyModelPath(shape), tinyModelPath({ ...shape, tensorType: 'f16' })];
+      const stories = storiesModelPath();
+      if (stories !== null) models.push(stories);
+      const native = scoreIn('native', models, TEXTS);
+      const prebuilt = scoreIn('prebuilt', models, TEXTS);
+      expect(native.cpuBackend).toBe('native');
+      for (const [m, values] of prebuilt.nll.entries()) {
+        for (const [t, nll] of values.entries()) {
+          expect(nll).toBeGreaterThan(0);
+          expect(Math.abs(native.nll[m][t] - nll) / nll, `model ${m}, text ${t}`).toBeLessThan(1e-5);
+        }
+      }
+    });
+  },
+);
