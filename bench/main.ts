@@ -49,7 +49,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { nativeBuildInfo } from '../src/engine/native.js';
 import { openTokenizer } from '../src/engine/tokenizer.js';
-import { MODEL_PRESET_NAMES, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
+import {
+  MODEL_PRESET_NAMES,
+  MODEL_TENSOR_TYPES,
+  type ModelPresetName,
+  type ModelTensorType,
+} from '../src/gguf/random-model.js';
 import { PROBE_SHAPE_NAMES, type ProbeShapeName } from '../src/train/options.js';
 import { type EndToEndOptions, runEndToEnd } from './e2e.js';
 import { Host } from './hosts/protocol.js';
@@ -104,7 +109,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick               smoke run (tiny model, 1 round, small workloads, no llama-perplexity build): < 1 minute
   --model <file.gguf>   benchmark this model instead of the generated presets
   --preset <a,b>        presets: ${MODEL_PRESET_NAMES.join(', ')} (default tinystories-15m,smollm2-135m; 'all')
-  --type <f32|f16>      tensor type of generated models (default f32)
+  --type <t[,t]>        tensor types of generated models: f32, f16, q8_0, q4_k (default f32)
   --reps <n>            interleaved rounds, the median is reported (default 5; --quick 1)
   --threads <n>         threads for every row (default: this machine's cores)
   --context <n>         context (and chunk) size (default 512; --quick 256)
@@ -175,8 +180,11 @@ const contextOption = args.context === undefined ? undefined : positiveInteger('
 const batchOption = args.batch === undefined ? undefined : positiveInteger('batch', args.batch, 2048);
 const targetSeconds = args.seconds === undefined ? (quick ? 0.2 : 8) : Number(args.seconds);
 if (!(targetSeconds > 0)) throw new Error('--seconds expects a positive number');
-const tensorType = (args.type ?? 'f32') as ModelTensorType;
-if (tensorType !== 'f32' && tensorType !== 'f16') throw new Error('--type expects f32 or f16');
+const tensorTypes = (args.type ?? 'f32').split(',').map((type) => type.trim()) as ModelTensorType[];
+for (const type of tensorTypes) {
+  if (!MODEL_TENSOR_TYPES.includes(type))
+    throw new Error(`--type expects ${MODEL_TENSOR_TYPES.join(', ')}; got ${type}`);
+}
 const peers = !args['no-peers'] && !args['train-only'] && !args['only-service'];
 
 /** A comma-separated flag as a list (undefined when absent, empty for ''). */
@@ -234,13 +242,17 @@ interface EngineConfig {
   options: { contextSize?: number; batchSize?: number; threads: number; flashAttention?: boolean };
   workloads: WorkloadName[];
   withCeiling: boolean;
+  /** Environment of the hosts beyond this process's (e.g. INFOPRUNE_CPU_BACKEND). */
+  env?: Record<string, string>;
 }
 
 async function openEnginePair(model: BenchModel, config: EngineConfig) {
-  const engine = new Host(`engine${config.suffix}`, HOST_SCRIPT);
+  const env = { ...process.env, ...config.env };
+  const engine = new Host(`engine${config.suffix}`, HOST_SCRIPT, [], env);
   const opened = await engine.request<{
     options: Record<string, number | boolean | string>;
     model: Record<string, unknown>;
+    cpuBackend: { kind: string; file: string | null } | null;
   }>('open', {
     mode: 'engine',
     model: model.path,
@@ -249,7 +261,7 @@ async function openEnginePair(model: BenchModel, config: EngineConfig) {
   let ceiling: Host | undefined;
   let systemInfo: string | undefined;
   if (config.withCeiling) {
-    ceiling = new Host(`ceiling${config.suffix}`, HOST_SCRIPT);
+    ceiling = new Host(`ceiling${config.suffix}`, HOST_SCRIPT, [], env);
     const { contextSize, stride, batchSize, maxSequences, threads: t, flashAttention } = opened.options;
     const reply = await ceiling.request<{ systemInfo: string }>('open', {
       mode: 'ceiling',
@@ -258,7 +270,7 @@ async function openEnginePair(model: BenchModel, config: EngineConfig) {
     });
     systemInfo = reply.systemInfo;
   }
-  return { engine, ceiling, options: opened.options, info: opened.model, systemInfo };
+  return { engine, ceiling, options: opened.options, info: opened.model, systemInfo, cpuBackend: opened.cpuBackend };
 }
 
 function hostSample(reply: Record<string, unknown>): Sample {
@@ -576,6 +588,23 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       notes.push('peers left out (--no-peers)');
     }
 
+    // ---- the CPU backend: node-llama-cpp's prebuilt variant against the one compiled for this machine ----
+    if (base.cpuBackend?.kind === 'native') {
+      const config: EngineConfig = {
+        suffix: '-prebuilt-cpu',
+        label: "node-llama-cpp's prebuilt CPU backend",
+        options: { contextSize, batchSize: batchOption, threads },
+        workloads: ['short', 'chunks'],
+        withCeiling: false,
+        env: { INFOPRUNE_CPU_BACKEND: 'prebuilt' },
+      };
+      const pair = await openEnginePair(model, config);
+      hosts.push(pair.engine);
+      await addEngineRows(pair, config);
+    } else {
+      notes.push(`CPU backend: ${base.cpuBackend?.kind ?? 'unknown'} (no prebuilt-variant row)`);
+    }
+
     // ---- exploration: flash attention, batch sizes ----
     if (args.explore) {
       // Flash attention (the engine's opt-in) on short documents and chunks, and other batch sizes on short documents;
@@ -693,6 +722,19 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
       checks.scoredPerChunk = { engine: C - 1, llamaPerplexity: perplexityScoredPerChunk(C) };
     }
 
+    for (const name of ['short', 'chunks'] as const) {
+      const ratio = pairedScoredRatio(
+        results.find((r) => r.id === `engine:${name}`),
+        results.find((r) => r.id === `engine-prebuilt-cpu:${name}`),
+      );
+      if (ratio !== null) {
+        checks[`${name}NativeOverPrebuiltCpuBackend`] = ratio;
+        notes.push(
+          `CPU backend compiled for this machine over node-llama-cpp's prebuilt variant (engine, ${name}, tokens scored/s): ${ratio.toFixed(2)}×`,
+        );
+      }
+    }
+
     const relinkedRatio = pairedScoredRatio(
       results.find((r) => r.id === 'engine:chunks'),
       results.find((r) => r.id === 'llama-perplexity-prebuilt:chunks'),
@@ -745,11 +787,11 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
         name: model.name,
         path: model.path.replace(`${ROOT}/`, ''),
         preset: model.preset,
-        tensorType: model.preset ? tensorType : null,
+        tensorType: model.tensorType,
         sizeBytes: model.sizeBytes,
         ...info,
       },
-      engineOptions: { ...options, systemInfo: base.systemInfo },
+      engineOptions: { ...options, systemInfo: base.systemInfo, cpuBackend: base.cpuBackend },
       workloads: workloadInfo,
       rows: rowFigures,
       targets: targets(rowFigures),
@@ -779,7 +821,7 @@ async function main(): Promise<void> {
     ? []
     : args.model
       ? [givenModel(resolve(args.model))]
-      : presetList().map((preset) => presetModel(ROOT, preset, tensorType, log));
+      : presetList().flatMap((preset) => tensorTypes.map((type) => presetModel(ROOT, preset, type, log)));
   const reports: ModelReport[] = [];
   for (const model of args['only-service'] ? [] : models) {
     const report = await benchModel(model, perplexityBuild);

@@ -18,6 +18,8 @@ export interface BenchModel {
   name: string;
   path: string;
   preset: ModelPresetName | null;
+  /** The generated model's tensor type; null for --model. */
+  tensorType: ModelTensorType | null;
   sizeBytes: number;
   /** Whether the file was generated in this run (the time is not part of any figure). */
   generated: boolean;
@@ -46,10 +48,17 @@ export function presetModel(
     log(
       `generated ${basename(path)} (random weights, seed 0) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-  return { name: preset, path, preset, sizeBytes: statSync(path).size, generated };
+  return { name: preset, path, preset, tensorType, sizeBytes: statSync(path).size, generated };
 }
 
 export function givenModel(path: string): BenchModel {
   validateGgufFile(path);
-  return { name: basename(path), path, preset: null, sizeBytes: statSync(path).size, generated: false };
+  return {
+    name: basename(path),
+    path,
+    preset: null,
+    tensorType: null,
+    sizeBytes: statSync(path).size,
+    generated: false,
+  };
 }

@@ -81,6 +81,9 @@ describe.each([
   { addBos: true, tensorType: 'f32' as const, tiedEmbeddings: false },
   { addBos: false, tensorType: 'f32' as const, tiedEmbeddings: false },
   { addBos: true, tensorType: 'f16' as const, tiedEmbeddings: true },
+  { addBos: true, tensorType: 'q8_0' as const, tiedEmbeddings: false },
+  // feed-forward 256: ffn_down's rows fit Q4_K's 256-element blocks; the 64-wide rows fall back to Q5_0
+  { addBos: true, tensorType: 'q4_k' as const, tiedEmbeddings: true, feedForward: 256 },
 ])('random model in llama.cpp (addBos $addBos, $tensorType, tied $tiedEmbeddings)', (options) => {
   let model: LlamaModel;
   const vocabulary = syntheticVocabulary(TINY_MODEL_SHAPE.vocabularySize).tokens;

@@ -373,7 +373,7 @@ describe('random models', () => {
     );
     expect(() => resolveModelShape({ ...base, vocabularySize: 299 })).toThrow('for vocabularySize but received 299');
     expect(() => resolveModelShape({ ...base, tensorType: 'q4' as 'f32' })).toThrow(
-      'Expected one of "f32", "f16" for tensorType',
+      'Expected one of "f32", "f16", "q8_0", "q4_k" for tensorType',
     );
     expect(() => resolveModelShape({ ...base, addBos: 'yes' as unknown as boolean })).toThrow(
       'Expected boolean for addBos',
@@ -731,7 +731,7 @@ describe('make-model command', () => {
     await expect(run(out, '--vocab', '100')).rejects.toThrow('for --vocab but received 100 of type number');
     await expect(run(out, '--preset', 'huge')).rejects.toThrow('for --preset but received "huge"');
     await expect(run(out, '--type', 'q4_0')).rejects.toThrow(
-      'Expected one of "f32", "f16" for --type but received "q4_0"',
+      'Expected one of "f32", "f16", "q8_0", "q4_k" for --type but received "q4_0"',
     );
     await expect(run(out, '--seed', '1.5')).rejects.toThrow(
       'Expected non-negative integer for --seed but received "1.5" of type string',

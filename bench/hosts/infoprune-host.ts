@@ -7,6 +7,7 @@
  */
 
 import {
+  cpuBackendInfo,
   type NativeContext,
   type NativeContextOptions,
   type NativeModel,
@@ -73,7 +74,7 @@ serve(async (request) => {
         scorer = await openScorer({ model, ...options });
         addsBos = scorer.model.addsBos;
         windowing = { contextSize: scorer.options.contextSize, stride: scorer.options.stride };
-        return { options: scorer.options, model: scorer.model };
+        return { options: scorer.options, model: scorer.model, cpuBackend: cpuBackendInfo() };
       }
       const binding = nativeBinding();
       ceilingModel = await binding.loadModel(model, { gpuLayers: 0, vocabOnly: false });

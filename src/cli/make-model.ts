@@ -113,7 +113,7 @@ export function registerMakeModelCommand(program: Command): void {
     .option('--feed-forward <n>', 'feed-forward width')
     .option('--vocab <n>', 'vocabulary size (>= 300)')
     .option('--context <n>', 'context length written to the header')
-    .option('--type <type>', 'storage type of weight matrices: f32 or f16 (default f32)')
+    .option('--type <type>', 'storage type of weight matrices: f32, f16, q8_0 or q4_k (random quants) (default f32)')
     .option('--no-bos', 'do not ask for a BOS token (tokenizer.ggml.add_bos_token = false)')
     .option('--tied-embeddings', 'omit output.weight: the output layer reuses token_embd.weight')
     .option('--no-tied-embeddings', 'write a separate output.weight even if the preset ties embeddings')

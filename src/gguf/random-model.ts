@@ -16,11 +16,13 @@ import {
 } from '../util/validate.js';
 import { type GgufTensorSource, ggufArray, ggufBool, ggufFloat32, ggufString, ggufUint32 } from './encode.js';
 import { LLAMA_MAX_LAYERS, MIN_TRAINING_CONTEXT } from './hparams.js';
+import { QUANT_BLOCKS, type RandomQuantType, randomQuantizedBytes } from './random-quant.js';
 import type { GgufMetadataValue } from './types.js';
 import { validateGgufFile } from './validate.js';
 import { writeGguf } from './writer.js';
 
-export type ModelTensorType = 'f32' | 'f16';
+export type ModelTensorType = 'f32' | 'f16' | 'q8_0' | 'q4_k';
+export const MODEL_TENSOR_TYPES: readonly ModelTensorType[] = ['f32', 'f16', 'q8_0', 'q4_k'];
 
 export interface RandomModelShape {
   /** Transformer blocks. */
@@ -37,7 +39,9 @@ export interface RandomModelShape {
   vocabularySize: number;
   /** Training context length written to llama.context_length. */
   contextLength: number;
-  /** Storage type of the weight matrices (norm weights are always F32). Default 'f32'. */
+  /** Storage type of the weight matrices (norm weights are always F32). Default 'f32'. Quantized types hold random
+   * quants (src/gguf/random-quant.ts); a matrix whose rows do not fit the type's blocks falls back as
+   * llama-quantize's does (q4_k: Q5_0; then F16). */
   tensorType?: ModelTensorType;
   /** tokenizer.ggml.add_bos_token. Default true. */
   addBos?: boolean;
@@ -145,7 +149,7 @@ export function resolveModelShape(shape: RandomModelShape | ModelPresetName): Re
   const feedForward = expectInteger('feedForward', raw.feedForward, 1, 1 << 20);
   const vocabularySize = expectInteger('vocabularySize', raw.vocabularySize, MIN_VOCABULARY_SIZE, MAX_VOCABULARY_SIZE);
   const contextLength = expectInteger('contextLength', raw.contextLength, MIN_TRAINING_CONTEXT, 1 << 24);
-  const tensorType = expectOneOf('tensorType', raw.tensorType ?? 'f32', ['f32', 'f16'] as const);
+  const tensorType = expectOneOf('tensorType', raw.tensorType ?? 'f32', MODEL_TENSOR_TYPES);
   const addBos = expectBoolean('addBos', raw.addBos ?? true);
   const tiedEmbeddings = expectBoolean('tiedEmbeddings', raw.tiedEmbeddings ?? false);
   return {
@@ -277,6 +281,13 @@ function randomModelTensorShapes(shape: ResolvedModelShape): TensorShape[] {
   return tensors;
 }
 
+/** A matrix's ggml type for rows of `rowLength`: the asked type, or llama-quantize's fallback when rows do not fit. */
+function matrixType(tensorType: ModelTensorType, rowLength: number): 'F32' | 'F16' | RandomQuantType {
+  if (tensorType === 'f32') return 'F32';
+  const wanted: RandomQuantType[] = tensorType === 'q4_k' ? ['Q4_K', 'Q5_0'] : tensorType === 'q8_0' ? ['Q8_0'] : [];
+  return wanted.find((type) => rowLength % QUANT_BLOCKS[type].elements === 0) ?? 'F16';
+}
+
 /** 32-bit seed for one tensor's stream: murmur3-finalised FNV-1a of the name, keyed by the model seed. */
 function tensorSeed(seed: number, name: string): number {
   return fmix32(fnv1a(name, Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ FNV_OFFSET_BASIS));
@@ -326,8 +337,8 @@ export function randomModelLayout(
     ['general.architecture', ggufString('llama')],
     ['general.name', ggufString(name)],
     ['general.alignment', ggufUint32(32)],
-    // llama_ftype: 0 = all F32, 1 = mostly F16
-    ['general.file_type', ggufUint32(resolved.tensorType === 'f16' ? 1 : 0)],
+    // llama_ftype: 0 = all F32, 1 = mostly F16, 7 = mostly Q8_0, 14 = mostly Q4_K (S)
+    ['general.file_type', ggufUint32({ f32: 0, f16: 1, q8_0: 7, q4_k: 14 }[resolved.tensorType])],
     ['llama.context_length', ggufUint32(contextLength)],
     ['llama.embedding_length', ggufUint32(embedding)],
     ['llama.block_count', ggufUint32(layers)],
@@ -348,7 +359,6 @@ export function randomModelLayout(
     ['tokenizer.ggml.add_bos_token', ggufBool(resolved.addBos)],
     ['tokenizer.ggml.add_eos_token', ggufBool(false)],
   ]);
-  const matrixType = resolved.tensorType === 'f16' ? 'F16' : 'F32';
   let parameterCount = 0;
   const tensors: GgufTensorSource[] = randomModelTensorShapes(resolved).map((tensor) => {
     parameterCount += tensor.dims.reduce((a, b) => a * b, 1);
@@ -356,12 +366,13 @@ export function randomModelLayout(
       return { name: tensor.name, dims: tensor.dims, type: 'F32', fill: (chunk) => chunk.fill(1) };
     // Uniform in ±1/sqrt(fan_in) (fan_in = dims[0], the input width of ggml_mul_mat): finite, varied logits.
     const scale = 1 / Math.sqrt(tensor.dims[0]);
-    return {
-      name: tensor.name,
-      dims: tensor.dims,
-      type: matrixType,
-      fill: uniformFill(tensorSeed(seed, tensor.name), scale),
-    };
+    const type = matrixType(resolved.tensorType, tensor.dims[0]);
+    if (type === 'F32' || type === 'F16') {
+      return { name: tensor.name, dims: tensor.dims, type, fill: uniformFill(tensorSeed(seed, tensor.name), scale) };
+    }
+    const elements = tensor.dims[0] * tensor.dims[1];
+    const bytes = randomQuantizedBytes(type, elements, tensorSeed(seed, tensor.name), scale);
+    return { name: tensor.name, dims: tensor.dims, type, bytes };
   });
   return { shape: resolved, seed, name, metadata, tensors, parameterCount };
 }
