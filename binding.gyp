@@ -8,7 +8,7 @@
     {
       "target_name": "infoprune",
       "sources": ["native/addon.cpp", "native/engine.cpp", "native/log_softmax.cpp", "native/platform.cpp",
-                  "native/spectral_init.cpp", "native/trainer.cpp", "native/trainer_binding.cpp"],
+                  "native/bigram_fit.cpp", "native/spectral_init.cpp", "native/trainer.cpp", "native/trainer_binding.cpp"],
       "include_dirs": [
         "<!(node -p \"require('path').dirname(require.resolve('node-addon-api/package.json'))\")",
         "<!@(node scripts/build-native.mjs --print include)"

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "bigram_fit.hpp"
 #include "ggml-backend.h"
 #include "spectral_init.hpp"
 
@@ -124,14 +125,18 @@ void Trainer::set_training_tokens(std::vector<llama_token> tokens) {
   training_tokens_ = std::move(tokens);
 }
 
-double Trainer::initialise_from_bigrams() {
+double Trainer::initialise_from_bigrams(int32_t fit_iterations) {
   ggml_tensor* input = tensors_.at("token_embd.weight");
   ggml_tensor* output = tensors_.at("output.weight");
   SpectralInitOptions spectral;
   spectral.vocabulary_size = static_cast<int32_t>(input->ne[1]);
   spectral.dimension = static_cast<int32_t>(input->ne[0]);
   spectral.seed = options_.seed;
-  const SpectralInit init = spectral_init(training_tokens_, spectral);
+  SpectralInit init = spectral_init(training_tokens_, spectral);
+  BigramFitOptions fit;
+  fit.iterations = fit_iterations;
+  fit.threads = options_.threads;
+  fit_bigram_factors(training_tokens_, init, fit);
   ggml_backend_tensor_set(input, init.input_embeddings.data(), 0, ggml_nbytes(input));
   ggml_backend_tensor_set(output, init.output_embeddings.data(), 0, ggml_nbytes(output));
   // With the residual branches' outputs at zero, each block adds nothing yet: the model is the bigram factorisation.

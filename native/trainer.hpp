@@ -63,10 +63,11 @@ class Trainer {
 
   // The training stream ([BOS] document [BOS] document ...), from which each step draws one window.
   void set_training_tokens(std::vector<llama_token> tokens);
-  // Sets token_embd and output from the training stream's bigram statistics (spectral_init.hpp) and zeroes the
-  // residual branches' output projections, so the model starts as a low-rank bigram model. Returns the
-  // factorisation's largest singular value (for the record).
-  double initialise_from_bigrams();
+  // Sets token_embd and output from the training stream's bigram statistics (spectral_init.hpp, then
+  // `fit_iterations` steps of bigram_fit.hpp; 0 skips the fit) and zeroes the residual branches' output projections,
+  // so the model starts as a low-rank bigram model. Returns the factorisation's largest singular value (for the
+  // record).
+  double initialise_from_bigrams(int32_t fit_iterations);
   // Runs `steps` optimizer steps; returns their mean loss (nats per token). Checks `cancel` between steps.
   double train(int32_t steps, const std::atomic<bool>& cancel);
   // Mean loss (nats per token) of the model on consecutive windows of `tokens` (at most `max_windows`), no update.

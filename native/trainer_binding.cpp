@@ -127,11 +127,13 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
     return info.Env().Undefined();
   }
 
-  // initialiseFromBigrams(): Promise<number> (the factorisation's largest singular value)
+  // initialiseFromBigrams(fitIterations: number): Promise<number> (the factorisation's largest singular value)
   Napi::Value InitialiseFromBigrams(const Napi::CallbackInfo& info) {
     auto trainer = this->trainer(info.Env());
+    const int32_t fit_iterations = info[0].As<Napi::Number>();
     return TaskWorker<double>::Start(
-        info.Env(), [trainer] { return trainer->initialise_from_bigrams(); }, number_value);
+        info.Env(), [trainer, fit_iterations] { return trainer->initialise_from_bigrams(fit_iterations); },
+        number_value);
   }
 
   // train(steps: number): Promise<number> (mean loss in nats per token)

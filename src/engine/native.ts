@@ -60,8 +60,8 @@ export interface NativeTrainerOptions {
 /** A model being trained (native/trainer.hpp). One call at a time; src/train/native-trainer.ts serialises them. */
 export interface NativeTrainer {
   setTrainingTokens(tokens: Int32Array): void;
-  /** The largest singular value of the bigram factorisation. */
-  initialiseFromBigrams(): Promise<number>;
+  /** The largest singular value of the bigram factorisation; `fitIterations` steps of the bigram fit (0: none). */
+  initialiseFromBigrams(fitIterations: number): Promise<number>;
   /** Mean training loss of the steps, in nats per token. */
   train(steps: number): Promise<number>;
   /** Where the learning-rate schedule ends (a time budget re-plans it as the speed becomes known). */

@@ -48,6 +48,12 @@ export const TRAIN_DEFAULTS = Object.freeze({
   contextSize: 256,
   learningRate: 1e-4,
   warmupSteps: 100,
+  /**
+   * Full-batch steps fitting the initial embeddings to the corpus's Kneser-Ney bigram (native/bigram_fit.hpp), at
+   * most `bigramFitMultiplyAdds` of work in all (each step is three vocabulary² × width products).
+   */
+  bigramFitIterations: 100,
+  bigramFitMultiplyAdds: 1e12,
   minLearningRateRatio: 0.1,
   beta1: 0.9,
   beta2: 0.999,
@@ -119,6 +125,11 @@ export interface TrainProbeOptions extends ReadingOptions {
   /** Advanced: optimizer settings (defaults in TRAIN_DEFAULTS). */
   learningRate?: number;
   warmupSteps?: number;
+  /**
+   * Advanced: full-batch steps fitting the initial embeddings to the corpus's bigram before training (0: the
+   * spectral factorisation alone). Default `TRAIN_DEFAULTS.bigramFitIterations`, fewer for large vocabularies.
+   */
+  bigramFitIterations?: number;
 }
 
 export interface ResolvedTrainOptions {
@@ -140,6 +151,7 @@ export interface ResolvedTrainOptions {
   onProgress: ((progress: TrainProgress) => void) | undefined;
   learningRate: number;
   warmupSteps: number;
+  bigramFitIterations: number;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -159,6 +171,7 @@ const KNOWN_OPTIONS = new Set([
   'onProgress',
   'learningRate',
   'warmupSteps',
+  'bigramFitIterations',
   'textField',
   'idField',
   'textMode',
@@ -220,7 +233,19 @@ export function resolveTrainOptions(options: TrainProbeOptions): ResolvedTrainOp
       minExclusive: true,
     }),
     warmupSteps: expectInteger('warmupSteps', options.warmupSteps ?? d.warmupSteps, 1, 1e9),
+    bigramFitIterations: expectInteger(
+      'bigramFitIterations',
+      options.bigramFitIterations ?? defaultBigramFitIterations(shape),
+      0,
+      10_000,
+    ),
   };
+}
+
+/** TRAIN_DEFAULTS.bigramFitIterations, fewer where the vocabulary makes each step costly. */
+export function defaultBigramFitIterations(shape: ProbeShape): number {
+  const perStep = 3 * shape.vocabularySize * shape.vocabularySize * shape.embedding;
+  return Math.min(TRAIN_DEFAULTS.bigramFitIterations, Math.floor(TRAIN_DEFAULTS.bigramFitMultiplyAdds / perStep));
 }
 
 /** Training runs on the decode threads alone: all the cores the process may use. */

@@ -51,7 +51,9 @@ export interface TrainingRecord {
     epochs: number;
     learningRate: number;
     warmupSteps: number;
-    initialisation: 'bigram-spectral';
+    /** The spectral factorisation of the bigram, then (bigram-fit) that many full-batch steps fitting it. */
+    initialisation: 'bigram-spectral' | 'bigram-fit';
+    bigramFitIterations: number;
     embeddingChange: number;
     seconds: number;
     tokensPerSecond: number;

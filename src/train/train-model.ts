@@ -25,6 +25,12 @@ export interface TrainModelRequest {
   gpuLayers: number;
   learningRate?: number;
   warmupSteps?: number;
+  /**
+   * Steps of the full-batch fit of the initial embeddings to the stream's bigram (0: the spectral factorisation
+   * alone). The probe fits (bigramFitIterations); the experiment's targets keep the factorisation, as their recorded
+   * runs did.
+   */
+  bigramFitIterations: number;
   signal?: AbortSignal;
   onProgress?: (progress: Partial<TrainProgress>) => void;
 }
@@ -53,7 +59,7 @@ export async function trainModel(request: TrainModelRequest): Promise<TrainedMod
   try {
     report({ phase: 'initialising' });
     trainer.setTrainingTokens(request.training);
-    await trainer.initialiseFromBigrams();
+    await trainer.initialiseFromBigrams(request.bigramFitIterations);
     const loop = await runTraining(trainer, request.plan, request.heldout, report, request.signal);
     const embeddingChange = trainer.embeddingChange();
     await saveModel(trainer, request.out);

@@ -64,14 +64,14 @@ export async function trainProbe(options: TrainProbeOptions): Promise<TrainProbe
     const plan = planFor(run, corpus, streams);
 
     // 6. Training, from the corpus's bigram statistics on; the probe written atomically and checked.
-    const { seed, threads, gpuLayers, learningRate, warmupSteps, signal } = run;
+    const { seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, signal } = run;
     const trained = await trainModel({
       initialModel: initialPath,
       out: run.out,
       training: streams.training,
       heldout: streams.heldout,
       plan,
-      ...{ seed, threads, gpuLayers, learningRate, warmupSteps, signal },
+      ...{ seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, signal },
       onProgress: progress,
     });
 
@@ -264,7 +264,8 @@ async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promi
       epochs: trained.tokensSeen / streams.training.length,
       learningRate: run.learningRate,
       warmupSteps: run.warmupSteps,
-      initialisation: 'bigram-spectral',
+      initialisation: run.bigramFitIterations > 0 ? 'bigram-fit' : 'bigram-spectral',
+      bigramFitIterations: run.bigramFitIterations,
       embeddingChange: parts.trained.embeddingChange,
       seconds: trained.seconds,
       tokensPerSecond: trained.tokensSeen / trained.seconds,
