@@ -166,6 +166,7 @@ async function infopruneTokensPerSecond(
     threads,
     gpuLayers: 0,
     bigramFitIterations: 0, // the steps' speed, not the initialisation's
+    keepBest: false,
   });
   rmSync(out, { force: true });
   return loop.tokensSeen / loop.seconds;

@@ -245,6 +245,22 @@ double Trainer::embedding_change() const {
   return sum / static_cast<double>(values.size());
 }
 
+void Trainer::remember_weights() {
+  for (const auto& [name, tensor] : tensors_) {
+    std::vector<uint8_t>& copy = remembered_weights_[name];
+    copy.resize(ggml_nbytes(tensor));
+    ggml_backend_tensor_get(tensor, copy.data(), 0, copy.size());
+  }
+}
+
+void Trainer::restore_weights() {
+  if (remembered_weights_.empty()) throw std::runtime_error("restore_weights() before remember_weights()");
+  for (const auto& [name, tensor] : tensors_) {
+    const std::vector<uint8_t>& copy = remembered_weights_.at(name);
+    ggml_backend_tensor_set(tensor, copy.data(), 0, copy.size());
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Saving
 // ---------------------------------------------------------------------------------------------------------------

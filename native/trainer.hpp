@@ -76,6 +76,9 @@ class Trainer {
   void save(const std::string& path) const;
   // The mean absolute difference between token_embd now and before the first training step (training must move it).
   double embedding_change() const;
+  // Copies every weight to host memory, and puts the copy back: a run that keeps its best held-out point.
+  void remember_weights();
+  void restore_weights();
 
   // Re-plans the schedule's length (a time budget learns the speed as it goes). Steps already done stay done.
   void set_total_steps(int64_t total_steps) { options_.total_steps = total_steps; }
@@ -95,6 +98,7 @@ class Trainer {
   std::unique_ptr<llama_context, ContextDeleter> context_;
   std::vector<llama_token> training_tokens_;
   std::vector<float> embeddings_before_training_;
+  std::map<std::string, std::vector<uint8_t>> remembered_weights_;
   std::mt19937_64 rng_;
   int64_t steps_done_ = 0;
   int64_t optimizer_calls_ = 0;

@@ -100,6 +100,8 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
          InstanceMethod<&NativeTrainer::Train>("train"), InstanceMethod<&NativeTrainer::SetTotalSteps>("setTotalSteps"),
          InstanceMethod<&NativeTrainer::Evaluate>("evaluate"), InstanceMethod<&NativeTrainer::Save>("save"),
          InstanceMethod<&NativeTrainer::EmbeddingChange>("embeddingChange"),
+         InstanceMethod<&NativeTrainer::RememberWeights>("rememberWeights"),
+         InstanceMethod<&NativeTrainer::RestoreWeights>("restoreWeights"),
          InstanceMethod<&NativeTrainer::Info>("info"), InstanceMethod<&NativeTrainer::Abort>("abort"),
          InstanceMethod<&NativeTrainer::Dispose>("dispose")});
   }
@@ -176,6 +178,21 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
 
   Napi::Value EmbeddingChange(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), trainer(info.Env())->embedding_change());
+  }
+
+  // rememberWeights(), restoreWeights(): a host copy of every weight, and back (between calls, never during one).
+  Napi::Value RememberWeights(const Napi::CallbackInfo& info) {
+    trainer(info.Env())->remember_weights();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RestoreWeights(const Napi::CallbackInfo& info) {
+    try {
+      trainer(info.Env())->restore_weights();
+    } catch (const std::runtime_error& error) {
+      throw Napi::Error::New(info.Env(), error.what());
+    }
+    return info.Env().Undefined();
   }
 
   // info(): { vocabularySize, parameterCount, stepsDone, bosToken }

@@ -90,6 +90,16 @@ describe('trainProbe', () => {
     expect(fitted).toBeLessThan(spectral - 0.05);
   });
 
+  it('ends with the weights of its best held-out point', async () => {
+    const { record } = await trainProbe(options('best.gguf', { heldout: [heldout] }));
+    const curve = record.training.curve;
+    const best = curve.reduce((a, b) => ((b.heldoutLoss as number) < (a.heldoutLoss as number) ? b : a));
+    expect(record.training.keptStep).toBe(best.step);
+    // Restored exactly: back at the initialisation, the embeddings have not moved at all.
+    if (best.step === 0) expect(record.training.embeddingChange).toBe(0);
+    else expect(record.training.embeddingChange).toBeGreaterThan(0);
+  });
+
   it('saves a GGUF that reloads to exactly the trained model and scores like the record says', async () => {
     const path = join(folder, 'probe.gguf');
     const record = readTrainingRecord(path);

@@ -69,6 +69,9 @@ export interface NativeTrainer {
   /** Mean loss on consecutive windows of `tokens`, in nats per token. */
   evaluate(tokens: Int32Array, maxWindows: number): Promise<number>;
   save(path: string): Promise<void>;
+  /** A host copy of every weight, and back: a run that keeps its best held-out point (between calls only). */
+  rememberWeights(): void;
+  restoreWeights(): void;
   embeddingChange(): number;
   info(): { vocabularySize: number; parameterCount: number; bosToken: number; stepsDone: number };
   abort(): void;

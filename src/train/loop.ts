@@ -12,6 +12,8 @@ export interface LoopResult {
   tokensSeen: number;
   seconds: number;
   curve: CurvePoint[];
+  /** The step whose weights the model has at the end: the last, or (keepBest) the best held-out point. */
+  keptStep: number;
 }
 
 const CALL_SECONDS = 0.5;
@@ -21,13 +23,14 @@ export async function runTraining(
   plan: TrainingPlan,
   heldout: Int32Array,
   report: (progress: Partial<TrainProgress>) => void,
+  keepBest: boolean,
   signal?: AbortSignal,
 ): Promise<LoopResult> {
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const onAbort = () => trainer.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const curve: CurvePoint[] = [];
+  const curve = new Curve(trainer, keepBest);
   let totalSteps = plan.totalSteps;
   let steps = 0;
   let stepsPerCall = 4;
@@ -36,7 +39,7 @@ export async function runTraining(
   let lossSteps = 0;
   let nextPoint = curveInterval(totalSteps);
   // Where training starts from (the bigram initialisation): the curve's first point.
-  curve.push({
+  curve.add({
     step: 0,
     tokens: 0,
     seconds: elapsed(),
@@ -63,7 +66,7 @@ export async function runTraining(
       let heldoutLoss: number | null | undefined;
       if (steps >= nextPoint || steps >= totalSteps) {
         heldoutLoss = await evaluateHeldout(trainer, heldout);
-        curve.push({
+        curve.add({
           step: steps,
           tokens: steps * tokensPerStep(),
           seconds: elapsed(),
@@ -80,7 +83,7 @@ export async function runTraining(
         tokens: steps * tokensPerStep(),
         totalTokens: totalSteps * tokensPerStep(),
         trainLoss: loss,
-        heldoutLoss: heldoutLoss ?? curve.at(-1)?.heldoutLoss ?? undefined,
+        heldoutLoss: heldoutLoss ?? curve.points.at(-1)?.heldoutLoss ?? undefined,
         tokensPerSecond: speed,
         etaSeconds: ((totalSteps - steps) * tokensPerStep()) / speed,
       });
@@ -89,7 +92,40 @@ export async function runTraining(
     signal?.removeEventListener('abort', onAbort);
   }
   signal?.throwIfAborted();
-  return { steps, tokensSeen: steps * tokensPerStep(), seconds: trainingSeconds, curve };
+  const keptStep = curve.keepBestWeights(steps);
+  return { steps, tokensSeen: steps * tokensPerStep(), seconds: trainingSeconds, curve: curve.points, keptStep };
+}
+
+/**
+ * The curve's points and, when the run keeps its best, the weights at its best held-out point so far. Why: from the
+ * bigram fit, a CPU budget of training can leave the model worse on held-out text than where it started
+ * (docs/probe.md), and a probe should never be worse than its own starting point.
+ */
+class Curve {
+  readonly points: CurvePoint[] = [];
+  private bestLoss = Number.POSITIVE_INFINITY;
+  private bestStep = -1;
+
+  constructor(
+    private readonly trainer: NativeTrainer,
+    private readonly keepBest: boolean,
+  ) {}
+
+  add(point: CurvePoint): void {
+    this.points.push(point);
+    if (this.keepBest && point.heldoutLoss !== null && point.heldoutLoss < this.bestLoss) {
+      this.bestLoss = point.heldoutLoss;
+      this.bestStep = point.step;
+      this.trainer.rememberWeights();
+    }
+  }
+
+  /** Puts the best point's weights back unless the run ended there; returns the step the model now has. */
+  keepBestWeights(lastStep: number): number {
+    if (this.bestStep < 0 || this.bestStep === lastStep) return lastStep;
+    this.trainer.restoreWeights();
+    return this.bestStep;
+  }
 }
 
 function curveInterval(totalSteps: number): number {

@@ -47,6 +47,8 @@ export interface TrainingRecord {
     gpuLayers: number;
     budget: { tokens: number | null; seconds: number | null };
     steps: number;
+    /** The step whose weights the probe has: the best held-out curve point (step 0 is the bigram initialisation). */
+    keptStep: number;
     tokensSeen: number;
     epochs: number;
     learningRate: number;

@@ -31,6 +31,8 @@ export interface TrainModelRequest {
    * runs did.
    */
   bigramFitIterations: number;
+  /** End with the weights of the best held-out curve point (the probe) rather than the last (the targets). */
+  keepBest: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: Partial<TrainProgress>) => void;
 }
@@ -60,7 +62,7 @@ export async function trainModel(request: TrainModelRequest): Promise<TrainedMod
     report({ phase: 'initialising' });
     trainer.setTrainingTokens(request.training);
     await trainer.initialiseFromBigrams(request.bigramFitIterations);
-    const loop = await runTraining(trainer, request.plan, request.heldout, report, request.signal);
+    const loop = await runTraining(trainer, request.plan, request.heldout, report, request.keepBest, request.signal);
     const embeddingChange = trainer.embeddingChange();
     await saveModel(trainer, request.out);
     return { loop, embeddingChange };

@@ -72,6 +72,7 @@ export async function trainProbe(options: TrainProbeOptions): Promise<TrainProbe
       heldout: streams.heldout,
       plan,
       ...{ seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, signal },
+      keepBest: true,
       onProgress: progress,
     });
 
@@ -260,6 +261,7 @@ async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promi
         seconds: run.budgetSeconds ?? null,
       },
       steps: trained.steps,
+      keptStep: trained.keptStep,
       tokensSeen: trained.tokensSeen,
       epochs: trained.tokensSeen / streams.training.length,
       learningRate: run.learningRate,
