@@ -101,9 +101,8 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
          InstanceMethod<&NativeTrainer::Evaluate>("evaluate"), InstanceMethod<&NativeTrainer::Save>("save"),
          InstanceMethod<&NativeTrainer::EmbeddingChange>("embeddingChange"),
          InstanceMethod<&NativeTrainer::RememberWeights>("rememberWeights"),
-         InstanceMethod<&NativeTrainer::RestoreWeights>("restoreWeights"),
-         InstanceMethod<&NativeTrainer::Info>("info"), InstanceMethod<&NativeTrainer::Abort>("abort"),
-         InstanceMethod<&NativeTrainer::Dispose>("dispose")});
+         InstanceMethod<&NativeTrainer::RestoreWeights>("restoreWeights"), InstanceMethod<&NativeTrainer::Info>("info"),
+         InstanceMethod<&NativeTrainer::Abort>("abort"), InstanceMethod<&NativeTrainer::Dispose>("dispose")});
   }
 
   // Constructed only by createTrainer() with an External<std::shared_ptr<Trainer>>.
