@@ -23,8 +23,9 @@ well (low negative log-likelihood) is what the corpus repeats. Inputs are read l
 
 What happens: a seeded sample of the documents is read (what the budget needs, spread over the corpus) and a
 held-out slice is set aside; a byte-level BPE vocabulary (${TRAIN_DEFAULTS.shape}: ${PROBE_SHAPES[TRAIN_DEFAULTS.shape].vocabularySize} tokens) is learned from the sample; the model
-starts from the sample's bigram statistics and is trained with llama.cpp's training API (AdamW, warm-up, cosine
-decay); the GGUF is written (any llama.cpp tool loads it) with a training record beside it: <out>.training.json
+starts as the best bigram model its shape can express (fitted to the sample's Kneser-Ney bigram) and is trained
+with llama.cpp's training API (AdamW, warm-up, cosine decay), keeping the weights of its best held-out point (the
+start, if training never beats it); the GGUF is written (any llama.cpp tool loads it) with a training record beside it: <out>.training.json
 (shape, data, the loss curve, held-out bits per byte and per token against zlib -9, xz and a bigram model).
 
 Shapes (layers × width, vocabulary): ${PROBE_SHAPE_NAMES.map((name) => `${name} ${PROBE_SHAPES[name].layers}×${PROBE_SHAPES[name].embedding}, ${PROBE_SHAPES[name].vocabularySize}`).join('; ')}.
@@ -124,9 +125,17 @@ function summaryLine(path: string, record: TrainingRecord): string {
   return (
     `infoprune train: ${formatCount(training.tokensSeen, { compact: true })} tokens in ${formatDuration(training.seconds)} ` +
     `(${formatCount(training.tokensPerSecond, { compact: true })} tokens/s) → ${path}\n` +
+    `  kept: ${keptWeights(training)}\n` +
     `  held-out: ${heldout.bitsPerByte.toFixed(3)} bits/byte (zlib -9 ${heldout.baselines.zlib9BitsPerByte.toFixed(3)}${xz}), ` +
     `${heldout.bitsPerToken.toFixed(3)} bits/token (bigram ${heldout.baselines.bigramBitsPerToken.toFixed(3)}, unigram ${heldout.baselines.unigramBitsPerToken.toFixed(3)})`
   );
+}
+
+/** Which weights the probe ended with (src/train/loop.ts keeps the best held-out point). */
+function keptWeights(training: TrainingRecord['training']): string {
+  if (training.keptStep === training.steps) return 'the last step';
+  if (training.keptStep === 0) return 'the initial bigram fit (training never beat it on held-out text)';
+  return `step ${training.keptStep} of ${training.steps} (the best held-out point)`;
 }
 
 /** A bar of steps on a terminal; otherwise a line every 10 s. */

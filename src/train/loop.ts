@@ -49,7 +49,9 @@ export async function runTraining(
   try {
     while (steps < totalSteps && !(plan.budgetSeconds !== undefined && elapsed() >= plan.budgetSeconds)) {
       signal?.throwIfAborted();
-      const n = Math.min(stepsPerCall, totalSteps - steps);
+      // A call never runs past a curve point: the points (and so the kept best) fall on the same steps however fast
+      // the machine is, which keeps a seeded run on one thread deterministic.
+      const n = Math.min(stepsPerCall, totalSteps - steps, Math.max(1, nextPoint - steps));
       const callStart = performance.now();
       const loss = await trainer.train(n);
       const callSeconds = (performance.now() - callStart) / 1000;
