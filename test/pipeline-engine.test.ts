@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openScorer } from '../src/engine/scorer.js';
+import { scoreCorpus } from '../src/pipeline/score-corpus.js';
 import type { ScoreRecord } from '../src/scores/record.js';
 import { countWords } from '../src/text/words.js';
 import { brownDocuments, randomGenerator, type TestDocument, writeJsonl } from './fixtures/pipeline/corpus.js';
@@ -183,6 +184,33 @@ describe('infoprune score with the real engine', () => {
     expect(Buffer.compare(readFileSync(`${out}.words.bin`), readFileSync(`${clean}.words.bin`))).toBe(0); // 32 MiB: no deep equality
     expect(performance.now() - started).toBeGreaterThan(0);
   }, 300_000);
+
+  it("does not pile listeners onto the caller's signal while many calls are in flight", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      // Many short documents in small calls, so that each window's calls (and several windows') run at once, each
+      // with the signal.
+      const many = join(folder, 'many.jsonl');
+      writeJsonl(many, brownDocuments(30));
+      const run = scoreCorpus({
+        inputs: [many],
+        model: tinyModelPath(),
+        batchSize: 256,
+        workers: 0,
+        threads: 1,
+        signal: new AbortController().signal,
+      });
+      let scored = 0;
+      for await (const _ of run) scored++;
+      expect(scored).toBeGreaterThan(500);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 
   it('reports a missing model and an unwritable output clearly, with exit code 1', () => {
     const missing = score([corpus, '--model', join(folder, 'none.gguf'), '--out', join(folder, 'x.jsonl')]);

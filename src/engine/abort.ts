@@ -3,12 +3,31 @@
  * `AbortError`, `code` `ABORT_ERR`), and the set of calls in flight that closing a scorer or tokenizer settles.
  */
 
+import { setMaxListeners } from 'node:events';
+
 /** An AbortError, with the signal's reason (when there is one) as its cause. */
 export function abortError(message = 'The operation was aborted', reason?: unknown): Error {
   const error = new Error(message, reason === undefined ? undefined : { cause: reason });
   error.name = 'AbortError';
   (error as Error & { code: string }).code = 'ABORT_ERR';
   return error;
+}
+
+/**
+ * A child of `signal` that `listeners` concurrent calls may each listen on, and `release()` to stop forwarding to it.
+ * Why: Node warns of a leak past 10 listeners on one signal, and the caller's signal is not ours to reconfigure.
+ */
+export function childSignal(
+  signal: AbortSignal | undefined,
+  listeners: number,
+): { signal: AbortSignal | undefined; release: () => void } {
+  if (signal === undefined) return { signal: undefined, release: () => {} };
+  const child = new AbortController();
+  setMaxListeners(listeners + 1, child.signal);
+  const forward = () => child.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
+  return { signal: child.signal, release: () => signal.removeEventListener('abort', forward) };
 }
 
 /** What a call still in flight rejects with when its scorer or tokenizer is closed. */

@@ -3,7 +3,7 @@
  * training stream `[BOS] doc [BOS] doc ...` that training windows are drawn from, and the held-out documents, one by
  * one (for the count models) and as a stream (for the loss curve).
  */
-import { setMaxListeners } from 'node:events';
+import { childSignal } from '../engine/abort.js';
 import type { Tokenizer } from '../engine/types.js';
 import type { ProbeCorpus } from './sample.js';
 
@@ -41,22 +41,18 @@ export async function tokenizeAll(
   texts: readonly string[],
   signal?: AbortSignal,
 ): Promise<Int32Array[]> {
-  // Each call in a batch listens on the signal: they listen on a child of it, which is allowed that many listeners
-  // (Node warns of a leak past 10 on one signal, and the caller's signal is not ours to reconfigure).
-  const child = new AbortController();
-  setMaxListeners(TOKENIZE_BATCH + 1, child.signal);
-  const forward = () => child.abort(signal?.reason);
-  signal?.addEventListener('abort', forward, { once: true });
+  // Each call in a batch listens on the signal: they listen on a child of it.
+  const shared = childSignal(signal, TOKENIZE_BATCH);
   try {
     const out: Int32Array[] = [];
     for (let start = 0; start < texts.length; start += TOKENIZE_BATCH) {
       signal?.throwIfAborted();
       const batch = texts.slice(start, start + TOKENIZE_BATCH);
-      out.push(...(await Promise.all(batch.map((text) => tokenizer.tokenize(text, { signal: child.signal })))));
+      out.push(...(await Promise.all(batch.map((text) => tokenizer.tokenize(text, { signal: shared.signal })))));
     }
     return out;
   } finally {
-    signal?.removeEventListener('abort', forward);
+    shared.release();
   }
 }
 
