@@ -11,15 +11,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { peakRssBytes } from '../bench/measure.js';
-import { benchModelCacheDir } from '../bench/models.js';
+import { presetModel } from '../bench/models.js';
 import { openScorer } from '../src/engine/scorer.js';
-import {
-  ensureRandomModel,
-  MODEL_PRESETS,
-  type ModelPresetName,
-  type ModelTensorType,
-  RANDOM_MODEL_GENERATOR_VERSION,
-} from '../src/gguf/random-model.js';
+import { MODEL_PRESETS, type ModelPresetName, type ModelTensorType } from '../src/gguf/random-model.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,8 +32,7 @@ const tensorType = values.type as ModelTensorType;
 
 // Step 1: the model (the benchmark's cache, so both share one file per shape).
 const root = join(import.meta.dirname, '..', '..');
-const model = join(benchModelCacheDir(root), `${preset}-${tensorType}-g${RANDOM_MODEL_GENERATOR_VERSION}.gguf`);
-ensureRandomModel(model, { ...shape, tensorType }, { seed: 0, name: `infoprune-bench-${preset}` });
+const model = presetModel(root, preset, tensorType, (line) => console.log(line)).path;
 
 // Step 2: documents of one full window each (511 text tokens + BOS at context 512), random ids past the byte tokens.
 const contextSize = 512;

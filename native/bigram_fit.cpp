@@ -68,15 +68,15 @@ BigramTargets kneser_ney_targets(const std::vector<int32_t>& tokens, int32_t voc
   return targets;
 }
 
-// One chunk of contexts as a ggml graph: the weighted cross-entropy of softmax(output · rmsnorm(input)) against the
-// targets, and its gradients with respect to the chunk's input rows and to every output row (written out by hand:
-// ggml's autodiff would also differentiate through the constant targets and keep every intermediate for it).
+// One chunk of contexts as a ggml graph: the gradients of the weighted cross-entropy of softmax(output ·
+// rmsnorm(input)) against the targets with respect to the chunk's input rows and to every output row (written out by
+// hand: ggml's autodiff would also differentiate through the constant targets and keep every intermediate for it).
 struct ChunkGraph {
   std::unique_ptr<ggml_context, ContextDeleter> context;
   std::unique_ptr<ggml_backend_buffer, BufferDeleter> buffer;
   ggml_cgraph* graph = nullptr;
   ggml_tensor *input, *output, *targets, *weights, *epsilon;
-  ggml_tensor *input_gradient, *output_gradient, *loss;
+  ggml_tensor *input_gradient, *output_gradient;
 };
 
 ChunkGraph build_chunk_graph(ggml_backend_t backend, int32_t dimension, int32_t vocabulary, int32_t rows) {
@@ -95,9 +95,6 @@ ChunkGraph build_chunk_graph(ggml_backend_t backend, int32_t dimension, int32_t 
   ggml_tensor* rms = ggml_sqrt(ctx, ggml_add(ctx, mean_square, g.epsilon));
   ggml_tensor* normed = ggml_div(ctx, g.input, rms);
   ggml_tensor* probabilities = ggml_soft_max(ctx, ggml_mul_mat(ctx, g.output, normed));
-  g.loss = ggml_sum(
-      ctx,
-      ggml_mul(ctx, ggml_mul(ctx, g.targets, ggml_log(ctx, ggml_clamp(ctx, probabilities, 1e-30f, 1.0f))), g.weights));
 
   // Backward: G = w (P − T); dO = Gᵀ N; dN = G O; dE = (dN − N · mean(dN ⊙ N)) / r.
   ggml_tensor* logits_gradient = ggml_mul(ctx, ggml_sub(ctx, probabilities, g.targets), g.weights);
@@ -109,7 +106,6 @@ ChunkGraph build_chunk_graph(ggml_backend_t backend, int32_t dimension, int32_t 
   g.input_gradient = ggml_div(ctx, ggml_sub(ctx, normed_gradient, ggml_mul(ctx, normed, projection)), rms);
 
   g.graph = ggml_new_graph(ctx);
-  ggml_build_forward_expand(g.graph, g.loss);
   ggml_build_forward_expand(g.graph, g.output_gradient);
   ggml_build_forward_expand(g.graph, g.input_gradient);
   g.buffer.reset(ggml_backend_alloc_ctx_tensors(ctx, backend));
@@ -161,10 +157,10 @@ void normalise_rows(std::vector<float>& rows, int32_t count, int32_t dimension) 
 
 }  // namespace
 
-double fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init, const BigramFitOptions& options) {
+void fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init, const BigramFitOptions& options) {
   const int32_t d = static_cast<int32_t>(init.singular_values.size());
   const int32_t V = static_cast<int32_t>(init.output_embeddings.size() / std::max(1, d));
-  if (options.iterations <= 0 || d == 0) return 0.0;
+  if (options.iterations <= 0 || d == 0) return;
   const int32_t rows_per_chunk = std::min(V, kRowsPerChunk);
   const int32_t chunks = (V + rows_per_chunk - 1) / rows_per_chunk;
   const int32_t padded = chunks * rows_per_chunk;
@@ -184,11 +180,9 @@ double fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init
   // 3. Full-batch Adam: each iteration sums the output gradient over all chunks before one update of both factors.
   Adam input_adam(input.size(), options.learning_rate), output_adam(output.size(), options.learning_rate);
   std::vector<float> input_gradient(input.size()), output_gradient(output.size()), chunk_output_gradient(output.size());
-  double loss = 0.0;
   for (int32_t t = 1; t <= options.iterations; t++) {
     ggml_backend_tensor_set(graph.output, output.data(), 0, output.size() * sizeof(float));
     std::fill(output_gradient.begin(), output_gradient.end(), 0.0f);
-    loss = 0.0;
     for (int32_t c = 0; c < chunks; c++) {
       ggml_backend_tensor_set(graph.input, input.data() + c * chunk_inputs, 0, chunk_inputs * sizeof(float));
       ggml_backend_tensor_set(graph.targets, targets.rows.data() + c * chunk_targets, 0, chunk_targets * sizeof(float));
@@ -201,9 +195,6 @@ double fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init
                               chunk_inputs * sizeof(float));
       ggml_backend_tensor_get(graph.output_gradient, chunk_output_gradient.data(), 0, output.size() * sizeof(float));
       for (size_t i = 0; i < output.size(); i++) output_gradient[i] += chunk_output_gradient[i];
-      float chunk_loss = 0.0f;
-      ggml_backend_tensor_get(graph.loss, &chunk_loss, 0, sizeof(float));
-      loss -= chunk_loss;
     }
     input_adam.step(input, input_gradient, t);
     output_adam.step(output, output_gradient, t);
@@ -213,7 +204,6 @@ double fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init
   // the residual branches are added to.
   normalise_rows(input, V, d);
   std::copy(input.begin(), input.begin() + static_cast<size_t>(V) * d, init.input_embeddings.begin());
-  return loss;
 }
 
 }  // namespace infoprune

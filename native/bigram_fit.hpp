@@ -24,8 +24,8 @@ struct BigramFitOptions {
 };
 
 // `tokens`: the training stream, tokens in [0, vocabulary size) (spectral_init checked them). Updates `init`'s input
-// and output embeddings in place (input rows keep RMS 1). Returns the fitted weighted cross-entropy in nats per token.
-// Throws std::runtime_error if ggml's CPU backend is unavailable.
-double fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init, const BigramFitOptions& options);
+// and output embeddings in place (input rows keep RMS 1). Throws std::runtime_error if ggml's CPU backend is
+// unavailable.
+void fit_bigram_factors(const std::vector<int32_t>& tokens, SpectralInit& init, const BigramFitOptions& options);
 
 }  // namespace infoprune

@@ -3,8 +3,6 @@
  * `AbortError`, `code` `ABORT_ERR`), and the set of calls in flight that closing a scorer or tokenizer settles.
  */
 
-import { setMaxListeners } from 'node:events';
-
 /** An AbortError, with the signal's reason (when there is one) as its cause. */
 export function abortError(message = 'The operation was aborted', reason?: unknown): Error {
   const error = new Error(message, reason === undefined ? undefined : { cause: reason });
@@ -13,21 +11,35 @@ export function abortError(message = 'The operation was aborted', reason?: unkno
   return error;
 }
 
+/** Per signal: the engine's callbacks waiting on it, and the one listener the engine adds to it. */
+const waitersBySignal = new WeakMap<AbortSignal, { callbacks: Set<() => void>; fire: () => void }>();
+
 /**
- * A child of `signal` that `listeners` concurrent calls may each listen on, and `release()` to stop forwarding to it.
- * Why: Node warns of a leak past 10 listeners on one signal, and the caller's signal is not ours to reconfigure.
+ * Calls `callback` once when `signal` aborts; returns the function that stops waiting. However many calls wait on
+ * one signal, the engine adds a single listener to it: Node warns of a leak past 10 listeners on one signal (a
+ * pipeline has many calls in flight with the same one), and the caller's signal is not ours to reconfigure.
  */
-export function childSignal(
-  signal: AbortSignal | undefined,
-  listeners: number,
-): { signal: AbortSignal | undefined; release: () => void } {
-  if (signal === undefined) return { signal: undefined, release: () => {} };
-  const child = new AbortController();
-  setMaxListeners(listeners + 1, child.signal);
-  const forward = () => child.abort(signal.reason);
-  if (signal.aborted) forward();
-  else signal.addEventListener('abort', forward, { once: true });
-  return { signal: child.signal, release: () => signal.removeEventListener('abort', forward) };
+export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let waiters = waitersBySignal.get(signal);
+  if (waiters === undefined) {
+    const callbacks = new Set<() => void>();
+    const fire = () => {
+      waitersBySignal.delete(signal);
+      for (const waiting of [...callbacks]) waiting();
+    };
+    waiters = { callbacks, fire };
+    waitersBySignal.set(signal, waiters);
+    signal.addEventListener('abort', fire, { once: true });
+  }
+  const current = waiters;
+  current.callbacks.add(callback);
+  return () => {
+    current.callbacks.delete(callback);
+    if (current.callbacks.size === 0 && waitersBySignal.get(signal) === current) {
+      waitersBySignal.delete(signal);
+      signal.removeEventListener('abort', current.fire);
+    }
+  };
 }
 
 /** What a call still in flight rejects with when its scorer or tokenizer is closed. */
@@ -45,16 +57,15 @@ export class InFlight {
   track<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortError(undefined, signal.reason));
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => stop(abortError(undefined, signal?.reason));
+      const stopWaiting = signal ? onAbort(signal, () => stop(abortError(undefined, signal.reason))) : () => {};
       const finish = () => {
-        signal?.removeEventListener('abort', onAbort);
+        stopWaiting();
         this.#stops.delete(stop);
       };
       const stop = (error: Error) => {
         finish();
         reject(error);
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.#stops.add(stop);
       work.then(
         (value) => {

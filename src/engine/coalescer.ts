@@ -8,7 +8,7 @@
  * Each call's AbortSignal is its own: an aborted call settles at once with an AbortError, and the native call is
  * stopped only when no call in it is still waiting for its results. `close()` settles every call with an AbortError.
  */
-import { abortError, closedError } from './abort.js';
+import { abortError, closedError, onAbort } from './abort.js';
 import type { NativeContext, NativeScoreOutput } from './native.js';
 import { scoreResult } from './results.js';
 import type { ScoreResult, ScorerStats } from './types.js';
@@ -79,7 +79,7 @@ export class ScoreCoalescer {
         tokens += cost.tokens;
         windows += cost.windows;
       }
-      const onAbort = () => this.#abort(queued);
+      let stopWaiting = () => {};
       const queued: QueuedCall = {
         ...call,
         tokens,
@@ -88,12 +88,12 @@ export class ScoreCoalescer {
         settle: (outcome) => {
           if (queued.settled) return;
           queued.settled = true;
-          call.signal?.removeEventListener('abort', onAbort);
+          stopWaiting();
           if ('results' in outcome) resolve(outcome.results);
           else reject(outcome.error);
         },
       };
-      call.signal?.addEventListener('abort', onAbort, { once: true });
+      if (call.signal) stopWaiting = onAbort(call.signal, () => this.#abort(queued));
       this.stats.calls++;
       this.#waiting.push(queued);
       this.#next();

@@ -6,7 +6,6 @@
  * engine calls as an uninterrupted run: the scores cannot differ even if the engine's arithmetic depended on which
  * documents share a batch.
  */
-import { childSignal } from '../engine/abort.js';
 import { scoreResult } from '../engine/results.js';
 import type { ScoreResult, Scorer } from '../engine/types.js';
 import type { DedupIndex } from './dedup.js';
@@ -166,28 +165,19 @@ async function scoreCalls(
     callTokens += length;
   }
   if (call.length > 0) calls.push(call);
-  // Every call listens on the signal, and several windows' calls run at once: they listen on a child of it.
-  const shared = childSignal(signal, calls.length);
-  const options =
-    logprobs || signal
-      ? { ...(logprobs ? { logprobs } : {}), ...(shared.signal ? { signal: shared.signal } : {}) }
-      : undefined;
-  try {
-    await Promise.all(
-      calls.map(async (indexes) => {
-        const scored = await scorer.scoreTokens(
-          indexes.map((i) => ({ tokens: window[i].tokens, bytes: window[i].bytes })),
-          options,
-        );
-        if (scored.length !== indexes.length) {
-          throw new Error(`The engine returned ${scored.length} results for ${indexes.length} documents`);
-        }
-        indexes.forEach((i, k) => {
-          results[i] = scored[k];
-        });
-      }),
-    );
-  } finally {
-    shared.release();
-  }
+  const options = logprobs || signal ? { ...(logprobs ? { logprobs } : {}), ...(signal ? { signal } : {}) } : undefined;
+  await Promise.all(
+    calls.map(async (indexes) => {
+      const scored = await scorer.scoreTokens(
+        indexes.map((i) => ({ tokens: window[i].tokens, bytes: window[i].bytes })),
+        options,
+      );
+      if (scored.length !== indexes.length) {
+        throw new Error(`The engine returned ${scored.length} results for ${indexes.length} documents`);
+      }
+      indexes.forEach((i, k) => {
+        results[i] = scored[k];
+      });
+    }),
+  );
 }

@@ -3,7 +3,6 @@
  * training stream `[BOS] doc [BOS] doc ...` that training windows are drawn from, and the held-out documents, one by
  * one (for the count models) and as a stream (for the loss curve).
  */
-import { childSignal } from '../engine/abort.js';
 import type { Tokenizer } from '../engine/types.js';
 import type { ProbeCorpus } from './sample.js';
 
@@ -41,19 +40,13 @@ export async function tokenizeAll(
   texts: readonly string[],
   signal?: AbortSignal,
 ): Promise<Int32Array[]> {
-  // Each call in a batch listens on the signal: they listen on a child of it.
-  const shared = childSignal(signal, TOKENIZE_BATCH);
-  try {
-    const out: Int32Array[] = [];
-    for (let start = 0; start < texts.length; start += TOKENIZE_BATCH) {
-      signal?.throwIfAborted();
-      const batch = texts.slice(start, start + TOKENIZE_BATCH);
-      out.push(...(await Promise.all(batch.map((text) => tokenizer.tokenize(text, { signal: shared.signal })))));
-    }
-    return out;
-  } finally {
-    shared.release();
+  const out: Int32Array[] = [];
+  for (let start = 0; start < texts.length; start += TOKENIZE_BATCH) {
+    signal?.throwIfAborted();
+    const batch = texts.slice(start, start + TOKENIZE_BATCH);
+    out.push(...(await Promise.all(batch.map((text) => tokenizer.tokenize(text, { signal })))));
   }
+  return out;
 }
 
 /** `[BOS] doc [BOS] doc ...`: the stream training windows are drawn from. */
