@@ -14,6 +14,7 @@ import {
 import { PROBE_SHAPE_NAMES } from '../train/options.js';
 import { formatCount, formatDuration } from '../util/format.js';
 import { EXPERIMENT_FLAGS, optionsFromFlags, withFlagWording } from './flags.js';
+import { abortOnSignals } from './signals.js';
 import { parseBudget } from './train.js';
 
 const d = EXPERIMENT_DEFAULTS;
@@ -88,10 +89,7 @@ function tokens(value: unknown, flag: string): number | undefined {
 
 async function runCommand(inputs: string[], flags: Record<string, unknown>): Promise<void> {
   const options = optionsFromFlags(EXPERIMENT_FLAGS, flags) as Partial<ExperimentOptions>;
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const abort = abortOnSignals();
   const quiet = flags.quiet === true;
   const display = progressLine(quiet);
   try {
@@ -124,8 +122,7 @@ async function runCommand(inputs: string[], flags: Record<string, unknown>): Pro
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.dispose();
   }
 }
 

@@ -5,6 +5,7 @@ import { type PruneOptions, type PruneResult, pruneCorpus } from '../select/prun
 import { SELECTION_DEFAULTS, STRATEGY_DESCRIPTIONS, STRATEGY_NAMES } from '../select/strategies.js';
 import { optionsFromFlags, PRUNE_FLAGS, withFlagWording } from './flags.js';
 import { prepareStdin } from './pipes.js';
+import { abortOnSignals } from './signals.js';
 
 function helpText(): string {
   const metrics = METRIC_NAMES.map((name) => {
@@ -81,16 +82,12 @@ async function runPrune(flags: Record<string, unknown>): Promise<void> {
   const options = optionsFromFlags(PRUNE_FLAGS, flags) as unknown as PruneOptions;
   const log = flags.quiet ? undefined : (message: string) => process.stderr.write(`infoprune prune: ${message}\n`);
   // Ctrl-C aborts the run; pruneCorpus then removes its temporary folder, so no partial output is left behind.
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  const abort = abortOnSignals();
   let result: PruneResult;
   try {
-    result = await pruneCorpus({ ...options, dryRun: options.dryRun ?? false, log, signal: controller.signal });
+    result = await pruneCorpus({ ...options, dryRun: options.dryRun ?? false, log, signal: abort.signal });
   } finally {
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
+    abort.dispose();
   }
   const { out, summary } = result;
   const share = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);

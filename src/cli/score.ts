@@ -9,6 +9,7 @@ import { optionsFromFlags, SCORE_FLAGS, withFlagWording } from './flags.js';
 import { prepareStdin, STDOUT_ARGUMENT, type StdoutTarget, stdoutTarget } from './pipes.js';
 import { formatCounts, ProgressReporter } from './progress.js';
 import { addEngineOptions, addOutputOptions, addReadingOptions, addRunOptions, SCORE_HELP } from './score-options.js';
+import { stopThenAbortOnSignals } from './signals.js';
 import { parseBudget, TrainDisplay } from './train.js';
 
 export function registerScoreCommand(program: Command): void {
@@ -79,21 +80,14 @@ async function runWithProgress(
   const reporter = new ProgressReporter(ProgressReporter.modeFor(process.stderr, quiet));
   const probeDisplay = new TrainDisplay(quiet, 'infoprune score: probe');
   // First Ctrl-C / SIGTERM: stop at the next checkpoint (seconds). Second: abort at once (resume still works).
-  const stop = new AbortController();
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (!stop.signal.aborted) {
-      reporter.notice(`${signal}: stopping at the next checkpoint (send it again to stop at once)`);
-      stop.abort();
-    } else abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = stopThenAbortOnSignals((signal) =>
+    reporter.notice(`${signal}: stopping at the next checkpoint (send it again to stop at once)`),
+  );
   try {
     const summary = await runScoreJob({
       ...options,
-      stopSignal: stop.signal,
-      signal: abort.signal,
+      stopSignal: signals.stop,
+      signal: signals.signal,
       onProgress: (progress) => reporter.update(progress),
       onProbeProgress: (progress) => probeDisplay.update(progress),
       onNotice: (message) => reporter.notice(message),
@@ -105,7 +99,7 @@ async function runWithProgress(
   } catch (error) {
     reporter.stop();
     probeDisplay.stop();
-    if (abort.signal.aborted) {
+    if (signals.signal.aborted) {
       process.stderr.write(
         'infoprune score: stopped at once; run the same command with --resume to go on from the last checkpoint\n',
       );
@@ -114,8 +108,7 @@ async function runWithProgress(
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }
 

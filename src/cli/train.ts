@@ -16,6 +16,7 @@ import { formatCount, formatDuration } from '../util/format.js';
 import { describeValue } from '../util/validate.js';
 import { optionsFromFlags, TRAIN_FLAGS, withFlagWording } from './flags.js';
 import { prepareStdin } from './pipes.js';
+import { abortOnSignals } from './signals.js';
 
 const HELP = `
 The paper's data probe: a small llama-architecture model trained on the corpus itself, so that what it compresses
@@ -70,10 +71,7 @@ export function registerTrainCommand(program: Command): void {
 async function runTrain(inputs: string[], flags: Record<string, unknown>): Promise<void> {
   await prepareStdin(inputs);
   const { budgetTokens: _tokens, budgetSeconds: _seconds, ...options } = optionsFromFlags(TRAIN_FLAGS, flags);
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const abort = abortOnSignals();
   const display = new TrainDisplay(flags.quiet === true);
   try {
     const { path, record } = await trainProbe({
@@ -95,8 +93,7 @@ async function runTrain(inputs: string[], flags: Record<string, unknown>): Promi
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.dispose();
   }
 }
 
