@@ -54,6 +54,8 @@ export interface TrainSpeedRow {
 export interface TrainQualityRow {
   shape: ProbeShapeName;
   budgetTokens: number;
+  /** Tokens trained: less than the budget when the run stopped early (TRAIN_DEFAULTS.patience). */
+  tokensTrained: number;
   seconds: number;
   tokensPerSecond: number;
   bitsPerByte: number;
@@ -167,6 +169,7 @@ async function infopruneTokensPerSecond(
     gpuLayers: 0,
     bigramFitIterations: 0, // the steps' speed, not the initialisation's
     keepBest: false,
+    patience: 0,
   });
   rmSync(out, { force: true });
   return loop.tokensSeen / loop.seconds;
@@ -224,6 +227,7 @@ async function qualityRows(documents: string[], work: string, options: TrainBenc
     rows.push({
       shape,
       budgetTokens,
+      tokensTrained: record.training.tokensSeen,
       seconds: (performance.now() - started) / 1000,
       tokensPerSecond: record.training.tokensPerSecond,
       bitsPerByte: heldout.bitsPerByte,
@@ -251,11 +255,11 @@ export function trainMarkdown(report: TrainBenchReport): string {
         `| ${row.shape} | ${row.parameters.toLocaleString('en')} | ${row.windows} | ${Math.round(row.infopruneTokensPerSecond)} | ${row.finetuneTokensPerSecond === null ? '-' : Math.round(row.finetuneTokensPerSecond)} | ${row.ratio === null ? '-' : `${row.ratio.toFixed(2)}×`} |`,
     ),
     '',
-    '| shape | budget (tokens) | wall s | train tok/s | held-out bits/byte | zlib -9 | xz | vs zlib | bits/token | bigram | unigram |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| shape | budget (tokens) | trained | wall s | train tok/s | held-out bits/byte | zlib -9 | xz | vs zlib | bits/token | bigram | unigram |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.quality.map(
       (row) =>
-        `| ${row.shape} | ${row.budgetTokens.toLocaleString('en')} | ${Math.round(row.seconds)} | ${Math.round(row.tokensPerSecond)} | ${f(row.bitsPerByte)} | ${f(row.zlib9BitsPerByte)} | ${f(row.xzBitsPerByte)} | ${((row.bitsPerByte / row.zlib9BitsPerByte - 1) * 100).toFixed(0)} % | ${f(row.bitsPerToken)} | ${f(row.bigramBitsPerToken)} | ${f(row.unigramBitsPerToken)} |`,
+        `| ${row.shape} | ${row.budgetTokens.toLocaleString('en')} | ${row.tokensTrained?.toLocaleString('en') ?? '-'} | ${Math.round(row.seconds)} | ${Math.round(row.tokensPerSecond)} | ${f(row.bitsPerByte)} | ${f(row.zlib9BitsPerByte)} | ${f(row.xzBitsPerByte)} | ${((row.bitsPerByte / row.zlib9BitsPerByte - 1) * 100).toFixed(0)} % | ${f(row.bitsPerToken)} | ${f(row.bigramBitsPerToken)} | ${f(row.unigramBitsPerToken)} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

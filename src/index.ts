@@ -96,6 +96,6 @@ export {
 export type { HistogramBin, Sample, SelectionSummary } from './select/summary.js';
 export { WordFrequencyTable } from './text/word-frequency.js';
 export { splitWords } from './text/words.js';
-export type { ProbeShape, ProbeShapeName, TrainProbeOptions, TrainProgress } from './train/options.js';
+export type { EarlyStop, ProbeShape, ProbeShapeName, TrainProbeOptions, TrainProgress } from './train/options.js';
 export type { CurvePoint, TrainingRecord } from './train/record.js';
 export { type TrainProbeResult, trainProbe } from './train/train-probe.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeBinding } from '../src/engine/native.js';
 import { openScorer } from '../src/engine/scorer.js';
 import { openTokenizer } from '../src/engine/tokenizer.js';
-import type { ProbeShape, TrainProbeOptions } from '../src/train/options.js';
+import { type ProbeShape, TRAIN_DEFAULTS, type TrainProbeOptions } from '../src/train/options.js';
 import { readTrainingRecord } from '../src/train/record.js';
 import { joinWithBos } from '../src/train/streams.js';
 import { trainProbe } from '../src/train/train-probe.js';
@@ -95,6 +95,15 @@ describe('trainProbe', () => {
     const curve = record.training.curve;
     const best = curve.reduce((a, b) => ((b.heldoutLoss as number) < (a.heldoutLoss as number) ? b : a));
     expect(record.training.keptStep).toBe(best.step);
+    // From the fitted bigram this small corpus gains nothing from training, so the default patience ends the run
+    // early: the record says where, and the curve shows that many points in a row without a new best.
+    const { patience, stoppedEarly, steps } = record.training;
+    expect(patience).toBe(TRAIN_DEFAULTS.patience.cpu);
+    expect(stoppedEarly).toEqual({ step: steps, reason: 'patience', patience });
+    expect(steps).toBeLessThan(Math.ceil(40_000 / 256));
+    expect(curve.at(-1)?.step).toBe(steps);
+    const sinceBest = curve.length - 1 - curve.findIndex((point) => point.step === best.step);
+    expect(sinceBest).toBe(patience);
     // Restored exactly: back at the initialisation, the embeddings have not moved at all.
     if (best.step === 0) expect(record.training.embeddingChange).toBe(0);
     else expect(record.training.embeddingChange).toBeGreaterThan(0);

@@ -31,6 +31,10 @@ export function registerScoreCommand(program: Command): void {
       TRAIN_DEFAULTS.shape,
     )
     .option('--probe-budget <tokens|time>', 'without --model: what the probe trains on (see infoprune train --help)')
+    .option(
+      '--probe-patience <points>',
+      "without --model: stop the probe's training after this many held-out points without a new best (0: never; see infoprune train --help)",
+    )
     .requiredOption(
       '-o, --out <file>',
       'the score file: scores.jsonl, or scores.parquet for Parquet; with --shard, a folder or a name holding {shard}',
@@ -70,11 +74,10 @@ async function runWithProgress(
   flags: Record<string, unknown>,
   toStdout: StdoutTarget | undefined,
 ): Promise<ScoreJobSummary | undefined> {
-  const { shape, budgetTokens: _t, budgetSeconds: _s, ...fromFlags } = optionsFromFlags(SCORE_FLAGS, flags);
+  const { shape, patience, budgetTokens: _t, budgetSeconds: _s, ...fromFlags } = optionsFromFlags(SCORE_FLAGS, flags);
+  const budget = typeof flags.probeBudget === 'string' ? parseBudget(flags.probeBudget, '--probe-budget') : {};
   const probe =
-    fromFlags.model === undefined
-      ? { shape, ...(typeof flags.probeBudget === 'string' ? parseBudget(flags.probeBudget, '--probe-budget') : {}) }
-      : undefined;
+    fromFlags.model === undefined ? { shape, ...budget, ...(patience !== undefined && { patience }) } : undefined;
   const options = { inputs, ...fromFlags, probe } as unknown as ScoreJobOptions;
   const quiet = flags.quiet === true;
   const reporter = new ProgressReporter(ProgressReporter.modeFor(process.stderr, quiet));

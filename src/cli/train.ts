@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { READING_DEFAULTS } from '../corpus/options.js';
 import { InvalidOptionError } from '../errors.js';
 import {
+  type EarlyStop,
   PROBE_SHAPE_NAMES,
   PROBE_SHAPES,
   TRAIN_DEFAULTS,
@@ -32,7 +33,9 @@ start, if training never beats it); the GGUF is written (any llama.cpp tool load
 Shapes (layers × width, vocabulary): ${PROBE_SHAPE_NAMES.map((name) => `${name} ${PROBE_SHAPES[name].layers}×${PROBE_SHAPES[name].embedding}, ${PROBE_SHAPES[name].vocabularySize}`).join('; ')}.
 Budget: tokens (1500000, 1.5M, 500k) or time (90s, 10min, 1h). Default ${formatCount(TRAIN_DEFAULTS.budgetTokens, { compact: true })} tokens on a CPU (a few minutes on a
 laptop), never more than ${TRAIN_DEFAULTS.maxEpochs} passes over the sample; with --gpu-layers, ${TRAIN_DEFAULTS.gpuBudgetShare * 100} % of the corpus's tokens.
-A token budget is deterministic for a seed with --threads 1.
+Early stopping: the held-out loss is measured at ${TRAIN_DEFAULTS.curvePoints} evenly spaced points; once --patience points in a row
+have not beaten the best, training stops (on Brown, training from the bigram fit never beat it within a CPU budget:
+docs/probe.md). A token budget is deterministic for a seed with --threads 1.
 
 Examples:
   infoprune train corpus/ --out probe.gguf
@@ -49,6 +52,10 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption('-o, --out <probe.gguf>', 'the probe to write (its training record goes beside it)')
     .option('--shape <name>', `model shape: ${PROBE_SHAPE_NAMES.join(', ')}`, TRAIN_DEFAULTS.shape)
     .option('--budget <tokens|time>', 'tokens to train on (1.5M) or time (10min)')
+    .option(
+      '--patience <points>',
+      `stop once this many held-out curve points in a row are no better than the best (0: never; default ${TRAIN_DEFAULTS.patience.cpu} on a CPU, ${TRAIN_DEFAULTS.patience.gpu} with --gpu-layers)`,
+    )
     .option('--sample <share>', 'share of the documents to read (default: what the budget needs)')
     .option('--heldout <files...>', 'measure on these documents instead of a held-out slice of the inputs')
     .option('--seed <n>', 'sample, split, initialisation and window order', String(TRAIN_DEFAULTS.seed))
@@ -122,6 +129,7 @@ function summaryLine(path: string, record: TrainingRecord): string {
   return (
     `infoprune train: ${formatCount(training.tokensSeen, { compact: true })} tokens in ${formatDuration(training.seconds)} ` +
     `(${formatCount(training.tokensPerSecond, { compact: true })} tokens/s) → ${path}\n` +
+    (training.stoppedEarly ? `  ${earlyStopText(training.stoppedEarly)}\n` : '') +
     `  kept: ${keptWeights(training)}\n` +
     `  held-out: ${heldout.bitsPerByte.toFixed(3)} bits/byte (zlib -9 ${heldout.baselines.zlib9BitsPerByte.toFixed(3)}${xz}), ` +
     `${heldout.bitsPerToken.toFixed(3)} bits/token (bigram ${heldout.baselines.bigramBitsPerToken.toFixed(3)}, unigram ${heldout.baselines.unigramBitsPerToken.toFixed(3)})`
@@ -133,6 +141,11 @@ function keptWeights(training: TrainingRecord['training']): string {
   if (training.keptStep === training.steps) return 'the last step';
   if (training.keptStep === 0) return 'the initial bigram fit (training never beat it on held-out text)';
   return `step ${training.keptStep} of ${training.steps} (the best held-out point)`;
+}
+
+/** Why training ended before its budget, in words (the summary and the progress display). */
+export function earlyStopText(stop: EarlyStop): string {
+  return `stopped early at step ${stop.step}: ${stop.patience} held-out curve points in a row no better than the best`;
 }
 
 /** A bar of steps on a terminal; otherwise a line every 10 s. */
@@ -154,6 +167,11 @@ export class TrainDisplay {
       return;
     }
     this.phase = progress.phase;
+    if (progress.stoppedEarly) {
+      this.stop();
+      this.line(earlyStopText(progress.stoppedEarly));
+      return;
+    }
     const loss =
       progress.heldoutLoss === undefined ? '' : `, held-out ${(progress.heldoutLoss / Math.LN2).toFixed(3)} bits/token`;
     const payload = {

@@ -49,6 +49,7 @@ export async function trainAndEvaluateTarget(request: TargetRequest): Promise<Ta
       gpuLayers: 0,
       bigramFitIterations: 0,
       keepBest: false,
+      patience: 0,
       // A short run warms up for a tenth of its steps, not for more steps than it has.
       warmupSteps: Math.max(1, Math.min(TRAIN_DEFAULTS.warmupSteps, Math.ceil(plan.totalSteps / 10))),
       signal: request.signal,

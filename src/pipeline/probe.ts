@@ -16,7 +16,7 @@ import { expectObject, expectString } from '../util/validate.js';
 /** What `score` may set of the probe's training (the rest follows the scoring run: inputs, reading, threads). */
 export type ProbeTrainingOptions = Pick<
   TrainProbeOptions,
-  'shape' | 'budgetTokens' | 'budgetSeconds' | 'seed' | 'sample'
+  'shape' | 'budgetTokens' | 'budgetSeconds' | 'seed' | 'sample' | 'patience'
 >;
 
 export interface ProbeRequest {
@@ -24,7 +24,7 @@ export interface ProbeRequest {
   training: TrainProbeOptions;
 }
 
-const PROBE_OPTION_KEYS = new Set(['shape', 'budgetTokens', 'budgetSeconds', 'seed', 'sample']);
+const PROBE_OPTION_KEYS = new Set(['shape', 'budgetTokens', 'budgetSeconds', 'seed', 'sample', 'patience']);
 
 /** The probe to train for a run without a model, checked before anything is read; undefined when a model is given. */
 export function probeRequestOf(options: {

@@ -3,9 +3,17 @@
  * a held-out evaluation at each curve point, and, for a time budget, the schedule re-planned from the measured speed.
  */
 import type { NativeTrainer } from '../engine/native.js';
-import { TRAIN_DEFAULTS, type TrainProgress } from './options.js';
+import { type EarlyStop, TRAIN_DEFAULTS, type TrainProgress } from './options.js';
 import type { CurvePoint } from './record.js';
 import { type TrainingPlan, tokensPerStep } from './schedule.js';
+
+export interface LoopOptions {
+  /** End with the weights of the best held-out curve point (the probe) rather than the last (the targets). */
+  keepBest: boolean;
+  /** With keepBest: stop once this many curve points in a row have not beaten the best (0: never stop early). */
+  patience: number;
+  signal?: AbortSignal;
+}
 
 export interface LoopResult {
   steps: number;
@@ -14,6 +22,8 @@ export interface LoopResult {
   curve: CurvePoint[];
   /** The step whose weights the model has at the end: the last, or (keepBest) the best held-out point. */
   keptStep: number;
+  /** Where the run stopped before its budget (patience ran out), or null. */
+  stoppedEarly: EarlyStop | null;
 }
 
 const CALL_SECONDS = 0.5;
@@ -23,14 +33,13 @@ export async function runTraining(
   plan: TrainingPlan,
   heldout: Int32Array,
   report: (progress: Partial<TrainProgress>) => void,
-  keepBest: boolean,
-  signal?: AbortSignal,
+  { keepBest, patience, signal }: LoopOptions,
 ): Promise<LoopResult> {
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const onAbort = () => trainer.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const curve = new Curve(trainer, keepBest);
+  const curve = new Curve(trainer, heldout, keepBest, patience);
   let totalSteps = plan.totalSteps;
   let steps = 0;
   let stepsPerCall = 4;
@@ -38,14 +47,9 @@ export async function runTraining(
   let lossSum = 0;
   let lossSteps = 0;
   let nextPoint = curveInterval(totalSteps);
+  let stoppedEarly: EarlyStop | null = null;
   // Where training starts from (the bigram initialisation): the curve's first point.
-  curve.add({
-    step: 0,
-    tokens: 0,
-    seconds: elapsed(),
-    trainLoss: null,
-    heldoutLoss: await evaluateHeldout(trainer, heldout),
-  });
+  await curve.measure(0, elapsed(), null);
   try {
     while (steps < totalSteps && !(plan.budgetSeconds !== undefined && elapsed() >= plan.budgetSeconds)) {
       signal?.throwIfAborted();
@@ -67,16 +71,10 @@ export async function runTraining(
       }
       let heldoutLoss: number | null | undefined;
       if (steps >= nextPoint || steps >= totalSteps) {
-        heldoutLoss = await evaluateHeldout(trainer, heldout);
-        curve.add({
-          step: steps,
-          tokens: steps * tokensPerStep(),
-          seconds: elapsed(),
-          trainLoss: lossSum / lossSteps,
-          heldoutLoss,
-        });
+        heldoutLoss = await curve.measure(steps, elapsed(), lossSum / lossSteps);
         lossSum = lossSteps = 0;
         nextPoint = steps + curveInterval(totalSteps);
+        stoppedEarly = curve.earlyStop(totalSteps);
       }
       report({
         phase: 'training',
@@ -88,38 +86,57 @@ export async function runTraining(
         heldoutLoss: heldoutLoss ?? curve.points.at(-1)?.heldoutLoss ?? undefined,
         tokensPerSecond: speed,
         etaSeconds: ((totalSteps - steps) * tokensPerStep()) / speed,
+        ...(stoppedEarly && { stoppedEarly }),
       });
+      if (stoppedEarly) break;
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
   signal?.throwIfAborted();
   const keptStep = curve.keepBestWeights(steps);
-  return { steps, tokensSeen: steps * tokensPerStep(), seconds: trainingSeconds, curve: curve.points, keptStep };
+  const tokensSeen = steps * tokensPerStep();
+  return { steps, tokensSeen, seconds: trainingSeconds, curve: curve.points, keptStep, stoppedEarly };
 }
 
 /**
  * The curve's points and, when the run keeps its best, the weights at its best held-out point so far. Why: from the
  * bigram fit, a CPU budget of training can leave the model worse on held-out text than where it started
- * (docs/probe.md), and a probe should never be worse than its own starting point.
+ * (docs/probe.md), and a probe should never be worse than its own starting point. The same run stops once
+ * `patience` points in a row have not beaten that best: the rest of such a budget bought nothing on Brown.
  */
 class Curve {
   readonly points: CurvePoint[] = [];
   private bestLoss = Number.POSITIVE_INFINITY;
   private bestStep = -1;
+  private sinceBest = 0;
 
   constructor(
     private readonly trainer: NativeTrainer,
+    private readonly heldout: Int32Array,
     private readonly keepBest: boolean,
+    private readonly patience: number,
   ) {}
 
-  add(point: CurvePoint): void {
-    this.points.push(point);
-    if (this.keepBest && point.heldoutLoss !== null && point.heldoutLoss < this.bestLoss) {
-      this.bestLoss = point.heldoutLoss;
-      this.bestStep = point.step;
+  /** A point at the trainer's current weights; returns its held-out loss. */
+  async measure(step: number, seconds: number, trainLoss: number | null): Promise<number | null> {
+    const heldoutLoss = await evaluateHeldout(this.trainer, this.heldout);
+    this.points.push({ step, tokens: step * tokensPerStep(), seconds, trainLoss, heldoutLoss });
+    if (!this.keepBest || heldoutLoss === null) return heldoutLoss;
+    if (heldoutLoss < this.bestLoss) {
+      this.bestLoss = heldoutLoss;
+      this.bestStep = step;
+      this.sinceBest = 0;
       this.trainer.rememberWeights();
-    }
+    } else this.sinceBest++;
+    return heldoutLoss;
+  }
+
+  /** Stop at the point just added: `patience` points without a new best, before the end of the budget anyway. */
+  earlyStop(totalSteps: number): EarlyStop | null {
+    const step = this.points.at(-1)?.step ?? 0;
+    if (this.patience === 0 || this.sinceBest < this.patience || step >= totalSteps) return null;
+    return { step, reason: 'patience', patience: this.patience };
   }
 
   /** Puts the best point's weights back unless the run ended there; returns the step the model now has. */

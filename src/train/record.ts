@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { InfopruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import type { CompressorBaselines, CountModelBaselines } from './baselines.js';
-import type { ProbeShape } from './options.js';
+import type { EarlyStop, ProbeShape } from './options.js';
 
 export const TRAINING_RECORD_VERSION = 1;
 
@@ -49,6 +49,10 @@ export interface TrainingRecord {
     steps: number;
     /** The step whose weights the probe has: the best held-out curve point (step 0 is the bigram initialisation). */
     keptStep: number;
+    /** Curve points in a row without a new best after which the run stops (0: it never stops early). */
+    patience: number;
+    /** Where the run stopped before its budget because patience ran out (`steps` is then that step), or null. */
+    stoppedEarly: EarlyStop | null;
     tokensSeen: number;
     epochs: number;
     learningRate: number;

@@ -33,6 +33,8 @@ export interface TrainModelRequest {
   bigramFitIterations: number;
   /** End with the weights of the best held-out curve point (the probe) rather than the last (the targets). */
   keepBest: boolean;
+  /** With keepBest: stop once this many curve points in a row have not beaten the best (0: never stop early). */
+  patience: number;
   signal?: AbortSignal;
   onProgress?: (progress: Partial<TrainProgress>) => void;
 }
@@ -62,7 +64,8 @@ export async function trainModel(request: TrainModelRequest): Promise<TrainedMod
     report({ phase: 'initialising' });
     trainer.setTrainingTokens(request.training);
     await trainer.initialiseFromBigrams(request.bigramFitIterations);
-    const loop = await runTraining(trainer, request.plan, request.heldout, report, request.keepBest, request.signal);
+    const { keepBest, patience, signal } = request;
+    const loop = await runTraining(trainer, request.plan, request.heldout, report, { keepBest, patience, signal });
     const embeddingChange = trainer.embeddingChange();
     await saveModel(trainer, request.out);
     return { loop, embeddingChange };

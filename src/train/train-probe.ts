@@ -64,14 +64,14 @@ export async function trainProbe(options: TrainProbeOptions): Promise<TrainProbe
     const plan = planFor(run, corpus, streams);
 
     // 6. Training, from the corpus's bigram statistics on; the probe written atomically and checked.
-    const { seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, signal } = run;
+    const { seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, patience, signal } = run;
     const trained = await trainModel({
       initialModel: initialPath,
       out: run.out,
       training: streams.training,
       heldout: streams.heldout,
       plan,
-      ...{ seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, signal },
+      ...{ seed, threads, gpuLayers, learningRate, warmupSteps, bigramFitIterations, patience, signal },
       keepBest: true,
       onProgress: progress,
     });
@@ -262,6 +262,8 @@ async function buildRecord(run: ResolvedTrainOptions, parts: RecordParts): Promi
       },
       steps: trained.steps,
       keptStep: trained.keptStep,
+      patience: run.patience,
+      stoppedEarly: trained.stoppedEarly,
       tokensSeen: trained.tokensSeen,
       epochs: trained.tokensSeen / streams.training.length,
       learningRate: run.learningRate,
