@@ -24,7 +24,9 @@ import { execFileSync } from 'node:child_process';
 // prebuilt CPU variants, which GCC 11 compiled for generic ISA levels and which run the matmuls 1.5-1.9x slower
 // (docs/benchmarks.md). About 1.5 minutes on 2 cores, once: cached in .cache/ by release, compiler and CPU. It needs
 // node-llama-cpp's source bundle (a checkout has it); when it cannot be built, one line says why and the prebuilt
-// variants are used.
+// variants are used. The CPU backends compiled here (and a from-source build) carry infoprune's patches to llama.cpp,
+// native/ggml-patches/*.patch: a faster kernel for training's OUT_PROD. A patch that does not apply is left out, with
+// one line saying so.
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -137,6 +139,36 @@ function extractFromBundle(paths) {
   return dir;
 }
 
+const patchesDir = join(root, 'native', 'ggml-patches');
+
+function llamaPatches() {
+  if (!existsSync(patchesDir)) return [];
+  return readdirSync(patchesDir)
+    .filter((name) => name.endsWith('.patch'))
+    .sort()
+    .map((name) => ({ name: name.replace(/\.patch$/, ''), file: join(patchesDir, name) }));
+}
+
+/**
+ * The extracted source with infoprune's patches applied, from pristine files each time (the extraction is reused).
+ * Returns the names of the patches applied; one that does not apply to this release is left out, with one line.
+ */
+function patchedSource() {
+  const source = extractFromBundle(['.']);
+  const git = (args) => execFileSync('git', ['-C', source, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  git(['checkout', '--quiet', 'HEAD', '--', 'ggml']);
+  const applied = [];
+  for (const patch of llamaPatches()) {
+    try {
+      git(['apply', patch.file]);
+      applied.push(patch.name);
+    } catch {
+      console.log(`infoprune: patch ${patch.name} does not apply to llama.cpp ${tag}; building without it`);
+    }
+  }
+  return { source, applied };
+}
+
 /** native/llama: the release's public headers, all the addon needs to link the prebuilt libraries. */
 function llamaHeaders() {
   if (shippedTag === tag && existsSync(join(headersDir, 'include', 'llama.h'))) return headersDir;
@@ -169,13 +201,14 @@ function nativeCpuKey(flags) {
   const compiler = execFileSync(process.env.CXX || 'c++', ['--version'], { encoding: 'utf8' }).split('\n')[0];
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const cpu = ['model name', 'flags'].map((field) => new RegExp(`^${field}\\s*:(.*)$`, 'm').exec(cpuinfo)?.[1]);
-  return createHash('sha256').update(JSON.stringify({ tag, compiler, cpu, flags })).digest('hex').slice(0, 16);
+  const patches = llamaPatches().map((patch) => readFileSync(patch.file, 'utf8'));
+  return createHash('sha256').update(JSON.stringify({ tag, compiler, cpu, flags, patches })).digest('hex').slice(0, 16);
 }
 
 /**
  * Compiles llama.cpp's CPU backend alone (as a dynamic backend, -march=native) into .cache/, or reuses the cached
- * one, and copies it beside the addon. Returns its file name, or null (after one line saying why) to keep the
- * prebuilt variants. It links its own libggml-base, which the prebuilt one of the same release stands in for at run
+ * one, and copies it beside the addon. Returns its file name and the patches it carries, or null (after one line
+ * saying why) to keep the prebuilt variants. It links its own libggml-base, which the prebuilt one of the same release stands in for at run
  * time (same soname, same ABI).
  */
 function buildNativeCpuBackend() {
@@ -204,9 +237,10 @@ function buildNativeCpuBackend() {
   ];
   try {
     const cached = join(root, '.cache', `ggml-cpu-${tag}-${nativeCpuKey(flags)}`, 'libggml-cpu.so');
-    if (!existsSync(cached)) {
+    const patchesRecord = join(dirname(cached), 'patches.json');
+    if (!existsSync(cached) || !existsSync(patchesRecord)) {
       const started = Date.now();
-      const source = extractFromBundle(['.']);
+      const { source, applied } = patchedSource();
       const build = join(root, '.cache', 'ggml-cpu-build');
       rmSync(build, { recursive: true, force: true });
       console.log(`infoprune: compiling llama.cpp's CPU backend for this machine (once; about 1.5 minutes)`);
@@ -227,11 +261,12 @@ function buildNativeCpuBackend() {
       run(['--build', build, '--target', 'ggml-cpu', '--parallel', String(Math.max(1, cpus().length))]);
       mkdirSync(dirname(cached), { recursive: true });
       cpSync(join(build, 'bin', 'libggml-cpu.so'), cached);
+      writeFileSync(patchesRecord, `${JSON.stringify(applied)}\n`);
       rmSync(build, { recursive: true, force: true });
       console.log(`infoprune: CPU backend compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     cpSync(cached, join(outputDir, NATIVE_CPU_FILE));
-    return NATIVE_CPU_FILE;
+    return { file: NATIVE_CPU_FILE, patches: readJson(patchesRecord) };
   } catch (error) {
     return skip(`compiling the native one failed: ${error.message.split('\n')[0]}`);
   }
@@ -279,18 +314,16 @@ function build() {
   // The CPU backend is its own step (cached), so that an up-to-date addon gets it too, or loses it when turned off.
   const cpuBackend = mode === 'prebuilt' ? buildNativeCpuBackend() : null;
   if (cpuBackend === null) rmSync(join(outputDir, NATIVE_CPU_FILE), { force: true });
-  // undefined drops the field (JSON.stringify): the stamp names the file only while it is there.
-  writeFileSync(
-    stampPath,
-    `${JSON.stringify({ ...readJson(stampPath), cpuBackend: cpuBackend ?? undefined }, null, 2)}\n`,
-  );
+  // undefined drops the fields (JSON.stringify): the stamp names the file only while it is there.
+  const stamp = { ...readJson(stampPath), cpuBackend: cpuBackend?.file, cpuBackendPatches: cpuBackend?.patches };
+  writeFileSync(stampPath, `${JSON.stringify(stamp, null, 2)}\n`);
   if (installed) removeIntermediates();
 }
 
 function buildAddon(wanted, headers, libraries) {
   checkTools();
   const started = Date.now();
-  const sourceDir = headers ?? extractFromBundle(['.']);
+  const sourceDir = headers ?? patchedSource().source;
   const defines = [`INFOPRUNE_LLAMA_MODE=${mode}`, `INFOPRUNE_LLAMA_SOURCE_DIR=${sourceDir}`, `INFOPRUNE_GPU=${gpu}`];
   if (libraries) defines.push(`INFOPRUNE_PREBUILT_DIR=${libraries.dir}`);
   const cmakeJs = join(packageDir('cmake-js'), 'bin', 'cmake-js');

@@ -2,15 +2,28 @@
  * The CPU backend. On Linux a checkout's build compiles llama.cpp's CPU backend for this machine (build/Release/
  * libggml-cpu-native.so, scripts/build-native.mjs), and the addon loads it instead of node-llama-cpp's prebuilt
  * variants, which are up to 1.9x slower; INFOPRUNE_CPU_BACKEND=prebuilt loads those. Scores must not depend on
- * which one runs. (That an install without the llama.cpp source falls back to the prebuilt variants with one line:
+ * which one runs, and neither may training, whose OUT_PROD kernel the native one replaces (native/ggml-patches/). (That an install without the llama.cpp source falls back to the prebuilt variants with one line:
  * test/package.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { brownDocuments, writeJsonl } from './fixtures/pipeline/corpus.js';
 import { REPO_ROOT, storiesModelPath, tinyModelPath } from './helpers/models.js';
 
 const scoreScript = new URL('./helpers/score-texts.mjs', import.meta.url).pathname;
+const trainScript = new URL('./helpers/train-curve.mjs', import.meta.url).pathname;
+
+type Curve = [step: number, trainLoss: number | null, heldoutLoss: number][];
+
+function trainIn(cpuBackend: 'native' | 'prebuilt', corpus: string, out: string) {
+  const output = execFileSync(process.execPath, [trainScript, corpus, out], {
+    env: { ...process.env, INFOPRUNE_CPU_BACKEND: cpuBackend },
+  });
+  return JSON.parse(output.toString('utf8').trim().split('\n').at(-1) ?? '') as { cpuBackend: string; curve: Curve };
+}
 
 function scoreIn(cpuBackend: 'native' | 'prebuilt', models: string[], texts: string[]) {
   const output = execFileSync(process.execPath, [scoreScript, JSON.stringify(models), JSON.stringify(texts)], {
@@ -53,6 +66,31 @@ describe.skipIf(process.platform !== 'linux' || process.env.INFOPRUNE_NATIVE_CPU
           expect(nll).toBeGreaterThan(0);
           expect(Math.abs(native.nll[m][t] - nll) / nll, `model ${m}, text ${t}`).toBeLessThan(1e-5);
         }
+      }
+    });
+
+    it('trains as the prebuilt variant does, though it carries the faster OUT_PROD (native/ggml-patches/)', async () => {
+      const { nativeBuildInfo } = await import('../src/engine/native.js');
+      expect(nativeBuildInfo()?.cpuBackendPatches).toContain('ggml-cpu-out-prod');
+      const folder = mkdtempSync(join(tmpdir(), 'infoprune-cpu-train-'));
+      try {
+        const corpus = join(folder, 'corpus.jsonl');
+        writeJsonl(corpus, brownDocuments(120));
+        const native = trainIn('native', corpus, join(folder, 'native.gguf'));
+        const prebuilt = trainIn('prebuilt', corpus, join(folder, 'prebuilt.gguf'));
+        expect([native.cpuBackend, prebuilt.cpuBackend]).toEqual(['native', 'prebuilt']);
+        expect(native.curve.map(([step]) => step)).toEqual(prebuilt.curve.map(([step]) => step));
+        // The gradients matter at this tolerance: training moves the held-out loss by far more than it.
+        const moved = Math.abs(prebuilt.curve.at(-1)![2] - prebuilt.curve[0][2]) / prebuilt.curve[0][2];
+        expect(moved).toBeGreaterThan(1e-3);
+        for (const [i, [step, trainLoss, heldoutLoss]] of prebuilt.curve.entries()) {
+          const [, nativeTrain, nativeHeldout] = native.curve[i];
+          expect(Math.abs(nativeHeldout - heldoutLoss) / heldoutLoss, `held-out, step ${step}`).toBeLessThan(1e-5);
+          if (trainLoss !== null && nativeTrain !== null)
+            expect(Math.abs(nativeTrain - trainLoss) / trainLoss, `train, step ${step}`).toBeLessThan(1e-5);
+        }
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
       }
     });
   },

@@ -36,6 +36,8 @@ export interface NativeBuildInfo {
   llamaPackageVersion?: string;
   /** mode prebuilt: the CPU backend compiled for this machine, beside the addon (a file name), if it was built. */
   cpuBackend?: string;
+  /** The patches of native/ggml-patches/ that backend carries (a faster kernel for training, for one). */
+  cpuBackendPatches?: string[];
 }
 
 export interface NativeAddonFiles {
