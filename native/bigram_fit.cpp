@@ -4,7 +4,6 @@
 #include <cmath>
 #include <memory>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
@@ -37,32 +36,18 @@ struct BigramTargets {
 
 BigramTargets kneser_ney_targets(const std::vector<int32_t>& tokens, int32_t vocabulary, int32_t padded_rows,
                                  double discount) {
-  std::vector<std::unordered_map<int32_t, double>> counts(vocabulary);
-  for (size_t i = 0; i + 1 < tokens.size(); i++) counts[tokens[i]][tokens[i + 1]] += 1.0;
-  std::vector<double> following(vocabulary, 0.0), distinct_before(vocabulary, 0.0);
-  double distinct_pairs = 0.0;
-  for (int32_t v = 0; v < vocabulary; v++) {
-    for (const auto& [w, c] : counts[v]) {
-      following[v] += c;
-      distinct_before[w] += 1.0;
-      distinct_pairs += 1.0;
-    }
-  }
-  std::vector<double> continuation(vocabulary);
-  for (int32_t w = 0; w < vocabulary; w++)
-    continuation[w] = (distinct_before[w] + 0.5) / (distinct_pairs + 0.5 * vocabulary);
-
+  const KneserNeyBigram bigram(tokens, vocabulary, discount);
   BigramTargets targets;
   targets.rows.assign(static_cast<size_t>(padded_rows) * vocabulary, 0.0f);
   targets.weights.assign(padded_rows, 0.0f);
   double total_weight = 0.0;
-  for (int32_t v = 0; v < vocabulary; v++) total_weight += following[v] + 1.0;
+  for (int32_t v = 0; v < vocabulary; v++) total_weight += bigram.following(v) + 1.0;
   for (int32_t v = 0; v < vocabulary; v++) {
     float* row = targets.rows.data() + static_cast<size_t>(v) * vocabulary;
-    const double c = following[v];
-    const double backoff = c > 0 ? discount * static_cast<double>(counts[v].size()) / c : 1.0;
-    for (int32_t w = 0; w < vocabulary; w++) row[w] = static_cast<float>(backoff * continuation[w]);
-    for (const auto& [w, count] : counts[v]) row[w] += static_cast<float>((count - discount) / c);
+    const double c = bigram.following(v);
+    const double backoff = bigram.backoff(v);
+    for (int32_t w = 0; w < vocabulary; w++) row[w] = static_cast<float>(backoff * bigram.continuation(w));
+    for (const auto& [w, count] : bigram.pairs(v)) row[w] += static_cast<float>(bigram.discounted(count) / c);
     targets.weights[v] = static_cast<float>((c + 1.0) / total_weight);
   }
   return targets;

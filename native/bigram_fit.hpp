@@ -19,7 +19,7 @@ namespace infoprune {
 struct BigramFitOptions {
   int32_t iterations = 100;
   float learning_rate = 1e-2f;
-  double discount = 0.75;  // the Kneser-Ney bigram's, as in src/train/baselines.ts
+  double discount = kKneserNeyDiscount;  // the Kneser-Ney bigram's
   int32_t threads = 1;
 };
 

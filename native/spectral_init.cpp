@@ -6,7 +6,6 @@
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 
 namespace infoprune {
 namespace {
@@ -48,23 +47,9 @@ class BigramLogits {
 BigramLogits::BigramLogits(const std::vector<int32_t>& tokens, const SpectralInitOptions& options)
     : size_(options.vocabulary_size) {
   const int32_t V = size_;
-  std::vector<std::unordered_map<int32_t, double>> counts(V);
-  for (size_t i = 0; i + 1 < tokens.size(); i++) counts[tokens[i]][tokens[i + 1]] += 1.0;
-
-  std::vector<double> row_count(V, 0.0), distinct_after(V, 0.0), distinct_before(V, 0.0);
-  double distinct_pairs = 0.0;
-  for (int32_t v = 0; v < V; v++) {
-    for (const auto& [w, c] : counts[v]) {
-      row_count[v] += c;
-      distinct_after[v] += 1.0;
-      distinct_before[w] += 1.0;
-      distinct_pairs += 1.0;
-    }
-  }
-  // Continuation probability, smoothed so that no token has probability 0.
+  const KneserNeyBigram bigram(tokens, V, options.discount);
   std::vector<double> log_continuation(V);
-  for (int32_t w = 0; w < V; w++)
-    log_continuation[w] = std::log((distinct_before[w] + 0.5) / (distinct_pairs + 0.5 * V));
+  for (int32_t w = 0; w < V; w++) log_continuation[w] = std::log(bigram.continuation(w));
   const double mean_log_continuation = std::accumulate(log_continuation.begin(), log_continuation.end(), 0.0) / V;
   continuation_.resize(V);
   for (int32_t w = 0; w < V; w++) continuation_[w] = log_continuation[w] - mean_log_continuation;
@@ -73,15 +58,15 @@ BigramLogits::BigramLogits(const std::vector<int32_t>& tokens, const SpectralIni
   row_mean_.assign(V, 0.0);
   row_weight_.resize(V);
   for (int32_t v = 0; v < V; v++) {
-    row_weight_[v] = std::pow(row_count[v] + 1.0, options.row_weight_power);
-    row_start_[v + 1] = row_start_[v] + static_cast<int64_t>(counts[v].size());
-    if (row_count[v] == 0.0) continue;
-    const double backoff = options.discount * distinct_after[v] / row_count[v];  // β_v
-    std::vector<std::pair<int32_t, double>> row(counts[v].begin(), counts[v].end());
+    const double row_count = bigram.following(v);
+    row_weight_[v] = std::pow(row_count + 1.0, options.row_weight_power);
+    row_start_[v + 1] = row_start_[v] + static_cast<int64_t>(bigram.pairs(v).size());
+    if (row_count == 0.0) continue;
+    const double backoff = bigram.backoff(v);  // β_v
+    std::vector<std::pair<int32_t, double>> row(bigram.pairs(v).begin(), bigram.pairs(v).end());
     std::sort(row.begin(), row.end());
     for (const auto& [w, c] : row) {
-      const double s =
-          std::log1p(std::max(c - options.discount, 0.0) / (row_count[v] * backoff) / std::exp(log_continuation[w]));
+      const double s = std::log1p(bigram.discounted(c) / (row_count * backoff) / std::exp(log_continuation[w]));
       column_.push_back(w);
       value_.push_back(s);
       row_mean_[v] += s / V;

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kneser_ney.hpp"
+
 namespace infoprune {
 
 struct SpectralInitOptions {
@@ -18,7 +20,7 @@ struct SpectralInitOptions {
   // Rows (previous tokens) are weighted by (count + 1)^row_weight_power in the factorisation: frequent contexts
   // matter more to the loss, so they get more of the rank.
   double row_weight_power = 0.25;
-  double discount = 0.75;  // absolute discount of the interpolated Kneser-Ney bigram
+  double discount = kKneserNeyDiscount;  // absolute discount of the interpolated Kneser-Ney bigram
   int32_t oversampling = 16;
   int32_t power_iterations = 2;
   uint64_t seed = 0;

@@ -45,11 +45,13 @@ function xzCompressedBytes(data: Buffer): number | null {
   return result.stdout.length;
 }
 
+/** The same as native/kneser_ney.hpp's: the probe's bigram start fits the bigram scored here. */
 const DISCOUNT = 0.75;
 
 /**
  * Bigram (interpolated Kneser-Ney, discount 0.75) and unigram (add-½) models estimated on `training`, scored on
- * `documents`: each a document's tokens without BOS.
+ * `documents`: each a document's tokens without BOS. The bigram's formula is native/kneser_ney.hpp's (no route to
+ * compare the two: the addon exposes only the probe start built on it).
  */
 export function countModelBaselines(
   training: Int32Array,
