@@ -20,19 +20,23 @@ import { execFileSync } from 'node:child_process';
 //   INFOPRUNE_SKIP_NATIVE_BUILD=1         do nothing (for tooling that only needs the TypeScript)
 //
 // With the prebuilt libraries on Linux, llama.cpp's CPU backend (libggml-cpu only) is also compiled for this machine
-// from the bundled release and put beside the addon (libggml-cpu-native.so); the addon loads it instead of the
+// and put beside the addon (libggml-cpu-native.so, named in its build-info.json); the addon loads it instead of the
 // prebuilt CPU variants, which GCC 11 compiled for generic ISA levels and which run the matmuls 1.5-1.9x slower
-// (docs/benchmarks.md). About 1.5 minutes on 2 cores, once: cached in .cache/ by release, compiler and CPU. It needs
-// node-llama-cpp's source bundle (a checkout has it); when it cannot be built, one line says why and the prebuilt
-// variants are used. The CPU backends compiled here (and a from-source build) carry infoprune's patches to llama.cpp,
-// native/ggml-patches/*.patch: a faster kernel for training's OUT_PROD. A patch that does not apply is left out, with
-// one line saying so.
+// (docs/benchmarks.md). Its source is native/ggml/: the release's ggml sources that backend needs, infoprune's
+// patches (native/ggml-patches/*.patch: a faster kernel for training's OUT_PROD) applied, extracted here in a
+// checkout and shipped in the package, built through native/ggml-cpu/CMakeLists.txt. An install that keeps the
+// prebuilt addon compiles it too (scripts/install.mjs runs `build-native.mjs --cpu-backend <prebuilt folder>`), so a
+// consumer needs only cmake and a C++ compiler, no git and no node-llama-cpp. About 1.5 minutes on 2 cores, once:
+// cached by release, patches, compiler and CPU (in .cache/ in a checkout, else in $XDG_CACHE_HOME/infoprune or
+// ~/.cache/infoprune). When it cannot be built, one line says why and the prebuilt variants are used. A patch that
+// does not apply is left out, with one line saying so; a from-source build carries the patches too.
 import { createHash } from 'node:crypto';
 import {
   closeSync,
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -40,7 +44,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
+import { cpus, homedir } from 'node:os';
 import { delimiter, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -195,81 +199,147 @@ function printForGyp(what) {
 }
 
 const NATIVE_CPU_FILE = 'libggml-cpu-native.so';
+const ggmlDir = join(root, 'native', 'ggml');
+const ggmlProject = join(root, 'native', 'ggml-cpu');
 
-/** What the native CPU backend depends on: the release, the compiler, this CPU's features and the recipe. */
-function nativeCpuKey(flags) {
-  const compiler = execFileSync(process.env.CXX || 'c++', ['--version'], { encoding: 'utf8' }).split('\n')[0];
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const cpu = ['model name', 'flags'].map((field) => new RegExp(`^${field}\\s*:(.*)$`, 'm').exec(cpuinfo)?.[1]);
-  const patches = llamaPatches().map((patch) => readFileSync(patch.file, 'utf8'));
-  return createHash('sha256').update(JSON.stringify({ tag, compiler, cpu, flags, patches })).digest('hex').slice(0, 16);
+/** What native/ggml/ must have been made from: the release and infoprune's patches (their text). */
+function ggmlWanted() {
+  const patches = createHash('sha256');
+  for (const patch of llamaPatches()) patches.update(`${patch.name}\n${readFileSync(patch.file, 'utf8')}\n`);
+  // An installed package keeps the release it shipped, whatever node-llama-cpp the consumer may have beside it.
+  return { tag: installed ? shippedTag : tag, patchesDigest: patches.digest('hex').slice(0, 16) };
 }
 
 /**
- * Compiles llama.cpp's CPU backend alone (as a dynamic backend, -march=native) into .cache/, or reuses the cached
- * one, and copies it beside the addon. Returns its file name and the patches it carries, or null (after one line
- * saying why) to keep the prebuilt variants. It links its own libggml-base, which the prebuilt one of the same release stands in for at run
- * time (same soname, same ABI).
+ * native/ggml/: the release's ggml sources its CPU backend builds from (not the other backends), infoprune's patches
+ * applied, with ggml.info.json ({ tag, patchesDigest, patches: the names applied }). Made here from node-llama-cpp's
+ * bundle in a checkout (npm pack ships it, as native/llama/); an installed package uses the one it ships. Patched
+ * once, here, so that an install needs neither git nor a patch tool. Returns its info, or null where there is none.
  */
-function buildNativeCpuBackend() {
-  if (process.env.INFOPRUNE_NATIVE_CPU === '0' || process.platform !== 'linux') return null;
+function ggmlSources() {
+  const infoPath = join(ggmlDir, 'ggml.info.json');
+  const wanted = ggmlWanted();
+  const info = existsSync(infoPath) ? readJson(infoPath) : null;
+  if (info?.tag === wanted.tag && info.patchesDigest === wanted.patchesDigest) return info;
+  if (installed || !llamaPackageDir) return null;
+  const { source, applied } = patchedSource();
+  rmSync(ggmlDir, { recursive: true, force: true });
+  const from = join(source, 'ggml');
+  for (const entry of ['CMakeLists.txt', 'cmake', 'include', join('src', 'CMakeLists.txt'), join('src', 'ggml-cpu')])
+    cpSync(join(from, entry), join(ggmlDir, entry), { recursive: true });
+  // ggml-base's sources (the CPU backend links it; the prebuilt one stands in at run time), not other backends.
+  for (const entry of readdirSync(join(from, 'src'), { withFileTypes: true })) {
+    if (entry.isFile() && /\.(c|cpp|h|in)$/.test(entry.name))
+      cpSync(join(from, 'src', entry.name), join(ggmlDir, 'src', entry.name));
+  }
+  const made = { ...wanted, patches: applied };
+  writeFileSync(infoPath, `${JSON.stringify(made, null, 2)}\n`);
+  return made;
+}
+
+/** The C++ compiler cmake will find, or null: checked first so that its absence is one line, not CMake's page. */
+function cxxCompiler() {
+  return process.env.CXX || ['c++', 'g++', 'clang++'].find(onPath) || null;
+}
+
+/** Where compiled CPU backends are kept: .cache/ in a checkout; a per-user folder for an installed package. */
+function cpuBackendCache() {
+  if (!installed) return join(root, '.cache');
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'infoprune');
+}
+
+const CPU_BACKEND_FLAGS = [
+  '-DCMAKE_BUILD_TYPE=Release',
+  '-DBUILD_SHARED_LIBS=ON',
+  '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', // libggml-base.so, the prebuilt's soname
+  '-DGGML_BACKEND_DL=ON',
+  // GGML_NATIVE refuses GGML_BACKEND_DL (its feature check): the compiler's -march=native does the same here.
+  '-DGGML_NATIVE=OFF',
+  '-DCMAKE_C_FLAGS=-march=native',
+  '-DCMAKE_CXX_FLAGS=-march=native',
+  '-DGGML_OPENMP=OFF', // ggml's own thread pool, as in the prebuilt variants
+  '-DGGML_BUILD_TESTS=OFF',
+  '-DGGML_BUILD_EXAMPLES=OFF',
+];
+
+/** What the native CPU backend depends on: the sources (release, patches), the recipe, the compiler and this CPU. */
+function nativeCpuKey(sources, compiler) {
+  const version = execFileSync(compiler, ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const cpu = ['model name', 'flags'].map((field) => new RegExp(`^${field}\\s*:(.*)$`, 'm').exec(cpuinfo)?.[1]);
+  const recipe = [CPU_BACKEND_FLAGS, readFileSync(join(ggmlProject, 'CMakeLists.txt'), 'utf8')];
+  const key = { tag: sources.tag, patches: sources.patchesDigest, recipe, compiler: version, cpu };
+  return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
+}
+
+/** Runs cmake with its output (pages of ggml's warnings) in a log, named in the one line a failure prints. */
+function cmake(args, log) {
+  const fd = openSync(log, 'a');
+  try {
+    execFileSync('cmake', args, { stdio: ['ignore', fd, fd] });
+  } catch {
+    throw new Error(`cmake ${args[0]} failed; its output: ${log}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Compiles llama.cpp's CPU backend alone from native/ggml/ (a dynamic backend, -march=native) into the cache, or
+ * reuses the cached one, and copies it into `directory`, beside the addon. Returns its file name and the patches it
+ * carries, or null (after one line saying why) to keep the prebuilt variants. It links its own libggml-base, which
+ * the prebuilt one of the same release stands in for at run time (same soname, same ABI).
+ */
+function buildNativeCpuBackend(directory) {
+  if (process.platform !== 'linux') return null;
   const skip = (why) => {
     console.log(`infoprune: using the prebuilt CPU backend variants (${why})`);
     return null;
   };
-  if (!llamaPackageDir) return skip("node-llama-cpp's llama.cpp source is not installed");
-  const flags = [
-    '-DCMAKE_BUILD_TYPE=Release',
-    '-DBUILD_SHARED_LIBS=ON',
-    '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', // libggml-base.so, the prebuilt's soname
-    '-DGGML_BACKEND_DL=ON',
-    // GGML_NATIVE refuses GGML_BACKEND_DL (its feature check): the compiler's -march=native does the same here.
-    '-DGGML_NATIVE=OFF',
-    '-DCMAKE_C_FLAGS=-march=native',
-    '-DCMAKE_CXX_FLAGS=-march=native',
-    '-DGGML_OPENMP=OFF', // ggml's own thread pool, as in the prebuilt variants
-    '-DLLAMA_BUILD_COMMON=OFF',
-    '-DLLAMA_BUILD_TESTS=OFF',
-    '-DLLAMA_BUILD_EXAMPLES=OFF',
-    '-DLLAMA_BUILD_TOOLS=OFF',
-    '-DLLAMA_BUILD_SERVER=OFF',
-    '-DLLAMA_CURL=OFF',
-  ];
+  if (process.env.INFOPRUNE_NATIVE_CPU === '0') return skip('INFOPRUNE_NATIVE_CPU=0');
+  const compiler = cxxCompiler();
+  if (!onPath('cmake') || compiler === null) return skip('compiling the native one needs cmake and a C++ compiler');
   try {
-    const cached = join(root, '.cache', `ggml-cpu-${tag}-${nativeCpuKey(flags)}`, 'libggml-cpu.so');
+    const sources = ggmlSources();
+    if (sources === null) return skip("llama.cpp's ggml sources (native/ggml/) are not here");
+    const key = nativeCpuKey(sources, compiler);
+    const cached = join(cpuBackendCache(), `ggml-cpu-${sources.tag}-${key}`, 'libggml-cpu.so');
     const patchesRecord = join(dirname(cached), 'patches.json');
     if (!existsSync(cached) || !existsSync(patchesRecord)) {
       const started = Date.now();
-      const { source, applied } = patchedSource();
-      const build = join(root, '.cache', 'ggml-cpu-build');
-      rmSync(build, { recursive: true, force: true });
-      console.log(`infoprune: compiling llama.cpp's CPU backend for this machine (once; about 1.5 minutes)`);
-      mkdirSync(build, { recursive: true });
-      // The compiler's output (pages of ggml's warnings) goes to a log, named in the one line a failure prints.
+      console.log(
+        "infoprune: compiling llama.cpp's CPU backend for this machine, once, about 1.5 min; INFOPRUNE_NATIVE_CPU=0 skips",
+      );
+      mkdirSync(cpuBackendCache(), { recursive: true });
+      const build = mkdtempSync(join(cpuBackendCache(), 'ggml-cpu-build-'));
       const log = join(build, 'build.log');
-      const run = (args) => {
-        const fd = openSync(log, 'a');
-        try {
-          execFileSync('cmake', args, { stdio: ['ignore', fd, fd] });
-        } catch {
-          throw new Error(`cmake ${args[0]} failed; its output: ${log}`);
-        } finally {
-          closeSync(fd);
-        }
-      };
-      run(['-S', source, '-B', build, ...flags]);
-      run(['--build', build, '--target', 'ggml-cpu', '--parallel', String(Math.max(1, cpus().length))]);
+      cmake(['-S', ggmlProject, '-B', build, ...CPU_BACKEND_FLAGS], log);
+      cmake(['--build', build, '--target', 'ggml-cpu', '--parallel', String(Math.max(1, cpus().length))], log);
       mkdirSync(dirname(cached), { recursive: true });
       cpSync(join(build, 'bin', 'libggml-cpu.so'), cached);
-      writeFileSync(patchesRecord, `${JSON.stringify(applied)}\n`);
-      rmSync(build, { recursive: true, force: true });
+      writeFileSync(patchesRecord, `${JSON.stringify(sources.patches)}\n`);
+      rmSync(build, { recursive: true, force: true }); // kept when it failed: its log says why
       console.log(`infoprune: CPU backend compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
-    cpSync(cached, join(outputDir, NATIVE_CPU_FILE));
+    cpSync(cached, join(directory, NATIVE_CPU_FILE));
     return { file: NATIVE_CPU_FILE, patches: readJson(patchesRecord) };
   } catch (error) {
     return skip(`compiling the native one failed: ${error.message.split('\n')[0]}`);
   }
+}
+
+/**
+ * The CPU backend step for the addon in `directory` (build/Release, or an installed package's prebuilt folder): the
+ * file beside the addon and its build-info.json's cpuBackend, which src/engine/addon.ts reads, agree afterwards.
+ */
+function addNativeCpuBackend(directory) {
+  const stampFile = join(directory, 'build-info.json');
+  const stamp = readJson(stampFile);
+  const cpuBackend = stamp.mode === 'prebuilt' ? buildNativeCpuBackend(directory) : null;
+  if (cpuBackend === null) rmSync(join(directory, NATIVE_CPU_FILE), { force: true });
+  // undefined drops the fields (JSON.stringify): the stamp names the file only while it is there.
+  const updated = { ...stamp, cpuBackend: cpuBackend?.file, cpuBackendPatches: cpuBackend?.patches };
+  writeFileSync(stampFile, `${JSON.stringify(updated, null, 2)}\n`);
 }
 
 /** After an install's build, only the addon and its stamp stay (not cmake's tree, not llama.cpp's source). */
@@ -311,12 +381,10 @@ function build() {
   } else {
     buildAddon(wanted, headers, libraries);
   }
+  // native/ggml/ also when the CPU backend is not wanted here: npm pack ships it.
+  if (!fromSource && llamaPackageDir) ggmlSources();
   // The CPU backend is its own step (cached), so that an up-to-date addon gets it too, or loses it when turned off.
-  const cpuBackend = mode === 'prebuilt' ? buildNativeCpuBackend() : null;
-  if (cpuBackend === null) rmSync(join(outputDir, NATIVE_CPU_FILE), { force: true });
-  // undefined drops the fields (JSON.stringify): the stamp names the file only while it is there.
-  const stamp = { ...readJson(stampPath), cpuBackend: cpuBackend?.file, cpuBackendPatches: cpuBackend?.patches };
-  writeFileSync(stampPath, `${JSON.stringify(stamp, null, 2)}\n`);
+  addNativeCpuBackend(outputDir);
   if (installed) removeIntermediates();
 }
 
@@ -347,6 +415,8 @@ function buildAddon(wanted, headers, libraries) {
 try {
   if (process.env.INFOPRUNE_SKIP_NATIVE_BUILD === '1') {
     console.log('infoprune: INFOPRUNE_SKIP_NATIVE_BUILD=1, not building the native addon');
+  } else if (process.argv.includes('--cpu-backend')) {
+    addNativeCpuBackend(resolve(process.argv[process.argv.indexOf('--cpu-backend') + 1]));
   } else if (process.argv.includes('--print')) {
     printForGyp(process.argv[process.argv.indexOf('--print') + 1]);
   } else {

@@ -3,8 +3,10 @@
 // (prebuilds/<platform>-<arch>/infoprune.node and build-info.json), beside the prebuilts other platforms' release
 // jobs put there. The build must be the default one (node-llama-cpp's prebuilt libraries, the platform's default
 // backend), since that is what the package's optional dependencies install; the llama.cpp headers that
-// build-native.mjs extracted (native/llama/) ship too, for source builds on platforms without a prebuilt.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// build-native.mjs extracted (native/llama/) ship too, for source builds on platforms without a prebuilt, and so
+// does native/ggml/, the patched ggml sources an install compiles the CPU backend for its machine from. Never the
+// CPU backend compiled here: it is this machine's.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,8 +34,13 @@ const headers = join(root, 'native', 'llama', 'llama.cpp.info.json');
 if (!existsSync(headers) || JSON.parse(readFileSync(headers, 'utf8')).tag !== info.llamaCppTag) {
   fail(`native/llama/ does not hold llama.cpp ${info.llamaCppTag}'s headers: run npm run build:native`);
 }
+const ggml = join(root, 'native', 'ggml', 'ggml.info.json');
+if (!existsSync(ggml) || JSON.parse(readFileSync(ggml, 'utf8')).tag !== info.llamaCppTag) {
+  fail(`native/ggml/ does not hold llama.cpp ${info.llamaCppTag}'s ggml sources: run npm run build:native`);
+}
 const target = join(root, 'prebuilds', platform);
 mkdirSync(target, { recursive: true });
+rmSync(join(target, 'libggml-cpu-native.so'), { force: true }); // an install's, in a checkout used as a package
 copyFileSync(join(built, 'infoprune.node'), join(target, 'infoprune.node'));
 const stamp = {
   mode: info.mode,

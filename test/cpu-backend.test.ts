@@ -2,8 +2,8 @@
  * The CPU backend. On Linux a checkout's build compiles llama.cpp's CPU backend for this machine (build/Release/
  * libggml-cpu-native.so, scripts/build-native.mjs), and the addon loads it instead of node-llama-cpp's prebuilt
  * variants, which are up to 1.9x slower; INFOPRUNE_CPU_BACKEND=prebuilt loads those. Scores must not depend on
- * which one runs, and neither may training, whose OUT_PROD kernel the native one replaces (native/ggml-patches/). (That an install without the llama.cpp source falls back to the prebuilt variants with one line:
- * test/package.test.ts.)
+ * which one runs, and neither may training, whose OUT_PROD kernel the native one replaces (native/ggml-patches/). It is built from native/ggml/, the sources the package ships; an install from the package
+ * adds it with build tools and keeps the prebuilt variants with one line without them: test/package.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -2,8 +2,11 @@
  * The package as a user gets it: `npm pack` (which ships this machine's addon as the linux-x64 prebuilt), then
  * `npm install <tarball>` into a fresh consumer folder whose PATH has node, npm and a shell but no cmake, compiler or
  * git. Then a TypeScript service (type-checked against the package's declarations, compiled, run as ESM), a CommonJS
- * caller, `npx infoprune --help`, and the path of a platform without a prebuilt, simulated by removing it: a clear
- * error at load, a one-line reason and a clear failure at install without a compiler, and a source build with one.
+ * caller, `npx infoprune --help`; with cmake and a compiler, the CPU backend compiled for this machine beside the prebuilt
+ * (from the checkout's cache entry, which has the same key: compiling it again would take minutes; that the shipped
+ * native/ggml/ compiles is the checkout's own build, which compiles that folder); and the path of a platform without
+ * a prebuilt, simulated by removing it: a clear error at load, a one-line reason and a clear failure at install
+ * without a compiler, and a source build with one. Consumers' per-user cache is a scratch folder (XDG_CACHE_HOME).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -30,6 +33,8 @@ const defaultGpu = process.platform === 'darwin' && process.arch === 'arm64' ? '
 const buildInfo = existsSync(join(built, 'build-info.json'))
   ? (JSON.parse(readFileSync(join(built, 'build-info.json'), 'utf8')) as { mode: string; gpu: string })
   : null;
+/** The checkout's build compiled the CPU backend for this machine (Linux, unless INFOPRUNE_NATIVE_CPU=0). */
+const nativeCpu = (buildInfo as { cpuBackend?: string } | null)?.cpuBackend !== undefined;
 const skipReason =
   process.platform === 'win32'
     ? 'the consumer checks build a POSIX PATH of symlinks'
@@ -75,11 +80,19 @@ interface Ran {
   stderr: string;
 }
 
+/** The consumers' per-user cache (XDG_CACHE_HOME), in the scratch folder. */
+let cacheHome: string | undefined;
+
 /** Runs a command as the consumer would (asynchronously: vitest's worker must stay responsive meanwhile). */
-function run(command: string, args: string[], options: { cwd: string; path?: string }): Promise<Ran> {
-  const env = { ...process.env, PATH: options.path ?? process.env.PATH };
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; path?: string; env?: Record<string, string> },
+): Promise<Ran> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: options.path ?? process.env.PATH };
   // The checks must see what a user sees, not this test run's npm and vitest settings.
   for (const key of Object.keys(env)) if (/^(npm_|VITEST|INFOPRUNE_)/i.test(key)) delete env[key];
+  Object.assign(env, cacheHome && { XDG_CACHE_HOME: cacheHome }, options.env);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env });
     let stdout = '';
@@ -107,6 +120,7 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
   let bareBin: string;
   let tarball: string;
   let entries: string[];
+  let installOutput: string;
   const model = tinyModelPath();
   const installed = () => join(consumer, 'node_modules', 'infoprune');
 
@@ -134,13 +148,21 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
       if (found) symlinkSync(found, join(bareBin, tool));
     }
 
-    // 3. A fresh consumer, and the install.
+    // 3. The consumers' cache, holding the CPU backends the checkout compiled (the install's key picks its own).
+    cacheHome = join(scratch, 'cache');
+    const checkoutCache = join(REPO_ROOT, '.cache');
+    for (const entry of existsSync(checkoutCache) ? readdirSync(checkoutCache) : []) {
+      if (/^ggml-cpu-v/.test(entry))
+        cpSync(join(checkoutCache, entry), join(cacheHome, 'infoprune', entry), { recursive: true });
+    }
+
+    // 4. A fresh consumer, and the install.
     consumer = join(scratch, 'consumer');
     mkdirSync(consumer);
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     started = performance.now();
-    await ok(
-      run(npmCli, ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], {
+    installOutput = await ok(
+      run(npmCli, ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
         cwd: consumer,
         path: bareBin,
       }),
@@ -150,6 +172,7 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
   });
   afterAll(() => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+    cacheHome = undefined;
   });
 
   it('runs with a PATH that really lacks cmake, a compiler and git', async () => {
@@ -167,6 +190,22 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
     }
     expect(files).toContain(`prebuilds/${process.platform}-${process.arch}/infoprune.node`);
     expect(files).toContain('native/llama/include/llama.h');
+    // The CPU backend's sources, patched (their record says so), and nothing of ggml's other backends.
+    for (const file of [
+      'ggml-cpu/CMakeLists.txt',
+      'ggml/CMakeLists.txt',
+      'ggml/src/ggml-cpu/ops.cpp',
+      'ggml/src/ggml.c',
+    ])
+      expect(files).toContain(`native/${file}`);
+    expect(files).toContain('native/ggml-patches/ggml-cpu-out-prod.patch');
+    expect(files.filter((file) => /^native\/ggml\/src\/ggml-(?!cpu\/)[^/]+\//.test(file))).toEqual([]);
+    expect(JSON.parse(readFileSync(join(installed(), 'native', 'ggml', 'ggml.info.json'), 'utf8')).patches).toContain(
+      'ggml-cpu-out-prod',
+    );
+    expect(readFileSync(join(installed(), 'native', 'ggml', 'src', 'ggml-cpu', 'ops.cpp'), 'utf8')).toMatch(
+      /out_prod_ukernel/,
+    );
     expect(
       files.filter((file) =>
         /\.map$|^dist\/(dev|bench|test)\/|^dev\/|demo|^\.cache\/|^build\/|llama-common/.test(file),
@@ -188,6 +227,11 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
   });
 
   it('installs without building: the prebuilt loads, no build folder, no llama.cpp clone, no copied libraries', async () => {
+    if (process.platform === 'linux') {
+      expect(installOutput).toMatch(
+        /\ninfoprune: using the prebuilt CPU backend variants \(compiling the native one needs cmake and a C\+\+ compiler\)\n/,
+      );
+    }
     expect(existsSync(join(installed(), 'build'))).toBe(false);
     expect(existsSync(join(installed(), '.cache'))).toBe(false);
     const prebuilt = readFileSync(
@@ -260,6 +304,42 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
     expect(help).toMatch(/prune/);
   });
 
+  it.skipIf(!nativeCpu)(
+    'with cmake and a compiler, the install adds the CPU backend for this machine; INFOPRUNE_NATIVE_CPU=0 does not',
+    async () => {
+      const prebuilt = join(installed(), 'prebuilds', `${process.platform}-${process.arch}`);
+      const probe = `const m = await import(${JSON.stringify(join(installed(), 'dist', 'src', 'engine', 'native.js'))});
+m.nativeBinding(); console.log(JSON.stringify({ ...m.cpuBackendInfo(), build: m.nativeBuildInfo() }));`;
+      const backend = async () =>
+        JSON.parse(await ok(run('node', ['--input-type=module', '-e', probe], { cwd: consumer }), 'the backend'));
+
+      const withTools = await ok(
+        run(npmCli, ['rebuild', 'infoprune', '--foreground-scripts'], { cwd: consumer }),
+        'npm rebuild with build tools',
+      );
+      expect(withTools).toMatch(/\ninfoprune: using the prebuilt native addon for \S+\n/);
+      expect(withTools).not.toMatch(/compiling llama\.cpp's CPU backend/); // the checkout's key: its cache entry
+      expect(await backend()).toMatchObject({
+        kind: 'native',
+        file: join(prebuilt, 'libggml-cpu-native.so'),
+        build: { cpuBackend: 'libggml-cpu-native.so', cpuBackendPatches: ['ggml-cpu-out-prod'] },
+      });
+
+      const without = await run(npmCli, ['rebuild', 'infoprune', '--foreground-scripts'], {
+        cwd: consumer,
+        env: { INFOPRUNE_NATIVE_CPU: '0' },
+      });
+      expect(without.status).toBe(0);
+      expect(without.stdout).toMatch(
+        /\ninfoprune: using the prebuilt CPU backend variants \(INFOPRUNE_NATIVE_CPU=0\)\n/,
+      );
+      expect(existsSync(join(prebuilt, 'libggml-cpu-native.so'))).toBe(false);
+      const after = await backend();
+      expect(after.kind).toBe('prebuilt');
+      expect(after.build).not.toHaveProperty('cpuBackend');
+    },
+  );
+
   it('on a platform without a prebuilt: a clear error at load, one line and a clear failure at install, a source build with a compiler', async () => {
     const prebuilds = join(installed(), 'prebuilds');
     renameSync(prebuilds, `${prebuilds}.hidden`);
@@ -283,17 +363,24 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
 
     const started = performance.now();
     const rebuilt = await ok(
-      run(npmCli, ['rebuild', 'infoprune', '--foreground-scripts'], { cwd: consumer }),
+      run(npmCli, ['rebuild', 'infoprune', '--foreground-scripts'], {
+        cwd: consumer,
+        env: nativeCpu ? {} : { INFOPRUNE_NATIVE_CPU: '0' }, // no compile of minutes where the checkout has none
+      }),
       'npm rebuild with a compiler',
     );
     console.log(`npm rebuild infoprune from source (compiler on PATH): ${seconds(started)}`);
-    // No llama.cpp source in a consumer's install: the CPU backend stays the prebuilt one, said in one line.
-    expect(rebuilt).toMatch(
-      /\ninfoprune: using the prebuilt CPU backend variants \(node-llama-cpp's llama\.cpp source is not installed\)\n/,
-    );
-    // Only the addon and its stamp stay: no cmake tree, no llama.cpp source, no copied libraries.
+    expect(rebuilt).not.toMatch(/compiling llama\.cpp's CPU backend/); // the checkout's key, so its cache entry
+    // Only the addon, its stamp and the CPU backend for this machine (from the shipped native/ggml/; here from the
+    // cache) stay: no cmake tree, no llama.cpp source, no copied libraries.
     const build = readdirSync(join(installed(), 'build'), { recursive: true }).map(String).sort();
-    expect(build).toEqual(['Release', join('Release', 'build-info.json'), join('Release', 'infoprune.node')]);
+    const cpuBackend = nativeCpu ? [join('Release', 'libggml-cpu-native.so')] : [];
+    expect(build).toEqual([
+      'Release',
+      join('Release', 'build-info.json'),
+      join('Release', 'infoprune.node'),
+      ...cpuBackend,
+    ]);
     expect(existsSync(join(installed(), '.cache'))).toBe(false);
     cpSync(join(REPO_ROOT, 'test', 'fixtures', 'consumer', 'service.cjs'), join(consumer, 'service.cjs'));
     const seen = JSON.parse(

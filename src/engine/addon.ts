@@ -10,9 +10,10 @@
  *    loaded with RTLD_NODELETE; a plain library "did not self-register", which is expected), so the addon's
  *    references to them resolve to the loaded copies by their soname. On Windows their folder goes first on PATH.
  *
- * 3. The CPU backend: where the build compiled one for this machine (build/Release/libggml-cpu-native.so, see
- *    scripts/build-native.mjs), it replaces the prebuilt CPU variants; INFOPRUNE_CPU_BACKEND=prebuilt keeps those
- *    (to compare the two).
+ * 3. The CPU backend: where one was compiled for this machine (libggml-cpu-native.so beside the addon, named by the
+ *    cpuBackend of its build-info.json: build/Release/ after a build, prebuilds/<platform>-<arch>/ after an install
+ *    that kept the prebuilt addon; see scripts/build-native.mjs), it replaces the prebuilt CPU variants;
+ *    INFOPRUNE_CPU_BACKEND=prebuilt keeps those (to compare the two).
  *
  * Whatever is missing is a NATIVE_UNAVAILABLE error that says what to do.
  */
