@@ -29,7 +29,7 @@ export const SCORER_DEFAULTS = Object.freeze({
   /** Tokens per decode on a CPU, and with GPU layers (at least contextSize; see `defaultBatchSize`). */
   cpuBatchSize: 512,
   gpuBatchSize: 2048,
-  /** Cap on the logits buffer (batchSize × vocabulary × 4 bytes) when choosing the batch size. */
+  /** Cap on the logits llama.cpp holds (2 × batchSize × vocabulary × 4 bytes) when choosing the batch size. */
   logitsBudgetBytes: 512 * 1024 * 1024,
   /** Documents (windows) per decode: min(this, batchSize). */
   maxSequences: MAX_SEQUENCES,
@@ -144,14 +144,22 @@ function resolveGpuLayers(value: unknown): number {
 }
 
 /**
+ * Vocabulary-sized float rows llama.cpp holds per token of batch: its output buffer, and the graph's logits tensor in
+ * its compute buffer (reserved for a full batch of outputs); docs/benchmarks.md, "Logits on the backend", measured
+ * both.
+ */
+const LOGITS_COPIES = 2;
+
+/**
  * Tokens per decode. Every token of a decode attends over the whole batch's KV cache (masked to its own
  * document), so attention work per token grows with the batch: on a CPU a 2048-token batch spends most of its time
  * there for small models, and 512 keeps it near a tenth of the matmul work. GPUs want larger batches to fill the
- * device. Either way the logits buffer (batch × vocabulary × 4 bytes) stays under 512 MiB, and a window must fit.
+ * device. Either way the logits (`LOGITS_COPIES` × batch × vocabulary × 4 bytes) stay under 512 MiB, and a window
+ * must fit.
  */
 export function defaultBatchSize(contextSize: number, vocabularySize: number, gpuLayers: number): number {
   const preferred = gpuLayers !== 0 ? SCORER_DEFAULTS.gpuBatchSize : SCORER_DEFAULTS.cpuBatchSize;
-  const logitsRows = Math.floor(SCORER_DEFAULTS.logitsBudgetBytes / (4 * vocabularySize));
+  const logitsRows = Math.floor(SCORER_DEFAULTS.logitsBudgetBytes / (LOGITS_COPIES * 4 * vocabularySize));
   return Math.max(contextSize, Math.min(preferred, logitsRows));
 }
 

@@ -10,8 +10,9 @@ export interface ScorerOptions {
   /**
    * Tokens per llama_decode (many documents packed together; also llama.cpp's physical micro-batch, so no document
    * is split across micro-batches). Default max(contextSize, 512) on CPU and max(contextSize, 2048) with GPU
-   * layers, lowered to keep the logits buffer (batchSize × vocabulary × 4 bytes) under 512 MiB for large
-   * vocabularies. Each token attends over the whole decode's KV cache, so bigger is not faster on a CPU.
+   * layers, lowered to keep the logits (llama.cpp's output buffer and its compute buffer's copy, each batchSize ×
+   * vocabulary × 4 bytes) under 512 MiB for large vocabularies. Each token attends over the whole decode's KV cache,
+   * so bigger is not faster on a CPU.
    */
   batchSize?: number;
   /** Most documents (sequences) in one decode, default min(256, batchSize), at most that. */
