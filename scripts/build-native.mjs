@@ -102,6 +102,25 @@ const buildDir = join(root, 'build');
 const outputDir = join(buildDir, 'Release');
 const stampPath = join(outputDir, 'build-info.json');
 
+/**
+ * The addon's C++ sources as one SHA-256 (each native/*.cpp and *.hpp: its name, NUL, its bytes, NUL, in name order):
+ * recorded in build-info.json, so that a changed source rebuilds here and a checkout's stale build fails at load
+ * (src/engine/addon.ts, nativeSourcesHash: the same definition).
+ */
+function nativeSourcesHash() {
+  const folder = join(root, 'native');
+  const hash = createHash('sha256');
+  for (const name of readdirSync(folder)
+    .filter((file) => /\.(cpp|hpp)$/.test(file))
+    .sort()) {
+    hash
+      .update(`${name}\0`)
+      .update(readFileSync(join(folder, name)))
+      .update('\0');
+  }
+  return hash.digest('hex');
+}
+
 /** node-llama-cpp's prebuilt package for this platform and backend, e.g. @node-llama-cpp/linux-x64-cuda. */
 function prebuiltLibraries() {
   const platform = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platform];
@@ -368,6 +387,7 @@ function build() {
     llamaCppTag: tag,
     platform: `${process.platform}-${process.arch}`,
     ...(libraries && { llamaPackage: libraries.pkg, llamaPackageVersion: libraries.version }),
+    sourcesHash: nativeSourcesHash(),
   };
   const upToDate =
     !force &&

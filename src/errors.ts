@@ -68,6 +68,8 @@ export const ERROR_CODES = {
    * it links (node-llama-cpp's package for the platform) are missing or do not load.
    */
   NATIVE_UNAVAILABLE: 'the native addon or its llama.cpp libraries are not available',
+  /** In a checkout: the local build of the native addon is older than its C++ sources (run `npm run build:native`). */
+  NATIVE_STALE: 'the native addon was built from older sources',
   /** The corpus is too small to train a probe on (and measure it). */
   CORPUS_TOO_SMALL: 'the corpus is too small to train a probe on',
   /** Training a probe failed (the loss diverged, or llama.cpp could not build or save the model). */

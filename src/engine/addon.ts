@@ -15,12 +15,14 @@
  *    that kept the prebuilt addon; see scripts/build-native.mjs), it replaces the prebuilt CPU variants;
  *    INFOPRUNE_CPU_BACKEND=prebuilt keeps those (to compare the two).
  *
- * Whatever is missing is a NATIVE_UNAVAILABLE error that says what to do.
+ * Whatever is missing is a NATIVE_UNAVAILABLE error that says what to do; in a checkout, a build older than its C++
+ * sources is a NATIVE_STALE error.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { InfopruneError, InvalidOptionError } from '../errors.js';
 import { packageRoot } from '../util/version.js';
 
@@ -39,6 +41,8 @@ export interface NativeBuildInfo {
   cpuBackend?: string;
   /** The patches of native/ggml-patches/ that backend carries (a faster kernel for training, for one). */
   cpuBackendPatches?: string[];
+  /** `nativeSourcesHash` of the sources it was built from (builds before it was recorded have none). */
+  sourcesHash?: string;
 }
 
 export interface NativeAddonFiles {
@@ -181,8 +185,43 @@ function preloadLibraries(directory: string): void {
   }
 }
 
+/**
+ * The addon's C++ sources as one SHA-256 (each native/*.cpp and *.hpp: its name, NUL, its bytes, NUL, in name order),
+ * as scripts/build-native.mjs records it in build-info.json.
+ */
+export function nativeSourcesHash(root: string): string {
+  const folder = join(root, 'native');
+  const hash = createHash('sha256');
+  for (const name of readdirSync(folder)
+    .filter((file) => /\.(cpp|hpp)$/.test(file))
+    .sort()) {
+    hash
+      .update(`${name}\0`)
+      .update(readFileSync(join(folder, name)))
+      .update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * In a checkout (a .git beside the package), a local build from other C++ sources than native/ holds now, as after a
+ * pull without `npm run build:native`, would fail later on whatever method changed; say so at load. An installed
+ * package is never checked (a millisecond or two of hashing, once, in a checkout).
+ */
+function checkBuildIsCurrent(files: NativeAddonFiles): void {
+  if (files.origin !== 'local build' || files.build.sourcesHash === undefined) return;
+  const root = dirname(dirname(dirname(files.path))); // <root>/build/Release/infoprune.node
+  if (!existsSync(join(root, '.git')) || nativeSourcesHash(root) === files.build.sourcesHash) return;
+  throw new InfopruneError(
+    'NATIVE_STALE',
+    `The native addon ${files.path} was built from other C++ sources than ${join(root, 'native')} holds now; ` +
+      'rebuild it with `npm run build:native`',
+  );
+}
+
 /** Loads the addon found by `findNativeAddon` (its libraries first). */
 export function loadNativeAddon<T>(files: NativeAddonFiles): T {
+  checkBuildIsCurrent(files);
   if (files.libraries !== null) preloadLibraries(files.libraries);
   try {
     return createRequire(import.meta.url)(files.path) as T;
