@@ -72,7 +72,7 @@ export const TRAIN_DEFAULTS = Object.freeze({
   /**
    * Early stopping: the probe (which keeps its best held-out point) stops once this many curve points in a row have
    * not beaten that best (0: never stops early). On a CPU, training from the bigram fit made Brown's held-out loss
-   * worse at every point of the default budget (a bump to +0.9 bits/token at 10 %, recovering to +0.16 at the end,
+   * worse at every point of the default budget (a bump to +0.85 bits/token at 10 %, recovering to +0.16 at the end,
    * docs/probe.md), so 3 stops such a run at 30 % of its budget. With GPU layers the budget is 3 to 130 times larger
    * and the curve may cross below the start only late in its recovery: patience counts from the best, so it cannot
    * tell a recovery from a stall, and a GPU run trains to its budget unless asked (not yet measured on a GPU).
