@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brownDocuments } from '../dev/brown.js';
+import { cpuBackendInfo, nativeBuildInfo } from '../src/engine/native.js';
 import { openTokenizer } from '../src/engine/tokenizer.js';
 import { writeInitialProbe } from '../src/train/initial-model.js';
 import { PROBE_SHAPES, type ProbeShapeName, TRAIN_DEFAULTS } from '../src/train/options.js';
@@ -68,6 +69,8 @@ export interface TrainQualityRow {
 
 export interface TrainBenchReport {
   threads: number;
+  /** The CPU backend infoprune trained on, and the patches of native/ggml-patches/ it carries (llama-finetune has none). */
+  cpuBackend: { kind: string | null; patches: string[] };
   finetune: { built: boolean; reason: string | null; cmakeFlags: string[] };
   speed: TrainSpeedRow[];
   quality: TrainQualityRow[];
@@ -90,6 +93,7 @@ export async function runTrainBench(options: TrainBenchOptions): Promise<TrainBe
   const quality = await qualityRows(documents, work, options);
   return {
     threads: options.threads,
+    cpuBackend: { kind: cpuBackendInfo()?.kind ?? null, patches: nativeBuildInfo()?.cpuBackendPatches ?? [] },
     finetune: { built: finetune.binary !== null, reason: finetune.reason ?? null, cmakeFlags: FINETUNE_CMAKE_FLAGS },
     speed,
     quality,
@@ -242,11 +246,17 @@ async function qualityRows(documents: string[], work: string, options: TrainBenc
   return rows;
 }
 
+function backendLabel(backend: TrainBenchReport['cpuBackend'] | undefined): string {
+  if (backend === undefined) return 'CPU backend not recorded';
+  const patches = backend.patches.length > 0 ? `, with ${backend.patches.join(', ')}` : ', unpatched';
+  return `${backend.kind ?? 'unknown'} CPU backend${backend.kind === 'native' ? patches : ''}`;
+}
+
 /** The section as Markdown (bench/results/latest.md holds it after the scoring tables). */
 export function trainMarkdown(report: TrainBenchReport): string {
   const f = (value: number | null, digits = 3) => (value === null ? '-' : value.toFixed(digits));
   const lines = [
-    `**train: probe training, ${report.threads} threads** (llama-finetune: ${report.finetune.built ? 'built natively from the bundled release' : report.finetune.reason})`,
+    `**train: probe training, ${report.threads} threads** (infoprune: ${backendLabel(report.cpuBackend)}; llama-finetune: ${report.finetune.built ? 'built natively from the bundled release' : report.finetune.reason})`,
     '',
     '| shape | parameters | windows of 256 | infoprune tok/s | llama-finetune tok/s | × llama-finetune |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
