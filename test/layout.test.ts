@@ -139,4 +139,12 @@ describe('layout', () => {
     expect(Object.keys(manifest.exports)).toEqual(['.', './testing', './package.json']);
     expect(manifest.files).not.toContain('dev');
   });
+
+  it("documents every error code in the README's table, and no code that does not exist", async () => {
+    const { ERROR_CODES } = await import('../src/errors.js');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
+    const raised = Object.keys(ERROR_CODES).filter((code) => code !== 'INVALID_OPTION'); // the prose names that one
+    expect(documented.sort()).toEqual(raised.sort());
+  });
 });
