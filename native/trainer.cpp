@@ -38,6 +38,17 @@ ggml_opt_optimizer_params scheduled_optimizer_params(void* user_data) {
   return static_cast<Trainer*>(user_data)->optimizer_params();
 }
 
+// llama.cpp trains on graphs it rebuilds every step, and ggml-opt adds each parameter's gradient in place into an
+// accumulator that it zeroes only when it first allocates it (its per-step reset in ggml_opt_alloc is handed the
+// previous step's graph, already dropped: a null graph, a no-op). Left alone, every AdamW step would see the sum of
+// all gradients since the first step, which drove the probe away from its fitted start (docs/probe.md). This eval
+// callback zeroes each gradient, a view of its accumulator, once the AdamW step that reads it has run.
+bool clear_gradient_after_step(ggml_tensor* node, bool ask, void* /*user_data*/) {
+  if (node->op != GGML_OP_OPT_STEP_ADAMW) return !ask;  // asked: not needed; told: carry on
+  if (!ask) ggml_backend_tensor_memset(node->src[1], 0, 0, ggml_nbytes(node->src[1]));
+  return true;
+}
+
 std::vector<float> tensor_values(const ggml_tensor* tensor) {
   std::vector<float> values(ggml_nelements(tensor));
   ggml_backend_tensor_get(tensor, values.data(), 0, ggml_nbytes(tensor));
@@ -82,6 +93,7 @@ Trainer::Trainer(const std::string& initial_model_path, const TrainerOptions& op
   context_params.type_k = GGML_TYPE_F32;  // OUT_PROD (the backward of the attention products) has no F16 path
   context_params.type_v = GGML_TYPE_F32;
   context_params.no_perf = true;
+  context_params.cb_eval = clear_gradient_after_step;  // see above: one window's gradient per step
   context_.reset(llama_init_from_model(model_->get(), context_params));
   if (!context_) throw std::runtime_error("llama.cpp could not create a training context");
   run_one_ordinary_decode();

@@ -34,8 +34,8 @@ Shapes (layers × width, vocabulary): ${PROBE_SHAPE_NAMES.map((name) => `${name}
 Budget: tokens (1500000, 1.5M, 500k) or time (90s, 10min, 1h). Default ${formatCount(TRAIN_DEFAULTS.budgetTokens, { compact: true })} tokens on a CPU (a few minutes on a
 laptop), never more than ${TRAIN_DEFAULTS.maxEpochs} passes over the sample; with --gpu-layers, ${TRAIN_DEFAULTS.gpuBudgetShare * 100} % of the corpus's tokens.
 Early stopping: the held-out loss is measured at ${TRAIN_DEFAULTS.curvePoints} evenly spaced points; once --patience points in a row
-have not beaten the best, training stops (on Brown, training from the bigram fit never beat it within a CPU budget:
-docs/probe.md). A token budget is deterministic for a seed with --threads 1.
+have not beaten the best, training stops (off by default: on Brown the curve first rises above the bigram fit, then
+ends well below it, docs/probe.md). A token budget is deterministic for a seed with --threads 1.
 
 Examples:
   infoprune train corpus/ --out probe.gguf
