@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeBinding } from '../src/engine/native.js';
 import { openScorer } from '../src/engine/scorer.js';
 import { openTokenizer } from '../src/engine/tokenizer.js';
-import { type ProbeShape, type TrainProbeOptions } from '../src/train/options.js';
+import type { ProbeShape, TrainProbeOptions } from '../src/train/options.js';
 import { readTrainingRecord } from '../src/train/record.js';
 import { joinWithBos } from '../src/train/streams.js';
 import { trainProbe } from '../src/train/train-probe.js';
