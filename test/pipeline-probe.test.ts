@@ -3,7 +3,7 @@
  * the scores and names it in the manifest; a rerun reuses it; a sharded run without a model is refused (shards must
  * share one probe).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,24 @@ describe('score without a model', () => {
     await runScoreJob({ inputs: [corpus], out, probe: { ...probe, seed: 9 }, threads: 1, workers: 0 });
     expect(readManifest(out).probe?.reused).toBe(false);
     expect(readTrainingRecord(`${out}.probe.gguf`)?.model.sha256).not.toBe(before);
+  });
+
+  it('retrains a probe an older trainer or other defaults made for the same options', async () => {
+    const out = join(folder, 'scores.jsonl');
+    const recordPath = `${out}.probe.gguf.training.json`;
+    const retrainsAfter = async (edit: (request: Record<string, unknown>) => void) => {
+      await runScoreJob({ inputs: [corpus], out, probe, threads: 1, workers: 0, overwrite: true });
+      const record = JSON.parse(readFileSync(recordPath, 'utf8'));
+      edit(record.request);
+      writeFileSync(recordPath, JSON.stringify(record));
+      await runScoreJob({ inputs: [corpus], out, probe, threads: 1, workers: 0, overwrite: true });
+      return readManifest(out).probe?.reused === false;
+    };
+    expect(await retrainsAfter((request) => delete request.trainerRevision)).toBe(true);
+    expect(await retrainsAfter((request) => Object.assign(request.defaults as object, { learningRate: 1e-4 }))).toBe(
+      true,
+    );
+    expect(await retrainsAfter(() => {})).toBe(false); // the edit itself is not what retrains
   });
 
   it('refuses a sharded run without a model, and probe options with a model, before reading anything', async () => {

@@ -1,7 +1,8 @@
 /**
  * `score` without a model: the paper's data probe is trained on the corpus about to be scored (src/train), kept
  * beside the scores (`<out>.probe.gguf` and its training record) and named in the manifest. A probe already there,
- * trained on the same inputs with the same settings, is reused (so `resume` and reruns do not train again).
+ * trained on the same inputs with the same settings, defaults and trainer revision (trainingRequestKey), is reused
+ * (so `resume` and reruns do not train again; a probe from an older infoprune is trained again).
  */
 import { existsSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';

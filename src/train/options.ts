@@ -329,8 +329,18 @@ export function resolveShape(value: unknown): { shapeName: string; shape: ProbeS
   return { shapeName: 'custom', shape };
 }
 
-/** What decides a probe: the options that change its training (not callbacks, threads or where it is written). */
+/**
+ * The native trainer's revision: raise it when the same options train a different probe (2: each step's gradients
+ * are reset, native/trainer.cpp), so that `score` trains again instead of reusing an older probe.
+ */
+const TRAINER_REVISION = 2;
+
+/**
+ * What decides a probe: the options that change its training (not callbacks, threads or where it is written), the
+ * defaults that filled in the rest, and the trainer's revision (a probe from other defaults or an older trainer is
+ * not the one this request would train).
+ */
 export function trainingRequestKey(options: TrainProbeOptions): Record<string, unknown> {
   const { signal: _s, onProgress: _p, overwrite: _o, threads: _t, verbose: _v, out: _out, ...key } = options;
-  return JSON.parse(JSON.stringify(key));
+  return JSON.parse(JSON.stringify({ ...key, defaults: TRAIN_DEFAULTS, trainerRevision: TRAINER_REVISION }));
 }
