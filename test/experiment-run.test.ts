@@ -102,6 +102,7 @@ describe('infoprune experiment', () => {
   it('stops when asked, continues from its finished runs, and --quick finishes it from the command line', async () => {
     const out = join(folder, 'experiment');
     const abort = new AbortController();
+    let stepsWithoutRun = false;
     // Stopped by progress: once three runs are written, the fourth is cancelled part-way.
     await expect(
       runExperiment({
@@ -112,10 +113,13 @@ describe('infoprune experiment', () => {
         threads: 1,
         signal: abort.signal,
         onProgress: (progress) => {
+          if (progress.phase === 'training' && progress.steps !== undefined) stepsWithoutRun ||= !progress.run;
           if (progress.runsDone >= 3) abort.abort();
         },
       }),
     ).rejects.toThrow();
+    // Training progress names the run its steps belong to (the probe's steps used to carry over, run undefined).
+    expect(stepsWithoutRun).toBe(false);
     const runsFolder = join(out, 'runs');
     const early = readdirSync(runsFolder).sort();
     expect(early.length).toBeGreaterThanOrEqual(3);

@@ -373,6 +373,10 @@ function progressReporter(run: ResolvedExperimentOptions, runsTotal: number): Re
   const started = performance.now();
   const state: ExperimentProgress = { phase: 'reading', runsDone: 0, runsTotal, runsResumed: 0, elapsedSeconds: 0 };
   return (update) => {
+    // A new phase starts without the last one's steps (the probe's steps were shown as a run's, named undefined).
+    if (update.phase !== undefined && update.phase !== state.phase) {
+      state.run = state.steps = state.totalSteps = undefined;
+    }
     Object.assign(state, update, { elapsedSeconds: (performance.now() - started) / 1000 });
     run.onProgress?.({ ...state });
   };
