@@ -119,9 +119,9 @@ describe('runTraining: early stopping', () => {
 describe('patience, where it enters', () => {
   const base = { inputs: ['corpus.jsonl'], out: 'probe.gguf' };
 
-  it('defaults to TRAIN_DEFAULTS.patience: one value on a CPU, another with GPU layers', () => {
-    expect(resolveTrainOptions(base).patience).toBe(TRAIN_DEFAULTS.patience.cpu);
-    expect(resolveTrainOptions({ ...base, gpuLayers: 'max' }).patience).toBe(TRAIN_DEFAULTS.patience.gpu);
+  it('defaults to TRAIN_DEFAULTS.patience, with or without GPU layers', () => {
+    expect(resolveTrainOptions(base).patience).toBe(TRAIN_DEFAULTS.patience);
+    expect(resolveTrainOptions({ ...base, gpuLayers: 'max' }).patience).toBe(TRAIN_DEFAULTS.patience);
     expect(resolveTrainOptions({ ...base, gpuLayers: 0, patience: 0 }).patience).toBe(0);
     expect(resolveTrainOptions({ ...base, patience: 7 }).patience).toBe(7);
   });

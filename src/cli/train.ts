@@ -54,7 +54,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--budget <tokens|time>', 'tokens to train on (1.5M) or time (10min)')
     .option(
       '--patience <points>',
-      `stop once this many held-out curve points in a row are no better than the best (0: never; default ${TRAIN_DEFAULTS.patience.cpu} on a CPU, ${TRAIN_DEFAULTS.patience.gpu} with --gpu-layers)`,
+      `stop once this many held-out curve points in a row are no better than the best (0: never; default ${TRAIN_DEFAULTS.patience})`,
     )
     .option('--sample <share>', 'share of the documents to read (default: what the budget needs)')
     .option('--heldout <files...>', 'measure on these documents instead of a held-out slice of the inputs')

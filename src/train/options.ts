@@ -75,9 +75,9 @@ export const TRAIN_DEFAULTS = Object.freeze({
    * not beaten that best (0: never stops early). Training from the bigram fit first makes Brown's held-out loss worse
    * (a bump to +0.12 bits/token at 10 % of the default CPU run) and crosses below the start at 50 %, ending 0.24
    * below it (docs/probe.md): patience counts from the best, so it cannot tell that recovery from a stall, and any
-   * patience under 5 would stop the run at the fit. Neither a CPU nor a GPU run stops early unless asked.
+   * patience under 5 would stop the run at the fit. No run stops early unless asked, on a CPU or a GPU.
    */
-  patience: { cpu: 0, gpu: 0 },
+  patience: 0,
   evaluationWindows: 32,
   seed: 0,
   gpuLayers: 0,
@@ -257,7 +257,7 @@ export function resolveTrainOptions(options: TrainProbeOptions): ResolvedTrainOp
     verbose: expectBoolean('verbose', options.verbose ?? d.verbose),
     signal: expectSignal('signal', options.signal),
     onProgress: expectFunction('onProgress', options.onProgress),
-    patience: expectInteger('patience', options.patience ?? defaultPatience(gpuLayers), 0),
+    patience: expectInteger('patience', options.patience ?? d.patience, 0),
     learningRate: expectNumberInRange('learningRate', options.learningRate ?? d.learningRate, 0, 1, {
       minExclusive: true,
     }),
@@ -275,11 +275,6 @@ export function resolveTrainOptions(options: TrainProbeOptions): ResolvedTrainOp
 export function defaultBigramFitIterations(shape: ProbeShape): number {
   const perStep = 3 * shape.vocabularySize * shape.vocabularySize * shape.embedding;
   return Math.min(TRAIN_DEFAULTS.bigramFitIterations, Math.floor(TRAIN_DEFAULTS.bigramFitMultiplyAdds / perStep));
-}
-
-/** TRAIN_DEFAULTS.patience for where training runs (-1 GPU layers: all of them). */
-export function defaultPatience(gpuLayers: number): number {
-  return gpuLayers === 0 ? TRAIN_DEFAULTS.patience.cpu : TRAIN_DEFAULTS.patience.gpu;
 }
 
 /** Training runs on the decode threads alone: all the cores the process may use. */
