@@ -267,26 +267,47 @@ function cpuBackendCache() {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'infoprune');
 }
 
-const CPU_BACKEND_FLAGS = [
-  '-DCMAKE_BUILD_TYPE=Release',
-  '-DBUILD_SHARED_LIBS=ON',
-  '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', // libggml-base.so, the prebuilt's soname
-  '-DGGML_BACKEND_DL=ON',
-  // GGML_NATIVE refuses GGML_BACKEND_DL (its feature check): the compiler's -march=native does the same here.
-  '-DGGML_NATIVE=OFF',
-  '-DCMAKE_C_FLAGS=-march=native',
-  '-DCMAKE_CXX_FLAGS=-march=native',
-  '-DGGML_OPENMP=OFF', // ggml's own thread pool, as in the prebuilt variants
-  '-DGGML_BUILD_TESTS=OFF',
-  '-DGGML_BUILD_EXAMPLES=OFF',
-];
+/**
+ * -march=native, less AVX512-FP16: with it ggml's F16 vector code (the KV cache's attention products, F16 weights)
+ * multiplies and accumulates in half precision, where the prebuilt variants convert to F32 first. Scores moved by
+ * 1e-5 and more on such CPUs (Intel Xeon Sapphire Rapids and later). Compilers that predate the extension (GCC 11)
+ * neither know the flag nor enable it.
+ */
+function archFlags(compiler) {
+  try {
+    execFileSync(compiler, ['-march=native', '-mno-avx512fp16', '-x', 'c++', '-E', '-'], {
+      input: '',
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    return '-march=native -mno-avx512fp16';
+  } catch {
+    return '-march=native';
+  }
+}
+
+function cpuBackendFlags(compiler) {
+  const arch = archFlags(compiler);
+  return [
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DBUILD_SHARED_LIBS=ON',
+    '-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON', // libggml-base.so, the prebuilt's soname
+    '-DGGML_BACKEND_DL=ON',
+    // GGML_NATIVE refuses GGML_BACKEND_DL (its feature check): the compiler's -march=native does the same here.
+    '-DGGML_NATIVE=OFF',
+    `-DCMAKE_C_FLAGS=${arch}`,
+    `-DCMAKE_CXX_FLAGS=${arch}`,
+    '-DGGML_OPENMP=OFF', // ggml's own thread pool, as in the prebuilt variants
+    '-DGGML_BUILD_TESTS=OFF',
+    '-DGGML_BUILD_EXAMPLES=OFF',
+  ];
+}
 
 /** What the native CPU backend depends on: the sources (release, patches), the recipe, the compiler and this CPU. */
 function nativeCpuKey(sources, compiler) {
   const version = execFileSync(compiler, ['--version'], { encoding: 'utf8' }).split('\n')[0];
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const cpu = ['model name', 'flags'].map((field) => new RegExp(`^${field}\\s*:(.*)$`, 'm').exec(cpuinfo)?.[1]);
-  const recipe = [CPU_BACKEND_FLAGS, readFileSync(join(ggmlProject, 'CMakeLists.txt'), 'utf8')];
+  const recipe = [cpuBackendFlags(compiler), readFileSync(join(ggmlProject, 'CMakeLists.txt'), 'utf8')];
   const key = { tag: sources.tag, patches: sources.patchesDigest, recipe, compiler: version, cpu };
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
 }
@@ -332,7 +353,7 @@ function buildNativeCpuBackend(directory) {
       mkdirSync(cpuBackendCache(), { recursive: true });
       const build = mkdtempSync(join(cpuBackendCache(), 'ggml-cpu-build-'));
       const log = join(build, 'build.log');
-      cmake(['-S', ggmlProject, '-B', build, ...CPU_BACKEND_FLAGS], log);
+      cmake(['-S', ggmlProject, '-B', build, ...cpuBackendFlags(compiler)], log);
       cmake(['--build', build, '--target', 'ggml-cpu', '--parallel', String(Math.max(1, cpus().length))], log);
       mkdirSync(dirname(cached), { recursive: true });
       cpSync(join(build, 'bin', 'libggml-cpu.so'), cached);

@@ -53,25 +53,38 @@ describe.skipIf(process.platform !== 'linux' || process.env.INFOPRUNE_NATIVE_CPU
       expect(scoreIn('prebuilt', [], []).cpuBackend).toBe('prebuilt');
     });
 
-    it('scores as the prebuilt variant does (1e-5 relative), on F32 and F16 models', () => {
+    // Q8_0 runs the AMX kernels on CPUs that have AMX: compiled by GCC 12 they crashed the process until
+    // native/ggml-patches/ggml-cpu-amx-tilecfg.patch.
+    it('scores as the prebuilt variant does (1e-5 relative; stories260K 1e-4), on F32, F16 and Q8_0 models', () => {
       const shape = { embedding: 128, heads: 4, kvHeads: 2, feedForward: 352 };
-      const models = [tinyModelPath(shape), tinyModelPath({ ...shape, tensorType: 'f16' })];
+      const models = [
+        tinyModelPath(shape),
+        tinyModelPath({ ...shape, tensorType: 'f16' }),
+        tinyModelPath({ ...shape, tensorType: 'q8_0' }),
+      ];
       const stories = storiesModelPath();
-      if (stories !== null) models.push(stories);
+      const bounds = models.map(() => 1e-5);
+      // The trained model's sums are more sensitive to summation order: the README's bound for it across packings
+      // (1e-4) holds here too. Measured 1.4e-5 on an Intel Xeon with AMX (this CPU's build against the
+      // sapphirerapids variant); within 1e-5 on an AMD Zen 4.
+      if (stories !== null) {
+        models.push(stories);
+        bounds.push(1e-4);
+      }
       const native = scoreIn('native', models, TEXTS);
       const prebuilt = scoreIn('prebuilt', models, TEXTS);
       expect(native.cpuBackend).toBe('native');
       for (const [m, values] of prebuilt.nll.entries()) {
         for (const [t, nll] of values.entries()) {
           expect(nll).toBeGreaterThan(0);
-          expect(Math.abs(native.nll[m][t] - nll) / nll, `model ${m}, text ${t}`).toBeLessThan(1e-5);
+          expect(Math.abs(native.nll[m][t] - nll) / nll, `model ${m}, text ${t}`).toBeLessThan(bounds[m]);
         }
       }
     });
 
     it('trains as the prebuilt variant does, though it carries the faster OUT_PROD (native/ggml-patches/)', async () => {
       const { nativeBuildInfo } = await import('../src/engine/native.js');
-      expect(nativeBuildInfo()?.cpuBackendPatches).toContain('ggml-cpu-out-prod');
+      expect(nativeBuildInfo()?.cpuBackendPatches).toEqual(['ggml-cpu-amx-tilecfg', 'ggml-cpu-out-prod']);
       const folder = mkdtempSync(join(tmpdir(), 'infoprune-cpu-train-'));
       try {
         const corpus = join(folder, 'corpus.jsonl');

@@ -199,6 +199,7 @@ describe.skipIf(skipReason !== null)('the packed package in a fresh consumer wit
     ])
       expect(files).toContain(`native/${file}`);
     expect(files).toContain('native/ggml-patches/ggml-cpu-out-prod.patch');
+    expect(files).toContain('native/ggml-patches/ggml-cpu-amx-tilecfg.patch');
     expect(files.filter((file) => /^native\/ggml\/src\/ggml-(?!cpu\/)[^/]+\//.test(file))).toEqual([]);
     expect(JSON.parse(readFileSync(join(installed(), 'native', 'ggml', 'ggml.info.json'), 'utf8')).patches).toContain(
       'ggml-cpu-out-prod',
@@ -322,7 +323,10 @@ m.nativeBinding(); console.log(JSON.stringify({ ...m.cpuBackendInfo(), build: m.
       expect(await backend()).toMatchObject({
         kind: 'native',
         file: join(prebuilt, 'libggml-cpu-native.so'),
-        build: { cpuBackend: 'libggml-cpu-native.so', cpuBackendPatches: ['ggml-cpu-out-prod'] },
+        build: {
+          cpuBackend: 'libggml-cpu-native.so',
+          cpuBackendPatches: ['ggml-cpu-amx-tilecfg', 'ggml-cpu-out-prod'],
+        },
       });
 
       const without = await run(npmCli, ['rebuild', 'infoprune', '--foreground-scripts'], {
