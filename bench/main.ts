@@ -618,7 +618,7 @@ async function benchModel(model: BenchModel, perplexityBuild: Promise<Perplexity
           withCeiling: false,
         },
       ];
-      const batches = [...new Set([options.contextSize, 2 * options.contextSize, 4 * options.contextSize, 2048])]
+      const batches = [...new Set([options.contextSize, 2 * options.contextSize, 4 * options.contextSize, 2048, 4096])]
         .filter((batch) => batch !== options.batchSize && batch >= options.contextSize)
         .sort((a, b) => a - b);
       for (const batch of batches) {

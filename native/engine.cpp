@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -170,20 +171,23 @@ class ActiveCancel {
 ScoringContext::ScoringContext(std::shared_ptr<Model> model, const ContextOptions& options)
     : model_(std::move(model)), options_(options) {
   llama_context_params params = llama_context_default_params();
-  // One unified KV cache holds a whole decode batch; every document (window) in it is its own sequence, so
-  // attention never crosses documents, and the cache is cleared after each decode.
-  params.n_ctx = static_cast<uint32_t>(options_.batch_size);
+  // Every window of a decode is its own sequence with its own KV stream (a non-unified cache), so a token attends
+  // over its window's cells only, not over the whole decode: the cost per token stays flat as the batch grows. The
+  // cache is cleared after each decode.
+  // llama.cpp aborts if n_seq_max exceeds n_batch (its output buffer holds max(outputs, sequences) rows).
+  options_.max_sequences = std::min(options_.max_sequences, options_.batch_size);
+  params.n_seq_max = static_cast<uint32_t>(options_.max_sequences);
+  params.kv_unified = false;
+  params.n_ctx = static_cast<uint32_t>(options_.max_sequences * options_.context_size);  // a window per stream
   params.n_batch = static_cast<uint32_t>(options_.batch_size);
   // One decode is one physical micro-batch: a document split across micro-batches would be computed by different
   // kernels for its two parts (llama.cpp's numerics depend on the micro-batch shape), and its score would then
   // depend on its neighbours. Whole windows in one micro-batch keep every score independent of the packing.
+  // llama.cpp splits a batch over several streams into micro-batches where every stream has the same number of
+  // tokens, so the windows of a decode are padded to one length (see fill_batch).
   params.n_ubatch = static_cast<uint32_t>(options_.batch_size);
-  // llama.cpp aborts if n_seq_max exceeds n_batch (its output buffer holds max(outputs, sequences) rows).
-  options_.max_sequences = std::min(options_.max_sequences, options_.batch_size);
-  params.n_seq_max = static_cast<uint32_t>(options_.max_sequences);
   params.n_threads = options_.threads;
   params.n_threads_batch = options_.threads;
-  params.kv_unified = true;
   // Flash attention is opt-in: llama.cpp's CPU kernel picks different code paths by batch shape, which moves a
   // document's log-probabilities by up to ~1e-3 depending on its neighbours. Without it a document's nll moves with
   // its packing by rounding only: within 1e-5 relative on a small random-weight model (test/engine.test.ts) and
@@ -217,25 +221,30 @@ std::vector<ScoringContext::Window> ScoringContext::plan_windows(
       if (end == length) break;
     }
   }
+  // Longest first, so that a decode's windows have nearly one length and little padding. The sort is stable: a
+  // document's windows stay in order (all but its last are full windows), so its nll still sums in token order.
+  std::stable_sort(windows.begin(), windows.end(),
+                   [](const Window& a, const Window& b) { return a.length > b.length; });
   return windows;
 }
 
-// Calls decode_group(first, last) for runs of consecutive windows that fit one decode: at most batch_size tokens
-// and max_sequences sequences.
+// Calls decode_group(first, last, padded_length) for runs of consecutive windows that fit one decode once every
+// window is padded to the first (longest) one's length: at most batch_size tokens and max_sequences sequences. A
+// window shorter than 7/8 of that length starts a new decode instead, so padding never costs more than 1/8 of the
+// work; a decode costs little beyond its tokens.
 template <typename DecodeGroup>
 void ScoringContext::for_each_decode_group(const std::vector<Window>& windows, DecodeGroup&& decode_group) {
   size_t first = 0;
-  int32_t tokens_in_batch = 0;
   for (size_t i = 0; i < windows.size(); i++) {
-    if (i > first && (tokens_in_batch + windows[i].length > options_.batch_size ||
-                      static_cast<int32_t>(i - first) >= options_.max_sequences)) {
-      decode_group(first, i);
+    const int32_t count = static_cast<int32_t>(i - first);
+    const int32_t padded_length = windows[first].length;
+    if (i > first && ((count + 1) * padded_length > options_.batch_size || count >= options_.max_sequences ||
+                      windows[i].length * 8 < padded_length * 7)) {
+      decode_group(first, i, windows[first].length);
       first = i;
-      tokens_in_batch = 0;
     }
-    tokens_in_batch += windows[i].length;
   }
-  if (first < windows.size()) decode_group(first, windows.size());
+  if (first < windows.size()) decode_group(first, windows.size(), windows[first].length);
 }
 
 bool ScoringContext::cancelled() const {
@@ -256,8 +265,8 @@ std::vector<DocumentScore> ScoringContext::score(const std::vector<std::vector<l
     }
   }
   const std::vector<Window> windows = plan_windows(documents);
-  for_each_decode_group(windows, [&](size_t first, size_t last) {
-    decode_and_gather(documents, windows, first, last, results, want_logprobs);
+  for_each_decode_group(windows, [&](size_t first, size_t last, int32_t padded_length) {
+    decode_and_gather(documents, windows, first, last, padded_length, results, want_logprobs);
   });
   return results;
 }
@@ -268,16 +277,17 @@ uint64_t ScoringContext::decode_only(const std::vector<std::vector<llama_token>>
   ActiveCancel active(cancel_, cancel);
   const std::vector<Window> windows = plan_windows(documents);
   uint64_t evaluated = 0;
-  for_each_decode_group(windows, [&](size_t first, size_t last) {
-    fill_batch(documents, windows, first, last, /*all_logits=*/true);
-    evaluated += static_cast<uint64_t>(batch_.n_tokens);
+  for_each_decode_group(windows, [&](size_t first, size_t last, int32_t padded_length) {
+    fill_batch(documents, windows, first, last, padded_length, /*all_logits=*/true);
+    for (size_t w = first; w < last; w++) evaluated += static_cast<uint64_t>(windows[w].length);
     decode_batch();
   });
   return evaluated;
 }
 
 void ScoringContext::fill_batch(const std::vector<std::vector<llama_token>>& documents,
-                                const std::vector<Window>& windows, size_t first, size_t last, bool all_logits) {
+                                const std::vector<Window>& windows, size_t first, size_t last, int32_t padded_length,
+                                bool all_logits) {
   const bool adds_bos = model_->info().adds_bos;
   const llama_token bos = model_->info().bos_token;
   batch_.n_tokens = 0;
@@ -301,22 +311,34 @@ void ScoringContext::fill_batch(const std::vector<std::vector<llama_token>>& doc
       batch_.logits[i] = all_logits || predicts_target;
       if (predicts_target && !all_logits) rows_.push_back({window.document, token_at(p + 1), static_cast<uint32_t>(p)});
     }
+    // Padding after the window's last token: causal attention keeps the window's tokens from seeing it, and it
+    // asks for no logits. Any valid token does; the last one repeated is.
+    for (int32_t p = window.length; p < padded_length; p++) {
+      const int32_t i = batch_.n_tokens++;
+      batch_.token[i] = token_at(end - 1);
+      batch_.pos[i] = p;
+      batch_.n_seq_id[i] = 1;
+      batch_.seq_id[i][0] = sequence;
+      batch_.logits[i] = false;
+    }
   }
 }
 
 void ScoringContext::decode_batch() {
   if (cancelled()) throw AbortedError();
   const int32_t status = llama_decode(ctx_.get(), batch_);
-  // Every decode starts from an empty cache: the next batch's sequences reuse these sequence ids.
-  llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  // Every decode starts from an empty cache: the next batch's sequences reuse these sequence ids. The cells keep
+  // their old keys and values (zeroing the whole cache each decode would cost more than a small model's decode);
+  // cells a window does not fill are masked, and finite stale values add exact zeros to its attention.
+  llama_memory_clear(llama_get_memory(ctx_.get()), false);
   if (status == 2 || cancelled()) throw AbortedError();
   if (status != 0) throw std::runtime_error("llama_decode failed with status " + std::to_string(status));
 }
 
 void ScoringContext::decode_and_gather(const std::vector<std::vector<llama_token>>& documents,
                                        const std::vector<Window>& windows, size_t first, size_t last,
-                                       std::vector<DocumentScore>& results, bool want_logprobs) {
-  fill_batch(documents, windows, first, last, /*all_logits=*/false);
+                                       int32_t padded_length, std::vector<DocumentScore>& results, bool want_logprobs) {
+  fill_batch(documents, windows, first, last, padded_length, /*all_logits=*/false);
   decode_batch();
 
   // Log-softmax and gather, rows split across threads; sums below run in row order so a document's nll does not
@@ -344,6 +366,11 @@ void ScoringContext::decode_and_gather(const std::vector<std::vector<llama_token
     for (std::thread& worker : workers) worker.join();
   }
 
+  // A non-finite value (an overflowing model) may sit in the cache too, and 0 x inf is not an exact zero: clear
+  // the cells' contents before the next decode reads them as stale, so no other document is touched.
+  if (!std::all_of(row_logprobs_.begin(), row_logprobs_.end(), [](double v) { return std::isfinite(v); })) {
+    llama_memory_clear(llama_get_memory(ctx_.get()), true);
+  }
   for (size_t r = 0; r < row_count; r++) {
     DocumentScore& result = results[rows_[r].document];
     result.nll -= row_logprobs_[r];

@@ -109,11 +109,12 @@ class ScoringContext {
   template <typename DecodeGroup>
   void for_each_decode_group(const std::vector<Window>& windows, DecodeGroup&& decode_group);
   void fill_batch(const std::vector<std::vector<llama_token>>& documents, const std::vector<Window>& windows,
-                  size_t first, size_t last, bool all_logits);
+                  size_t first, size_t last, int32_t padded_length, bool all_logits);
   void decode_batch();
   bool cancelled() const;
   void decode_and_gather(const std::vector<std::vector<llama_token>>& documents, const std::vector<Window>& windows,
-                         size_t first, size_t last, std::vector<DocumentScore>& results, bool want_logprobs);
+                         size_t first, size_t last, int32_t padded_length, std::vector<DocumentScore>& results,
+                         bool want_logprobs);
 
   std::shared_ptr<Model> model_;  // declared first: destroyed after the context that uses it
   ContextOptions options_;

@@ -31,8 +31,11 @@ export const SCORER_DEFAULTS = Object.freeze({
   gpuBatchSize: 2048,
   /** Cap on the logits llama.cpp holds (2 × batchSize × vocabulary × 4 bytes) when choosing the batch size. */
   logitsBudgetBytes: 512 * 1024 * 1024,
-  /** Documents (windows) per decode: min(this, batchSize). */
-  maxSequences: MAX_SEQUENCES,
+  /**
+   * Tokens of batch per window when choosing maxSequences (batchSize / this, 1 to 256): the KV cache holds
+   * maxSequences windows of contextSize cells, so this bounds it at 512 / 64 = 8× a batch of cells at context 512.
+   */
+  tokensPerSequence: 64,
   /** Decode threads: the cores this process may use (affinity and cgroup quota); more only with forceThreads. */
   maxThreads: 1024,
   gpuLayers: 0,
@@ -151,16 +154,24 @@ function resolveGpuLayers(value: unknown): number {
 const LOGITS_COPIES = 2;
 
 /**
- * Tokens per decode. Every token of a decode attends over the whole batch's KV cache (masked to its own
- * document), so attention work per token grows with the batch: on a CPU a 2048-token batch spends most of its time
- * there for small models, and 512 keeps it near a tenth of the matmul work. GPUs want larger batches to fill the
- * device. Either way the logits (`LOGITS_COPIES` × batch × vocabulary × 4 bytes) stay under 512 MiB, and a window
+ * Tokens per decode. A token attends over its own window's KV stream only, so its cost does not grow with the
+ * batch; on a CPU a larger batch measured no faster (docs/benchmarks.md) and holds more logits, so 512 stays. GPUs
+ * want larger batches to fill the device. Either way the logits (`LOGITS_COPIES` × batch × vocabulary × 4 bytes) stay under 512 MiB, and a window
  * must fit.
  */
 export function defaultBatchSize(contextSize: number, vocabularySize: number, gpuLayers: number): number {
   const preferred = gpuLayers !== 0 ? SCORER_DEFAULTS.gpuBatchSize : SCORER_DEFAULTS.cpuBatchSize;
   const logitsRows = Math.floor(SCORER_DEFAULTS.logitsBudgetBytes / (LOGITS_COPIES * 4 * vocabularySize));
   return Math.max(contextSize, Math.min(preferred, logitsRows));
+}
+
+/**
+ * Windows per decode. Each window has a KV stream of its own (contextSize cells, at least 256), so attention costs
+ * the same per token at any batch size, and the cache holds maxSequences × contextSize cells: batchSize / 64 fills
+ * a decode with windows of 64 tokens or more and keeps the cache at 8 batches of cells at context 512.
+ */
+export function defaultMaxSequences(batchSize: number): number {
+  return Math.max(1, Math.min(MAX_SEQUENCES, Math.floor(batchSize / SCORER_DEFAULTS.tokensPerSequence)));
 }
 
 /** The remaining defaults and the checks the model's bounds allow: what the native context is created with. */
@@ -181,7 +192,7 @@ export function fitToModel(request: ScorerRequest, bounds: ModelBounds): NativeC
   // llama.cpp asserts (aborting the process) unless sequences <= batchSize, so the bound includes it.
   const maxSequences =
     request.maxSequences === undefined
-      ? Math.min(SCORER_DEFAULTS.maxSequences, batchSize)
+      ? defaultMaxSequences(batchSize)
       : expectInteger('maxSequences', request.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
   // Off on CPU (packing invariance to rounding, see types.ts); on with GPU layers, where it saves memory and time.
   const flashAttention = request.flashAttention ?? request.gpuLayers !== 0;

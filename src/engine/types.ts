@@ -11,11 +11,15 @@ export interface ScorerOptions {
    * Tokens per llama_decode (many documents packed together; also llama.cpp's physical micro-batch, so no document
    * is split across micro-batches). Default max(contextSize, 512) on CPU and max(contextSize, 2048) with GPU
    * layers, lowered to keep the logits (llama.cpp's output buffer and its compute buffer's copy, each batchSize ×
-   * vocabulary × 4 bytes) under 512 MiB for large vocabularies. Each token attends over the whole decode's KV cache,
-   * so bigger is not faster on a CPU.
+   * vocabulary × 4 bytes) under 512 MiB for large vocabularies. Each window attends over its own KV stream only, so
+   * a token costs the same at any batch size; the windows of a decode are padded to one length (at most 1/8 more).
    */
   batchSize?: number;
-  /** Most documents (sequences) in one decode, default min(256, batchSize), at most that. */
+  /**
+   * Most documents (windows) in one decode, default batchSize / 64 (1 to 256), at most min(256, batchSize). Each has
+   * a KV stream of contextSize cells (at least 256), so the cache holds maxSequences × contextSize cells; raise it for
+   * corpora of documents much shorter than 64 tokens, where decodes then fill up.
+   */
   maxSequences?: number;
   /**
    * CPU threads for decoding and for the log-softmax, default: the cores this process may use (its CPU affinity and
