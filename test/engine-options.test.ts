@@ -4,7 +4,7 @@
  * a window needs more.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultBatchSize, SCORER_DEFAULTS } from '../src/engine/options.js';
+import { defaultBatchSize, defaultMaxSequences, SCORER_DEFAULTS } from '../src/engine/options.js';
 
 const logitsBytes = (batch: number, vocabulary: number) => 2 * 4 * batch * vocabulary;
 
@@ -27,5 +27,26 @@ describe('defaultBatchSize', () => {
 
   it('still holds a whole window when the budget would not', () => {
     expect(defaultBatchSize(1024, 151_936, 1)).toBe(1024);
+  });
+});
+
+// Each window of a decode has a KV stream of contextSize cells (rounded up to 256): the default number of windows
+// fills a decode with windows of 64 tokens and keeps the cache within 8 batches of cells.
+describe('defaultMaxSequences', () => {
+  it.each([
+    [512, 512, 8],
+    [4096, 512, 64],
+    [512, 256, 8],
+    [2048, 2048, 8], // a long context: the cache bound, not the token rule
+    [8192, 8192, 8],
+    [600, 300, 9], // 300 cells round up to 512: 8 · 600 / 512 = 9.4
+    [64, 8, 1],
+    [1 << 20, 512, 256], // llama.cpp's most sequences
+  ])('batch %i, context %i: %i windows', (batch, context, expected) => {
+    const windows = defaultMaxSequences(batch, context);
+    expect(windows).toBe(expected);
+    expect(windows * Math.ceil(context / 256) * 256).toBeLessThanOrEqual(
+      Math.max(8 * batch, Math.ceil(context / 256) * 256),
+    );
   });
 });

@@ -31,11 +31,10 @@ export const SCORER_DEFAULTS = Object.freeze({
   gpuBatchSize: 2048,
   /** Cap on the logits llama.cpp holds (2 × batchSize × vocabulary × 4 bytes) when choosing the batch size. */
   logitsBudgetBytes: 512 * 1024 * 1024,
-  /**
-   * Tokens of batch per window when choosing maxSequences (batchSize / this, 1 to 256): the KV cache holds
-   * maxSequences windows of contextSize cells, so this bounds it at 512 / 64 = 8× a batch of cells at context 512.
-   */
+  /** Tokens of batch per window when choosing maxSequences (see `defaultMaxSequences`) ... */
   tokensPerSequence: 64,
+  /** ... and the most KV cells the default lets the cache hold, in batches (each window a stream of contextSize). */
+  cacheBatches: 8,
   /** Decode threads: the cores this process may use (affinity and cgroup quota); more only with forceThreads. */
   maxThreads: 1024,
   gpuLayers: 0,
@@ -166,12 +165,16 @@ export function defaultBatchSize(contextSize: number, vocabularySize: number, gp
 }
 
 /**
- * Windows per decode. Each window has a KV stream of its own (contextSize cells, at least 256), so attention costs
- * the same per token at any batch size, and the cache holds maxSequences × contextSize cells: batchSize / 64 fills
- * a decode with windows of 64 tokens or more and keeps the cache at 8 batches of cells at context 512.
+ * Windows per decode. Each window has a KV stream of its own (contextSize cells, rounded up to llama.cpp's 256), so
+ * attention costs the same per token at any batch size, and the cache holds maxSequences streams: batchSize / 64
+ * fills a decode with windows of 64 tokens or more, and the cache never holds more than 8 batches of cells (long
+ * contexts get fewer streams).
  */
-export function defaultMaxSequences(batchSize: number): number {
-  return Math.max(1, Math.min(MAX_SEQUENCES, Math.floor(batchSize / SCORER_DEFAULTS.tokensPerSequence)));
+export function defaultMaxSequences(batchSize: number, contextSize: number): number {
+  const streamCells = Math.ceil(contextSize / 256) * 256;
+  const byTokens = Math.floor(batchSize / SCORER_DEFAULTS.tokensPerSequence);
+  const byMemory = Math.floor((SCORER_DEFAULTS.cacheBatches * batchSize) / streamCells);
+  return Math.max(1, Math.min(MAX_SEQUENCES, byTokens, byMemory));
 }
 
 /** The remaining defaults and the checks the model's bounds allow: what the native context is created with. */
@@ -192,7 +195,7 @@ export function fitToModel(request: ScorerRequest, bounds: ModelBounds): NativeC
   // llama.cpp asserts (aborting the process) unless sequences <= batchSize, so the bound includes it.
   const maxSequences =
     request.maxSequences === undefined
-      ? defaultMaxSequences(batchSize)
+      ? defaultMaxSequences(batchSize, contextSize)
       : expectInteger('maxSequences', request.maxSequences, 1, Math.min(MAX_SEQUENCES, batchSize));
   // Off on CPU (packing invariance to rounding, see types.ts); on with GPU layers, where it saves memory and time.
   const flashAttention = request.flashAttention ?? request.gpuLayers !== 0;

@@ -16,9 +16,10 @@ export interface ScorerOptions {
    */
   batchSize?: number;
   /**
-   * Most documents (windows) in one decode, default batchSize / 64 (1 to 256), at most min(256, batchSize). Each has
-   * a KV stream of contextSize cells (at least 256), so the cache holds maxSequences × contextSize cells; raise it for
-   * corpora of documents much shorter than 64 tokens, where decodes then fill up.
+   * Most documents (windows) in one decode, at most min(256, batchSize). Each has a KV stream of contextSize cells
+   * (rounded up to 256), so the cache holds maxSequences × contextSize cells. Default batchSize / 64, and at most
+   * 8 × batchSize / contextSize (the cache then holds at most 8 batches of cells); raise it for corpora of documents
+   * much shorter than 64 tokens, whose decodes then fill up.
    */
   maxSequences?: number;
   /**
