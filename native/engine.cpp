@@ -191,8 +191,8 @@ ScoringContext::ScoringContext(std::shared_ptr<Model> model, const ContextOption
   // Flash attention is opt-in: llama.cpp's CPU kernel picks different code paths by batch shape, which moves a
   // document's log-probabilities by up to ~1e-3 depending on its neighbours. Without it a document's nll moves with
   // its packing by rounding only: within 1e-5 relative on a small random-weight model (test/engine.test.ts) and
-  // within the README's 1e-4 on stories260K (test/packing-bound.test.ts; measured up to 2.6e-5). On GPUs it saves
-  // memory and time, so the option exists.
+  // within the README's 1e-4 on stories260K (test/packing-bound.test.ts; identical in our runs since each window has
+  // its own stream). On GPUs it saves memory and time, so the option exists.
   params.flash_attn_type = options_.flash_attention ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params.no_perf = true;
   params.abort_callback = abort_callback;
@@ -240,7 +240,7 @@ void ScoringContext::for_each_decode_group(const std::vector<Window>& windows, D
     const int32_t padded_length = windows[first].length;
     if (i > first && ((count + 1) * padded_length > options_.batch_size || count >= options_.max_sequences ||
                       windows[i].length * 8 < padded_length * 7)) {
-      decode_group(first, i, windows[first].length);
+      decode_group(first, i, padded_length);
       first = i;
     }
   }

@@ -65,7 +65,7 @@ struct ContextOptions {
   int32_t context_size = 512;   // tokens one evaluation window holds
   int32_t stride = 256;         // sliding-window step for longer documents, 1 .. context_size-1
   int32_t batch_size = 2048;    // tokens per llama_decode, >= context_size
-  int32_t max_sequences = 256;  // documents (windows) per decode
+  int32_t max_sequences = 256;  // windows per decode, each with a KV stream of context_size cells
   int32_t threads = 1;
   bool flash_attention = false;
 };

@@ -303,11 +303,11 @@ function cpuBackendFlags(compiler) {
 }
 
 /** What the native CPU backend depends on: the sources (release, patches), the recipe, the compiler and this CPU. */
-function nativeCpuKey(sources, compiler) {
+function nativeCpuKey(sources, compiler, flags) {
   const version = execFileSync(compiler, ['--version'], { encoding: 'utf8' }).split('\n')[0];
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const cpu = ['model name', 'flags'].map((field) => new RegExp(`^${field}\\s*:(.*)$`, 'm').exec(cpuinfo)?.[1]);
-  const recipe = [cpuBackendFlags(compiler), readFileSync(join(ggmlProject, 'CMakeLists.txt'), 'utf8')];
+  const recipe = [flags, readFileSync(join(ggmlProject, 'CMakeLists.txt'), 'utf8')];
   const key = { tag: sources.tag, patches: sources.patchesDigest, recipe, compiler: version, cpu };
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
 }
@@ -342,7 +342,8 @@ function buildNativeCpuBackend(directory) {
   try {
     const sources = ggmlSources();
     if (sources === null) return skip("llama.cpp's ggml sources (native/ggml/) are not here");
-    const key = nativeCpuKey(sources, compiler);
+    const flags = cpuBackendFlags(compiler);
+    const key = nativeCpuKey(sources, compiler, flags);
     const cached = join(cpuBackendCache(), `ggml-cpu-${sources.tag}-${key}`, 'libggml-cpu.so');
     const patchesRecord = join(dirname(cached), 'patches.json');
     if (!existsSync(cached) || !existsSync(patchesRecord)) {
@@ -353,7 +354,7 @@ function buildNativeCpuBackend(directory) {
       mkdirSync(cpuBackendCache(), { recursive: true });
       const build = mkdtempSync(join(cpuBackendCache(), 'ggml-cpu-build-'));
       const log = join(build, 'build.log');
-      cmake(['-S', ggmlProject, '-B', build, ...cpuBackendFlags(compiler)], log);
+      cmake(['-S', ggmlProject, '-B', build, ...flags], log);
       cmake(['--build', build, '--target', 'ggml-cpu', '--parallel', String(Math.max(1, cpus().length))], log);
       mkdirSync(dirname(cached), { recursive: true });
       cpSync(join(build, 'bin', 'libggml-cpu.so'), cached);

@@ -43,10 +43,6 @@ describe('defaultMaxSequences', () => {
     [64, 8, 1],
     [1 << 20, 512, 256], // llama.cpp's most sequences
   ])('batch %i, context %i: %i windows', (batch, context, expected) => {
-    const windows = defaultMaxSequences(batch, context);
-    expect(windows).toBe(expected);
-    expect(windows * Math.ceil(context / 256) * 256).toBeLessThanOrEqual(
-      Math.max(8 * batch, Math.ceil(context / 256) * 256),
-    );
+    expect(defaultMaxSequences(batch, context)).toBe(expected);
   });
 });

@@ -155,14 +155,17 @@ const LOGITS_COPIES = 2;
 /**
  * Tokens per decode. A token attends over its own window's KV stream only, so its cost does not grow with the
  * batch; on a CPU a larger batch measured no faster (docs/benchmarks.md) and holds more logits, so 512 stays. GPUs
- * want larger batches to fill the device. Either way the logits (`LOGITS_COPIES` × batch × vocabulary × 4 bytes) stay under 512 MiB, and a window
- * must fit.
+ * want larger batches to fill the device. Either way the logits (`LOGITS_COPIES` × batch × vocabulary × 4 bytes)
+ * stay under 512 MiB, and a window must fit.
  */
 export function defaultBatchSize(contextSize: number, vocabularySize: number, gpuLayers: number): number {
   const preferred = gpuLayers !== 0 ? SCORER_DEFAULTS.gpuBatchSize : SCORER_DEFAULTS.cpuBatchSize;
   const logitsRows = Math.floor(SCORER_DEFAULTS.logitsBudgetBytes / (LOGITS_COPIES * 4 * vocabularySize));
   return Math.max(contextSize, Math.min(preferred, logitsRows));
 }
+
+/** llama.cpp rounds each KV stream up to a multiple of this many cells (llama_context: n_ctx_seq). */
+const KV_STREAM_PAD = 256;
 
 /**
  * Windows per decode. Each window has a KV stream of its own (contextSize cells, rounded up to llama.cpp's 256), so
@@ -171,7 +174,7 @@ export function defaultBatchSize(contextSize: number, vocabularySize: number, gp
  * contexts get fewer streams).
  */
 export function defaultMaxSequences(batchSize: number, contextSize: number): number {
-  const streamCells = Math.ceil(contextSize / 256) * 256;
+  const streamCells = Math.ceil(contextSize / KV_STREAM_PAD) * KV_STREAM_PAD;
   const byTokens = Math.floor(batchSize / SCORER_DEFAULTS.tokensPerSequence);
   const byMemory = Math.floor((SCORER_DEFAULTS.cacheBatches * batchSize) / streamCells);
   return Math.max(1, Math.min(MAX_SEQUENCES, byTokens, byMemory));
